@@ -1,0 +1,273 @@
+// wasmshim's ttrpc against the Go ttrpc library (the one containerd uses),
+// both directions: the Go client calling our server, our client calling the
+// Go server. The Go side is tests/interop/go-ttrpc-peer.
+#include <gtest/gtest.h>
+#include <google/protobuf/wrappers.pb.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
+
+#include "../support/child_process.h"
+#include "wasmshim/ttrpc/client.h"
+#include "wasmshim/ttrpc/protobuf.h"
+#include "wasmshim/ttrpc/server.h"
+
+namespace wasmshim::ttrpc {
+namespace {
+
+using google::protobuf::StringValue;
+using wasmshim::testing::ChildProcess;
+using wasmshim::testing::run;
+using namespace std::chrono_literals;
+
+constexpr const char* kPeer = GO_TTRPC_PEER;
+constexpr const char* kService = "wasmshim.interop.v1.Peer";
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "wasmshim-interop-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw std::runtime_error("mkdtemp");
+    }
+    path_ = pattern;
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string socket() const { return (path_ / "peer.sock").string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+StringValue string_value(std::string value) {
+  StringValue v;
+  v.set_value(std::move(value));
+  return v;
+}
+
+using StringHandler = std::function<Status(ServerContext&, const StringValue&, StringValue&)>;
+
+// Our server with the same Peer service the Go peer serves.
+class OurServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    add("Echo", [](ServerContext&, const StringValue& in, StringValue& out) {
+      out.set_value(in.value());
+      return Status::ok();
+    });
+    add("Metadata", [](ServerContext& context, const StringValue&, StringValue& out) {
+      std::map<std::string, std::vector<std::string>> sorted;
+      for (const auto& [key, value] : context.metadata()) {
+        sorted[key].push_back(value);
+      }
+      std::string text;
+      for (const auto& [key, values] : sorted) {
+        text += key + "=";
+        for (std::size_t i = 0; i < values.size(); ++i) {
+          text += (i ? "," : "") + values[i];
+        }
+        text += ";";
+      }
+      out.set_value(text);
+      return Status::ok();
+    });
+    add("Fail", [](ServerContext&, const StringValue& in, StringValue&) {
+      auto colon = in.value().find(':');
+      return Status(static_cast<StatusCode>(std::stoi(in.value().substr(0, colon))),
+                    in.value().substr(colon + 1));
+    });
+    add("Deadline", [](ServerContext& context, const StringValue&, StringValue& out) {
+      out.set_value(context.deadline() ? "deadline" : "none");
+      return Status::ok();
+    });
+    server_.listen(dir_.socket());
+  }
+
+  void add(const std::string& method, StringHandler fn) {
+    server_.register_method(kService, method, typed_handler<StringValue, StringValue>(std::move(fn)));
+  }
+
+  nlohmann::json go_call(std::vector<std::string> args) {
+    std::vector<std::string> argv = {kPeer, "call", dir_.socket()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto result = run(argv);
+    EXPECT_EQ(result.status, 0) << result.out;
+    return nlohmann::json::parse(result.out);
+  }
+
+  TempDir dir_;
+  Server server_;
+};
+
+TEST_F(OurServerTest, GoClientEcho) {
+  auto answer = go_call({"Echo", "hello from go"});
+  EXPECT_EQ(answer["code"], 0);
+  EXPECT_EQ(answer["payload"], "hello from go");
+}
+
+TEST_F(OurServerTest, GoClientMetadataArrives) {
+  auto answer = go_call({"Metadata", "", "TraceParent=00-abc-def-01", "k=1", "k=2"});
+  EXPECT_EQ(answer["code"], 0);
+  // The Go library lower-cases keys; repeated values keep their order.
+  EXPECT_EQ(answer["payload"], "k=1,2;traceparent=00-abc-def-01;");
+}
+
+TEST_F(OurServerTest, GoClientSeesOurErrorStatuses) {
+  for (int code : {3, 5, 9, 13, 14}) {
+    auto answer = go_call({"Fail", std::to_string(code) + ":reason " + std::to_string(code)});
+    EXPECT_EQ(answer["code"], code);
+    EXPECT_EQ(answer["message"], "reason " + std::to_string(code));
+  }
+}
+
+TEST_F(OurServerTest, GoClientUnknownMethodIsUnimplemented) {
+  auto answer = go_call({"NoSuchMethod", ""});
+  EXPECT_EQ(answer["code"], static_cast<int>(StatusCode::kUnimplemented));
+}
+
+TEST_F(OurServerTest, GoClientTimeoutReachesOurHandlerAsADeadline) {
+  EXPECT_EQ(go_call({"Deadline", "", "-timeout", "30s"})["payload"], "deadline");
+  EXPECT_EQ(go_call({"Deadline", ""})["payload"], "none");
+}
+
+TEST_F(OurServerTest, GoClientThousandConcurrentCallsMatch) {
+  auto result = run({kPeer, "concurrent", dir_.socket(), "1000"});
+  ASSERT_EQ(result.status, 0);
+  auto counts = nlohmann::json::parse(result.out);
+  EXPECT_EQ(counts["matched"], 1000);
+  EXPECT_EQ(counts["mismatched"], 0);
+}
+
+// The Go server, our client.
+class GoServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    peer_ = std::make_unique<ChildProcess>(std::vector<std::string>{kPeer, "serve", dir_.socket()});
+    auto line = peer_->read_line();
+    ASSERT_EQ(line, "ready");
+    client_ = Client::connect(dir_.socket(), 10s);
+  }
+
+  void TearDown() override {
+    client_.reset();
+    peer_->signal(SIGTERM);
+    peer_->wait();
+  }
+
+  Status call(const std::string& method, const std::string& value, StringValue& out,
+              const CallOptions& options = {}) {
+    return typed_call(*client_, kService, method, string_value(value), out, options);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ChildProcess> peer_;
+  std::unique_ptr<Client> client_;
+};
+
+TEST_F(GoServerTest, Echo) {
+  StringValue out;
+  Status status = call("Echo", "hello from c++", out);
+  ASSERT_TRUE(status.is_ok()) << status.to_string();
+  EXPECT_EQ(out.value(), "hello from c++");
+}
+
+TEST_F(GoServerTest, MetadataArrives) {
+  CallOptions options;
+  options.metadata.add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  options.metadata.add("containerd-namespace", "default");
+  options.metadata.add("multi", "x");
+  options.metadata.add("multi", "y");
+  StringValue out;
+  ASSERT_TRUE(call("Metadata", "", out, options).is_ok());
+  EXPECT_EQ(out.value(),
+            "containerd-namespace=default;multi=x,y;"
+            "traceparent=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01;");
+}
+
+TEST_F(GoServerTest, ErrorStatusesArrive) {
+  StringValue out;
+  Status status = call("Fail", "5:no such container", out);
+  EXPECT_EQ(status.code(), StatusCode::kNotFound);
+  EXPECT_EQ(status.message(), "no such container");
+  status = call("Fail", "9:task must be stopped", out);
+  EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(GoServerTest, UnknownMethodAndServiceAreUnimplemented) {
+  StringValue out;
+  EXPECT_EQ(call("Nope", "", out).code(), StatusCode::kUnimplemented);
+  Response raw = client_->call("no.such.Service", "Echo", "");
+  EXPECT_EQ(raw.status.code(), StatusCode::kUnimplemented);
+}
+
+TEST_F(GoServerTest, OurTimeoutReachesTheGoHandler) {
+  CallOptions options;
+  options.timeout = 30s;
+  StringValue out;
+  ASSERT_TRUE(call("Deadline", "", out, options).is_ok());
+  EXPECT_EQ(out.value(), "deadline");
+  ASSERT_TRUE(call("Deadline", "", out).is_ok());
+  EXPECT_EQ(out.value(), "none");
+}
+
+TEST_F(GoServerTest, DeadlineExceeded) {
+  CallOptions options;
+  options.timeout = 50ms;
+  StringValue out;
+  EXPECT_EQ(call("Sleep", "10000", out, options).code(), StatusCode::kDeadlineExceeded);
+  // The connection is still usable.
+  EXPECT_TRUE(call("Echo", "after", out).is_ok());
+}
+
+TEST_F(GoServerTest, ThousandConcurrentCallsOverEightConnections) {
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 8; ++i) {
+    clients.push_back(Client::connect(dir_.socket(), 10s));
+  }
+  std::atomic<int> matched{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 32; ++t) {
+    callers.emplace_back([&, t] {
+      Client& client = *clients[static_cast<std::size_t>(t % 8)];
+      for (int i = 0; i < 1000 / 32 + 1; ++i) {
+        std::string want = std::to_string(t) + "/" + std::to_string(i);
+        StringValue out;
+        if (typed_call(client, kService, "Echo", string_value(want), out).is_ok() && out.value() == want) {
+          matched.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& t : callers) {
+    t.join();
+  }
+  EXPECT_EQ(matched.load(), 32 * (1000 / 32 + 1));
+}
+
+TEST_F(GoServerTest, PeerDeathFailsWaitingCalls) {
+  std::vector<std::thread> callers;
+  std::atomic<int> unavailable{0};
+  for (int i = 0; i < 4; ++i) {
+    callers.emplace_back([&] {
+      StringValue out;
+      if (call("Sleep", "60000", out).code() == StatusCode::kUnavailable) {
+        unavailable.fetch_add(1);
+      }
+    });
+  }
+  std::this_thread::sleep_for(200ms);  // let the calls reach the peer
+  peer_->signal(SIGKILL);
+  for (auto& t : callers) {
+    t.join();
+  }
+  EXPECT_EQ(unavailable.load(), 4);
+  EXPECT_FALSE(client_->is_open());
+}
+
+}  // namespace
+}  // namespace wasmshim::ttrpc
