@@ -78,7 +78,8 @@ Response Client::Impl::call(std::string_view service, std::string_view method,
   if (body.size() > kMaxMessageSize) {
     return failure(StatusCode::kResourceExhausted,
                    "request of " + std::to_string(body.size()) +
-                       " bytes exceeds the maximum message size of " + std::to_string(kMaxMessageSize));
+                       " bytes exceeds the maximum message size of " +
+                       std::to_string(kMaxMessageSize));
   }
   auto started = std::chrono::steady_clock::now();
   std::uint32_t stream_id = 0;
@@ -111,8 +112,8 @@ Response Client::Impl::call(std::string_view service, std::string_view method,
   {
     std::lock_guard lock(mu_);
     if (pending_.erase(stream_id) == 1) {
-      return failure(StatusCode::kDeadlineExceeded,
-                     "no answer to " + request.service + "/" + request.method + " within the deadline");
+      return failure(StatusCode::kDeadlineExceeded, "no answer to " + request.service + "/" +
+                                                        request.method + " within the deadline");
     }
   }
   return answer.get();  // answered while we were giving up
@@ -169,9 +170,9 @@ void Client::Impl::deliver(const DecodedFrame& decoded) {
   }
   Response response;
   if (decoded.kind == DecodedFrame::Kind::kOversized) {
-    response = failure(StatusCode::kResourceExhausted,
-                       "response of " + std::to_string(header.length) +
-                           " bytes exceeds the maximum message size");
+    response =
+        failure(StatusCode::kResourceExhausted, "response of " + std::to_string(header.length) +
+                                                    " bytes exceeds the maximum message size");
   } else if (auto parsed = decode_response(decoded.frame.data)) {
     response = std::move(*parsed);
   } else {
@@ -223,8 +224,12 @@ Response Client::call(std::string_view service, std::string_view method, std::st
   return impl_->call(service, method, payload, options);
 }
 
-void Client::close() { impl_->close(); }
+void Client::close() {
+  impl_->close();
+}
 
-bool Client::is_open() const { return impl_->is_open(); }
+bool Client::is_open() const {
+  return impl_->is_open();
+}
 
 }  // namespace wasmshim::ttrpc

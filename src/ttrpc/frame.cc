@@ -13,8 +13,8 @@ void put_be32(std::uint8_t* out, std::uint32_t value) {
 }
 
 std::uint32_t get_be32(const std::uint8_t* in) {
-  return (std::uint32_t{in[0]} << 24) | (std::uint32_t{in[1]} << 16) |
-         (std::uint32_t{in[2]} << 8) | std::uint32_t{in[3]};
+  return (std::uint32_t{in[0]} << 24) | (std::uint32_t{in[1]} << 16) | (std::uint32_t{in[2]} << 8) |
+         std::uint32_t{in[3]};
 }
 
 }  // namespace
@@ -55,8 +55,9 @@ void FrameDecoder::feed(std::span<const std::uint8_t> bytes) {
 void FrameDecoder::feed(std::string_view bytes) {
   // Data of an oversized frame is dropped on arrival, never buffered.
   if (discard_remaining_ > 0) {
-    std::size_t skip = bytes.size() < discard_remaining_ ? bytes.size()
-                                                         : static_cast<std::size_t>(discard_remaining_);
+    std::size_t skip = bytes.size() < discard_remaining_
+                           ? bytes.size()
+                           : static_cast<std::size_t>(discard_remaining_);
     discard_remaining_ -= skip;
     bytes.remove_prefix(skip);
   }
@@ -78,7 +79,8 @@ std::optional<DecodedFrame> FrameDecoder::next() {
     return std::nullopt;
   }
   const auto* base = reinterpret_cast<const std::uint8_t*>(buffer_.data()) + consumed_;
-  FrameHeader header = decode_header(std::span<const std::uint8_t, kFrameHeaderSize>(base, kFrameHeaderSize));
+  FrameHeader header =
+      decode_header(std::span<const std::uint8_t, kFrameHeaderSize>(base, kFrameHeaderSize));
   if (header.length > max_data_) {
     consumed_ += kFrameHeaderSize;
     std::size_t available = buffered();

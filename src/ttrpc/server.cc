@@ -17,15 +17,16 @@ bool ServerContext::cancelled() const {
 }
 
 Server::Impl::Impl(ServerOptions options)
-    : options_(std::move(options)),
-      pool_(options_.max_workers, options_.worker_idle_timeout) {
+    : options_(std::move(options)), pool_(options_.max_workers, options_.worker_idle_timeout) {
   wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!wake_.valid()) {
     throw std::system_error(errno, std::generic_category(), "eventfd");
   }
 }
 
-Server::Impl::~Impl() { shutdown(std::chrono::milliseconds(0)); }
+Server::Impl::~Impl() {
+  shutdown(std::chrono::milliseconds(0));
+}
 
 void Server::Impl::register_method(std::string service, std::string method, Handler handler) {
   if (serving_) {
@@ -216,12 +217,20 @@ void Server::listen(std::string_view address) {
   impl_->serve(std::move(listener), parsed.abstract ? std::string() : parsed.path);
 }
 
-void Server::serve(UniqueFd listener) { impl_->serve(std::move(listener), std::string()); }
+void Server::serve(UniqueFd listener) {
+  impl_->serve(std::move(listener), std::string());
+}
 
-bool Server::shutdown(std::chrono::milliseconds grace) { return impl_->shutdown(grace); }
+bool Server::shutdown(std::chrono::milliseconds grace) {
+  return impl_->shutdown(grace);
+}
 
-std::size_t Server::in_flight() const { return impl_->in_flight(); }
+std::size_t Server::in_flight() const {
+  return impl_->in_flight();
+}
 
-std::size_t Server::connection_count() const { return impl_->connection_count(); }
+std::size_t Server::connection_count() const {
+  return impl_->connection_count();
+}
 
 }  // namespace wasmshim::ttrpc

@@ -31,7 +31,9 @@ bool send_all(int fd, std::string_view bytes) {
 ServerConnection::ServerConnection(Server::Impl& server, UniqueFd fd, int peer_pid, int peer_uid)
     : server_(server), fd_(std::move(fd)), peer_pid_(peer_pid), peer_uid_(peer_uid) {}
 
-ServerConnection::~ServerConnection() { join(); }
+ServerConnection::~ServerConnection() {
+  join();
+}
 
 void ServerConnection::start() {
   reader_ = std::thread([this] { read_loop(); });
@@ -83,12 +85,11 @@ void ServerConnection::read_loop() {
 void ServerConnection::handle(DecodedFrame decoded) {
   const FrameHeader& header = decoded.frame.header;
   if (decoded.kind == DecodedFrame::Kind::kOversized) {
-    send(header.stream_id,
-         Response{Status(StatusCode::kResourceExhausted,
-                         "message length " + std::to_string(header.length) +
-                             " exceeds the maximum message size of " +
-                             std::to_string(kMaxMessageSize)),
-                  {}});
+    send(header.stream_id, Response{Status(StatusCode::kResourceExhausted,
+                                           "message length " + std::to_string(header.length) +
+                                               " exceeds the maximum message size of " +
+                                               std::to_string(kMaxMessageSize)),
+                                    {}});
     return;
   }
   if (header.type != static_cast<std::uint8_t>(MessageType::kRequest)) {
@@ -121,7 +122,8 @@ void ServerConnection::dispatch(std::uint32_t stream_id, Request request) {
     return;
   }
   if (!server_.begin_request()) {
-    send(stream_id, Response{Status(StatusCode::kUnavailable, "ttrpc server is shutting down"), {}});
+    send(stream_id,
+         Response{Status(StatusCode::kUnavailable, "ttrpc server is shutting down"), {}});
     return;
   }
   auto context = std::make_shared<ServerContext>();
@@ -146,7 +148,8 @@ void ServerConnection::run_handler(std::uint32_t stream_id, const Handler& handl
   Response response;
   if (context.deadline_passed()) {
     // Waited in the queue past its deadline: the caller has given up.
-    response.status = Status(StatusCode::kDeadlineExceeded, "deadline passed before the handler ran");
+    response.status =
+        Status(StatusCode::kDeadlineExceeded, "deadline passed before the handler ran");
   } else {
     try {
       Reply reply = handler(context, payload);
@@ -160,7 +163,8 @@ void ServerConnection::run_handler(std::uint32_t stream_id, const Handler& handl
       response.status = Status(StatusCode::kInternal, "handler threw a non-standard exception");
     }
     if (response.status.is_ok() && context.deadline_passed()) {
-      response = Response{Status(StatusCode::kDeadlineExceeded, "handler finished after the deadline"), {}};
+      response = Response{
+          Status(StatusCode::kDeadlineExceeded, "handler finished after the deadline"), {}};
     }
   }
   if (!response.status.is_ok()) {
@@ -173,8 +177,8 @@ void ServerConnection::send(std::uint32_t stream_id, const Response& response) {
   std::string body = encode_response(response);
   if (body.size() > kMaxMessageSize) {
     body = encode_response(Response{
-        Status(StatusCode::kResourceExhausted,
-               "response of " + std::to_string(body.size()) + " bytes exceeds the maximum message size"),
+        Status(StatusCode::kResourceExhausted, "response of " + std::to_string(body.size()) +
+                                                   " bytes exceeds the maximum message size"),
         {}});
   }
   std::string frame = encode_frame(stream_id, MessageType::kResponse, 0, body);

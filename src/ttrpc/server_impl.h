@@ -90,7 +90,7 @@ class Server::Impl {
   std::size_t in_flight_ = 0;
   std::map<ServerConnection*, std::shared_ptr<ServerConnection>> connections_;
   std::vector<std::shared_ptr<ServerConnection>> finished_;  // readers to join
-  std::mutex shutdown_mu_;  // one shutdown at a time
+  std::mutex shutdown_mu_;                                   // one shutdown at a time
   // Declared last: destroyed (and joined) first, while the rest still exists.
   WorkerPool pool_;
 };

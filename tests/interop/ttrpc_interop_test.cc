@@ -1,8 +1,8 @@
 // wasmshim's ttrpc against the Go ttrpc library (the one containerd uses),
 // both directions: the Go client calling our server, our client calling the
 // Go server. The Go side is tests/interop/go-ttrpc-peer.
-#include <gtest/gtest.h>
 #include <google/protobuf/wrappers.pb.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
@@ -31,7 +31,8 @@ constexpr const char* kService = "wasmshim.interop.v1.Peer";
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "wasmshim-interop-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "wasmshim-interop-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) {
       throw std::runtime_error("mkdtemp");
     }
@@ -89,7 +90,8 @@ class OurServerTest : public ::testing::Test {
   }
 
   void add(const std::string& method, StringHandler fn) {
-    server_.register_method(kService, method, typed_handler<StringValue, StringValue>(std::move(fn)));
+    server_.register_method(kService, method,
+                            typed_handler<StringValue, StringValue>(std::move(fn)));
   }
 
   nlohmann::json go_call(std::vector<std::string> args) {
@@ -237,7 +239,8 @@ TEST_F(GoServerTest, ThousandConcurrentCallsOverEightConnections) {
       for (int i = 0; i < 1000 / 32 + 1; ++i) {
         std::string want = std::to_string(t) + "/" + std::to_string(i);
         StringValue out;
-        if (typed_call(client, kService, "Echo", string_value(want), out).is_ok() && out.value() == want) {
+        if (typed_call(client, kService, "Echo", string_value(want), out).is_ok() &&
+            out.value() == want) {
           matched.fetch_add(1);
         }
       }

@@ -59,7 +59,8 @@ class ChildProcess {
   }
 
   // One line of stdout without its newline; nothing on EOF or timeout.
-  std::optional<std::string> read_line(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+  std::optional<std::string> read_line(
+      std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
     auto give_up = std::chrono::steady_clock::now() + timeout;
     for (;;) {
       auto newline = buffer_.find('\n');

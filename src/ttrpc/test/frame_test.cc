@@ -37,7 +37,8 @@ TEST(FrameEncode, RejectsDataOverTheLimit) {
   std::string big(kMaxMessageSize + 1, 'x');
   EXPECT_THROW(encode_frame(1, MessageType::kRequest, 0, big), std::length_error);
   std::string max(kMaxMessageSize, 'x');
-  EXPECT_EQ(encode_frame(1, MessageType::kRequest, 0, max).size(), kMaxMessageSize + kFrameHeaderSize);
+  EXPECT_EQ(encode_frame(1, MessageType::kRequest, 0, max).size(),
+            kMaxMessageSize + kFrameHeaderSize);
 }
 
 TEST(FrameDecoder, NeedsWholeHeaderAndData) {

@@ -31,8 +31,8 @@ TEST(Message, RequestRoundTrip) {
 TEST(Message, RequestFieldNumbersMatchTheProtocol) {
   // Hand-assembled: service=1 "s", method=2 "m", payload=3 "p", timeout_nano=4 5,
   // metadata=5 {key=1 "k", value=2 "v"}.
-  std::string wire = bytes_of({0x0a, 1, 's', 0x12, 1, 'm', 0x1a, 1, 'p', 0x20, 5, 0x2a, 6, 0x0a,
-                               1, 'k', 0x12, 1, 'v'});
+  std::string wire = bytes_of(
+      {0x0a, 1, 's', 0x12, 1, 'm', 0x1a, 1, 'p', 0x20, 5, 0x2a, 6, 0x0a, 1, 'k', 0x12, 1, 'v'});
   auto decoded = decode_request(wire);
   ASSERT_TRUE(decoded);
   EXPECT_EQ(decoded->service, "s");
@@ -72,7 +72,7 @@ TEST(Message, OkResponseCarriesAStatus) {
 TEST(Message, GarbageIsRejected) {
   EXPECT_FALSE(decode_request(bytes_of({0xff, 0xff, 0xff})));
   EXPECT_FALSE(decode_request(bytes_of({0x0a, 10, 'a'})));  // length past the end
-  EXPECT_FALSE(decode_response(bytes_of({0x0a, 0x80})));   // truncated varint
+  EXPECT_FALSE(decode_response(bytes_of({0x0a, 0x80})));    // truncated varint
 }
 
 TEST(Message, EmptyBytesAreAnEmptyMessage) {

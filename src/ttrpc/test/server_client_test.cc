@@ -1,5 +1,5 @@
-#include <gtest/gtest.h>
 #include <google/protobuf/wrappers.pb.h>
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -50,47 +50,53 @@ class ServerClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
     server_ = std::make_unique<Server>(options_);
-    server_->register_method(kService, "Echo", [](ServerContext&, std::string_view payload) -> Reply {
-      return std::string(payload);
-    });
-    server_->register_method(kService, "Metadata", [](ServerContext& context, std::string_view) -> Reply {
-      std::string out;
-      for (const auto& [key, value] : context.metadata()) {
-        out += key + "=" + value + ";";
-      }
-      return out;
-    });
-    server_->register_method(kService, "Fail", [](ServerContext&, std::string_view payload) -> Reply {
-      return Status(StatusCode::kNotFound, "no such thing: " + std::string(payload));
-    });
+    server_->register_method(
+        kService, "Echo",
+        [](ServerContext&, std::string_view payload) -> Reply { return std::string(payload); });
+    server_->register_method(kService, "Metadata",
+                             [](ServerContext& context, std::string_view) -> Reply {
+                               std::string out;
+                               for (const auto& [key, value] : context.metadata()) {
+                                 out += key + "=" + value + ";";
+                               }
+                               return out;
+                             });
+    server_->register_method(
+        kService, "Fail", [](ServerContext&, std::string_view payload) -> Reply {
+          return Status(StatusCode::kNotFound, "no such thing: " + std::string(payload));
+        });
     server_->register_method(kService, "Throw", [](ServerContext&, std::string_view) -> Reply {
       throw std::runtime_error("handler exploded");
     });
-    server_->register_method(kService, "ThrowStatus", [](ServerContext&, std::string_view) -> Reply {
-      throw StatusError(StatusCode::kFailedPrecondition, "not now");
-    });
-    server_->register_method(kService, "Block", [this](ServerContext& context, std::string_view payload) -> Reply {
-      entered_.fetch_add(1);
-      gate_.wait();
-      if (context.cancelled()) {
-        saw_cancelled_.fetch_add(1);
-      }
-      return std::string(payload);
-    });
-    server_->register_method(kService, "Deadline", [this](ServerContext& context, std::string_view) -> Reply {
-      entered_.fetch_add(1);
-      had_deadline_ = context.deadline().has_value();
-      // Wait until the caller's deadline passes, as a slow handler would.
-      while (!context.cancelled()) {
-        std::this_thread::sleep_for(1ms);
-      }
-      return std::string("too late");
-    });
-    server_->register_method(kService, "Jitter", [](ServerContext&, std::string_view payload) -> Reply {
-      thread_local std::minstd_rand random(std::random_device{}());
-      std::this_thread::sleep_for(std::chrono::microseconds(random() % 2000));
-      return std::string(payload);
-    });
+    server_->register_method(kService, "ThrowStatus",
+                             [](ServerContext&, std::string_view) -> Reply {
+                               throw StatusError(StatusCode::kFailedPrecondition, "not now");
+                             });
+    server_->register_method(kService, "Block",
+                             [this](ServerContext& context, std::string_view payload) -> Reply {
+                               entered_.fetch_add(1);
+                               gate_.wait();
+                               if (context.cancelled()) {
+                                 saw_cancelled_.fetch_add(1);
+                               }
+                               return std::string(payload);
+                             });
+    server_->register_method(kService, "Deadline",
+                             [this](ServerContext& context, std::string_view) -> Reply {
+                               entered_.fetch_add(1);
+                               had_deadline_ = context.deadline().has_value();
+                               // Wait until the caller's deadline passes, as a slow handler would.
+                               while (!context.cancelled()) {
+                                 std::this_thread::sleep_for(1ms);
+                               }
+                               return std::string("too late");
+                             });
+    server_->register_method(
+        kService, "Jitter", [](ServerContext&, std::string_view payload) -> Reply {
+          thread_local std::minstd_rand random(std::random_device{}());
+          std::this_thread::sleep_for(std::chrono::microseconds(random() % 2000));
+          return std::string(payload);
+        });
     server_->listen(address());
   }
 
@@ -214,10 +220,12 @@ TEST_F(ServerClientTest, ServerAnswersDeadlineExceededWithoutRunningAnExpiredReq
   options_.max_workers = 1;
   SetUp();
   auto client = connect();
-  auto blocked = std::async(std::launch::async, [&] { return client->call(kService, "Block", "b"); });
+  auto blocked =
+      std::async(std::launch::async, [&] { return client->call(kService, "Block", "b"); });
   ASSERT_TRUE(eventually([&] { return entered_.load() == 1; }));
   RawConnection raw(address());
-  raw.send_request(1, Request{kService, "Block", "late", std::chrono::nanoseconds(20ms).count(), {}});
+  raw.send_request(1,
+                   Request{kService, "Block", "late", std::chrono::nanoseconds(20ms).count(), {}});
   ASSERT_TRUE(eventually([&] { return server_->in_flight() == 2; }));  // queued behind "b"
   std::this_thread::sleep_for(60ms);  // let its deadline pass while it waits
   gate_.open();
@@ -276,7 +284,8 @@ TEST_F(ServerClientTest, BrokenConnectionFailsEveryWaitingCall) {
   auto client = connect();
   std::vector<std::future<Response>> calls;
   for (int i = 0; i < 10; ++i) {
-    calls.push_back(std::async(std::launch::async, [&] { return client->call(kService, "Block", ""); }));
+    calls.push_back(
+        std::async(std::launch::async, [&] { return client->call(kService, "Block", ""); }));
   }
   ASSERT_TRUE(eventually([&] { return entered_.load() == 10; }));
   server_->shutdown(0ms);  // drops the connection under the waiting calls
@@ -353,8 +362,8 @@ TEST_F(ServerClientTest, UnknownFrameTypesAndDataFramesAreIgnored) {
 
 TEST_F(ServerClientTest, RequestWrittenOneByteAtATime) {
   RawConnection raw(address());
-  std::string frame =
-      encode_frame(1, MessageType::kRequest, 0, encode_request(Request{kService, "Echo", "slow", 0, {}}));
+  std::string frame = encode_frame(1, MessageType::kRequest, 0,
+                                   encode_request(Request{kService, "Echo", "slow", 0, {}}));
   for (char c : frame) {
     raw.write(std::string_view(&c, 1));
   }
@@ -380,7 +389,8 @@ TEST_F(ServerClientTest, TypedHelpers) {
   server_->register_method(
       kService, "Upper",
       typed_handler<google::protobuf::StringValue, google::protobuf::StringValue>(
-          [](ServerContext&, const google::protobuf::StringValue& in, google::protobuf::StringValue& out) {
+          [](ServerContext&, const google::protobuf::StringValue& in,
+             google::protobuf::StringValue& out) {
             std::string value = in.value();
             for (char& c : value) {
               c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));

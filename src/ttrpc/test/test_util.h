@@ -1,8 +1,8 @@
 // Helpers shared by the ttrpc tests.
 #pragma once
 
-#include <sys/socket.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -22,7 +22,8 @@ namespace wasmshim::ttrpc::testing {
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "wasmshim-ttrpc-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "wasmshim-ttrpc-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) {
       std::abort();
     }
@@ -42,7 +43,8 @@ class TempDir {
 // Speaks raw frames, for what the real client never sends.
 class RawConnection {
  public:
-  explicit RawConnection(const std::string& address) : fd_(connect_unix(address, std::chrono::seconds(5))) {}
+  explicit RawConnection(const std::string& address)
+      : fd_(connect_unix(address, std::chrono::seconds(5))) {}
 
   void write(std::string_view bytes) {
     while (!bytes.empty()) {

@@ -1,9 +1,8 @@
 #include "wasmshim/ttrpc/unix_socket.h"
 
 #include <fcntl.h>
-#include <sys/socket.h>
-
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <fstream>
 #include <stdexcept>

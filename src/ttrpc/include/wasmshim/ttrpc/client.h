@@ -26,7 +26,8 @@ class Client {
   // Connects to the address (see connect_unix), waiting up to connect_timeout
   // for the socket to appear. Throws std::system_error.
   static std::unique_ptr<Client> connect(
-      std::string_view address, std::chrono::milliseconds connect_timeout = std::chrono::milliseconds(0));
+      std::string_view address,
+      std::chrono::milliseconds connect_timeout = std::chrono::milliseconds(0));
   // Takes a connected stream socket.
   explicit Client(UniqueFd connection);
   ~Client();  // closes; calls still waiting get UNAVAILABLE

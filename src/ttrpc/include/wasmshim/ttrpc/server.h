@@ -49,7 +49,7 @@ class ServerContext {
 // A handler's answer: a payload (status OK) or an error status.
 struct Reply {
   Reply(std::string payload_bytes) : payload(std::move(payload_bytes)) {}  // NOLINT
-  Reply(Status error) : status(std::move(error)) {}                         // NOLINT
+  Reply(Status error) : status(std::move(error)) {}                        // NOLINT
   Status status;
   std::string payload;
 };
@@ -99,7 +99,7 @@ class Server {
   std::size_t in_flight() const;
   std::size_t connection_count() const;
 
- class Impl;  // opaque; defined in the library
+  class Impl;  // opaque; defined in the library
 
  private:
   std::unique_ptr<Impl> impl_;

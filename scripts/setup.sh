@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that wasmshim's build, tests and demo use,
+# and nothing else. Idempotent: packages already present are left alone.
+# Each group names who needs it; layers that land later add their own group.
+set -euo pipefail
+
+# Build: compiler, CMake + Ninja, protobuf for the ttrpc envelopes and
+# containerd's API, nlohmann-json for JSON in tests and tools.
+build_packages=(
+  cmake ninja-build g++ pkg-config
+  libprotobuf-dev protobuf-compiler
+  nlohmann-json3-dev
+)
+# Unit tests.
+test_packages=(libgtest-dev libgmock-dev)
+# Interop: the Go ttrpc library (what containerd speaks), built offline in
+# GOPATH mode from Debian's Go source packages.
+interop_packages=(golang-go golang-github-containerd-ttrpc-dev)
+# Fuzzing and style: clang with libFuzzer's runtime, clang-format.
+fuzz_packages=(clang libclang-rt-14-dev clang-format)
+
+packages=("${build_packages[@]}" "${test_packages[@]}" "${interop_packages[@]}" "${fuzz_packages[@]}")
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=()
+if ((EUID != 0)); then
+  command -v sudo >/dev/null || { echo "setup: run as root or install sudo" >&2; exit 1; }
+  sudo=(sudo)
+fi
+echo "setup: installing ${missing[*]}"
+"${sudo[@]}" apt-get update -q
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Sets up the machine, then builds and runs every test: formatting, the
+# libFuzzer targets for a bounded time, the unit tests under ThreadSanitizer,
+# and the full suite (unit + interop) with warnings as errors. The last
+# summary printed is the full suite's.
+#   WASMSHIM_FUZZ_SECONDS  seconds per fuzz target (default 60)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=2
+
+scripts/setup.sh
+
+echo "== format check"
+scripts/check-format.sh
+
+echo "== fuzz (clang, libFuzzer + ASan + UBSan)"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DWASMSHIM_FUZZ=ON -DWASMSHIM_BUILD_TESTS=OFF -DWASMSHIM_BUILD_BENCH=OFF \
+  -DWASMSHIM_FUZZ_SECONDS="${WASMSHIM_FUZZ_SECONDS:-60}" >/dev/null
+cmake --build build-fuzz -j"$jobs"
+(cd build-fuzz && ctest --output-on-failure -j"$jobs")
+
+echo "== unit tests under ThreadSanitizer"
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWASMSHIM_SANITIZE=thread \
+  -DWASMSHIM_BUILD_BENCH=OFF >/dev/null
+cmake --build build-tsan -j"$jobs"
+(cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --output-on-failure -j"$jobs" -L unit)
+
+echo "== full suite"
+cmake -S . -B build -G Ninja -DWASMSHIM_WERROR=ON >/dev/null
+cmake --build build -j"$jobs"
+cd build
+ctest --output-on-failure -j"$jobs"
