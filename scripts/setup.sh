@@ -16,8 +16,8 @@ test_packages=(libgtest-dev libgmock-dev)
 # Interop: the Go ttrpc library (what containerd speaks), built offline in
 # GOPATH mode from Debian's Go source packages.
 interop_packages=(golang-go golang-github-containerd-ttrpc-dev)
-# Fuzzing and style: clang with libFuzzer's runtime, clang-format.
-fuzz_packages=(clang libclang-rt-14-dev clang-format)
+# Fuzzing and style: clang with libFuzzer's runtime, clang-format, clang-tidy.
+fuzz_packages=(clang libclang-rt-14-dev clang-format clang-tidy)
 
 packages=("${build_packages[@]}" "${test_packages[@]}" "${interop_packages[@]}" "${fuzz_packages[@]}")
 

@@ -29,5 +29,7 @@ cmake --build build-tsan -j"$jobs"
 echo "== full suite"
 cmake -S . -B build -G Ninja -DWASMSHIM_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
+echo "== clang-tidy"
+scripts/check-tidy.sh
 cd build
 ctest --output-on-failure -j"$jobs"

@@ -48,8 +48,7 @@ Result go_client(const std::string& socket, int concurrency, const Settings& set
                                      std::to_string(settings.seconds) + "s",
                                      std::to_string(settings.payload)});
   if (out.status != 0) {
-    std::fprintf(stderr, "go bench client failed (%d)\n", out.status);
-    std::exit(1);
+    throw std::runtime_error("go bench client failed with status " + std::to_string(out.status));
   }
   auto json = nlohmann::json::parse(out.out);
   return Result{json["calls"].get<double>() / json["seconds"].get<double>(),
@@ -110,16 +109,13 @@ Settings parse_args(int argc, char** argv) {
     } else if (flag == "--concurrency") {
       s.concurrency = std::stoi(argv[i + 1]);
     } else {
-      std::fprintf(stderr, "unknown flag %s\n", argv[i]);
-      std::exit(2);
+      throw std::invalid_argument(std::string("unknown flag ") + argv[i]);
     }
   }
   return s;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_bench(int argc, char** argv) {
   Settings settings = parse_args(argc, argv);
   if (!std::filesystem::exists(GO_TTRPC_PEER)) {
     std::fprintf(stderr, "%s missing: cmake --build build --target go_ttrpc_peer\n", GO_TTRPC_PEER);
@@ -204,4 +200,15 @@ int main(int argc, char** argv) {
   go_server.wait();
   std::filesystem::remove_all(dir);
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run_bench(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ttrpc_bench: %s\n", e.what());
+    return 1;
+  }
 }

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <future>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 
@@ -14,7 +15,7 @@
 namespace wasmshim::ttrpc {
 namespace {
 
-constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kReadChunk = std::size_t{64} * 1024;
 
 Response failure(StatusCode code, std::string message) {
   return Response{Status(code, std::move(message)), {}};
@@ -97,7 +98,7 @@ Response Client::Impl::call(std::string_view service, std::string_view method,
     answer = pending_[stream_id].get_future();
   }
   if (!send_frame(encode_frame(stream_id, MessageType::kRequest, 0, body))) {
-    std::string reason = std::string("write failed: ") + std::strerror(errno);
+    std::string reason = std::string("write failed: ") + std::generic_category().message(errno);
     std::lock_guard lock(mu_);
     pending_.erase(stream_id);
     return failure(StatusCode::kUnavailable, reason);
@@ -148,7 +149,7 @@ void Client::Impl::read_loop() {
       continue;
     }
     if (n < 0) {
-      reason = std::string("connection broken: ") + std::strerror(errno);
+      reason = std::string("connection broken: ") + std::generic_category().message(errno);
       break;
     }
     if (n == 0) {

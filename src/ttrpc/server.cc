@@ -28,7 +28,8 @@ Server::Impl::~Impl() {
   shutdown(std::chrono::milliseconds(0));
 }
 
-void Server::Impl::register_method(std::string service, std::string method, Handler handler) {
+void Server::Impl::register_method(const std::string& service, const std::string& method,
+                                   Handler handler) {
   if (serving_) {
     throw std::logic_error("ttrpc: register " + service + "/" + method + " after serving started");
   }
@@ -56,7 +57,7 @@ void Server::Impl::accept_loop() {
     int ready = ::poll(fds, 2, 1000);
     reap_finished();
     if (ready < 0 && errno != EINTR) {
-      log(std::string("ttrpc: poll on listener failed: ") + std::strerror(errno));
+      log(std::string("ttrpc: poll on listener failed: ") + std::generic_category().message(errno));
       return;
     }
     if (ready > 0 && (fds[0].revents & POLLIN) != 0 && !shutting_down_) {
@@ -69,7 +70,7 @@ void Server::Impl::accept_one() {
   UniqueFd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
   if (!fd.valid()) {
     if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
-      log(std::string("ttrpc: accept failed: ") + std::strerror(errno));
+      log(std::string("ttrpc: accept failed: ") + std::generic_category().message(errno));
       // EMFILE and friends: back off instead of spinning on a ready listener.
       ::poll(nullptr, 0, 100);
     }
@@ -207,8 +208,9 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(o
 
 Server::~Server() = default;
 
-void Server::register_method(std::string service, std::string method, Handler handler) {
-  impl_->register_method(std::move(service), std::move(method), std::move(handler));
+void Server::register_method(const std::string& service, const std::string& method,
+                             Handler handler) {
+  impl_->register_method(service, method, std::move(handler));
 }
 
 void Server::listen(std::string_view address) {

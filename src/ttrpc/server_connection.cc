@@ -4,13 +4,14 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <system_error>
 
 #include "server_impl.h"
 
 namespace wasmshim::ttrpc {
 namespace {
 
-constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kReadChunk = std::size_t{64} * 1024;
 
 bool send_all(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
@@ -67,7 +68,8 @@ void ServerConnection::read_loop() {
     }
     if (n <= 0) {
       if (n < 0 && !closed_->load()) {
-        server_.log(std::string("ttrpc: connection read failed: ") + std::strerror(errno));
+        server_.log(std::string("ttrpc: connection read failed: ") +
+                    std::generic_category().message(errno));
       } else if (n == 0 && !decoder.at_frame_boundary()) {
         server_.log("ttrpc: connection closed in the middle of a frame");
       }
@@ -75,14 +77,14 @@ void ServerConnection::read_loop() {
     }
     decoder.feed(std::string_view(chunk.data(), static_cast<std::size_t>(n)));
     while (auto decoded = decoder.next()) {
-      handle(std::move(*decoded));
+      handle(*decoded);
     }
   }
   closed_->store(true);
   server_.connection_ended(this);
 }
 
-void ServerConnection::handle(DecodedFrame decoded) {
+void ServerConnection::handle(const DecodedFrame& decoded) {
   const FrameHeader& header = decoded.frame.header;
   if (decoded.kind == DecodedFrame::Kind::kOversized) {
     send(header.stream_id, Response{Status(StatusCode::kResourceExhausted,
@@ -184,7 +186,7 @@ void ServerConnection::send(std::uint32_t stream_id, const Response& response) {
   std::string frame = encode_frame(stream_id, MessageType::kResponse, 0, body);
   std::lock_guard lock(write_mu_);
   if (!send_all(fd_.get(), frame) && !closed_->load()) {
-    server_.log(std::string("ttrpc: write failed: ") + std::strerror(errno));
+    server_.log(std::string("ttrpc: write failed: ") + std::generic_category().message(errno));
     close();
   }
 }

@@ -32,7 +32,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
 
  private:
   void read_loop();
-  void handle(DecodedFrame decoded);
+  void handle(const DecodedFrame& decoded);
   void dispatch(std::uint32_t stream_id, Request request);
   void run_handler(std::uint32_t stream_id, const Handler& handler, ServerContext& context,
                    std::string_view payload);
@@ -53,7 +53,7 @@ class Server::Impl {
   explicit Impl(ServerOptions options);
   ~Impl();
 
-  void register_method(std::string service, std::string method, Handler handler);
+  void register_method(const std::string& service, const std::string& method, Handler handler);
   void serve(UniqueFd listener, std::string unlink_path);
   bool shutdown(std::chrono::milliseconds grace);
 

@@ -3,6 +3,7 @@
 // Go server. The Go side is tests/interop/go-ttrpc-peer.
 #include <google/protobuf/wrappers.pb.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -12,8 +13,10 @@
 #include <thread>
 #include <vector>
 
-#include "../support/child_process.h"
+#include "support/child_process.h"
+#include "support/temp_dir.h"
 #include "wasmshim/ttrpc/client.h"
+#include "wasmshim/ttrpc/frame.h"
 #include "wasmshim/ttrpc/protobuf.h"
 #include "wasmshim/ttrpc/server.h"
 
@@ -23,27 +26,11 @@ namespace {
 using google::protobuf::StringValue;
 using wasmshim::testing::ChildProcess;
 using wasmshim::testing::run;
+using wasmshim::testing::TempDir;
 using namespace std::chrono_literals;
 
 constexpr const char* kPeer = GO_TTRPC_PEER;
 constexpr const char* kService = "wasmshim.interop.v1.Peer";
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "wasmshim-interop-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw std::runtime_error("mkdtemp");
-    }
-    path_ = pattern;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string socket() const { return (path_ / "peer.sock").string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 StringValue string_value(std::string value) {
   StringValue v;
@@ -86,7 +73,7 @@ class OurServerTest : public ::testing::Test {
       out.set_value(context.deadline() ? "deadline" : "none");
       return Status::ok();
     });
-    server_.listen(dir_.socket());
+    server_.listen(dir_.socket("peer.sock"));
   }
 
   void add(const std::string& method, StringHandler fn) {
@@ -95,7 +82,7 @@ class OurServerTest : public ::testing::Test {
   }
 
   nlohmann::json go_call(std::vector<std::string> args) {
-    std::vector<std::string> argv = {kPeer, "call", dir_.socket()};
+    std::vector<std::string> argv = {kPeer, "call", dir_.socket("peer.sock")};
     argv.insert(argv.end(), args.begin(), args.end());
     auto result = run(argv);
     EXPECT_EQ(result.status, 0) << result.out;
@@ -138,7 +125,7 @@ TEST_F(OurServerTest, GoClientTimeoutReachesOurHandlerAsADeadline) {
 }
 
 TEST_F(OurServerTest, GoClientThousandConcurrentCallsMatch) {
-  auto result = run({kPeer, "concurrent", dir_.socket(), "1000"});
+  auto result = run({kPeer, "concurrent", dir_.socket("peer.sock"), "1000"});
   ASSERT_EQ(result.status, 0);
   auto counts = nlohmann::json::parse(result.out);
   EXPECT_EQ(counts["matched"], 1000);
@@ -149,10 +136,11 @@ TEST_F(OurServerTest, GoClientThousandConcurrentCallsMatch) {
 class GoServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    peer_ = std::make_unique<ChildProcess>(std::vector<std::string>{kPeer, "serve", dir_.socket()});
+    peer_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{kPeer, "serve", dir_.socket("peer.sock")});
     auto line = peer_->read_line();
     ASSERT_EQ(line, "ready");
-    client_ = Client::connect(dir_.socket(), 10s);
+    client_ = Client::connect(dir_.socket("peer.sock"), 10s);
   }
 
   void TearDown() override {
@@ -229,7 +217,7 @@ TEST_F(GoServerTest, DeadlineExceeded) {
 TEST_F(GoServerTest, ThousandConcurrentCallsOverEightConnections) {
   std::vector<std::unique_ptr<Client>> clients;
   for (int i = 0; i < 8; ++i) {
-    clients.push_back(Client::connect(dir_.socket(), 10s));
+    clients.push_back(Client::connect(dir_.socket("peer.sock"), 10s));
   }
   std::atomic<int> matched{0};
   std::vector<std::thread> callers;
@@ -250,6 +238,55 @@ TEST_F(GoServerTest, ThousandConcurrentCallsOverEightConnections) {
     t.join();
   }
   EXPECT_EQ(matched.load(), 32 * (1000 / 32 + 1));
+}
+
+TEST_F(GoServerTest, GoAnswerToAnOversizedFrameDecodes) {
+  // Our frame codec against the Go library's handling of a frame over 4 MiB:
+  // it discards the data and answers RESOURCE_EXHAUSTED on the same stream.
+  UniqueFd raw = connect_unix(dir_.socket("peer.sock"), 10s);
+  std::string frame(kFrameHeaderSize, '\0');
+  EncodedHeader header = encode_header(FrameHeader{kMaxMessageSize + 1, 3, 1, 0});
+  std::copy(header.begin(), header.end(), frame.begin());
+  frame += std::string(kMaxMessageSize + 1, 'z');
+  frame += encode_frame(
+      5, MessageType::kRequest, 0,
+      encode_request(Request{kService, "Echo", string_value("after").SerializeAsString(), 0, {}}));
+  std::thread writer([&] {
+    std::string_view rest = frame;
+    while (!rest.empty()) {
+      ssize_t n = ::send(raw.get(), rest.data(), rest.size(), MSG_NOSIGNAL);
+      if (n <= 0) {
+        return;
+      }
+      rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+  });
+  FrameDecoder decoder;
+  std::vector<Frame> frames;
+  char buffer[4096];
+  while (frames.size() < 2) {
+    ssize_t n = ::recv(raw.get(), buffer, sizeof buffer, 0);
+    if (n <= 0) {
+      break;
+    }
+    decoder.feed(std::string_view(buffer, static_cast<std::size_t>(n)));
+    while (auto decoded = decoder.next()) {
+      frames.push_back(decoded->frame);
+    }
+  }
+  writer.join();
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0].header.stream_id, 3u);
+  EXPECT_EQ(frames[0].header.type, static_cast<std::uint8_t>(MessageType::kResponse));
+  auto refused = decode_response(frames[0].data);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(frames[1].header.stream_id, 5u);
+  auto answered = decode_response(frames[1].data);
+  ASSERT_TRUE(answered);
+  StringValue out;
+  ASSERT_TRUE(out.ParseFromString(answered->payload));
+  EXPECT_EQ(out.value(), "after");
 }
 
 TEST_F(GoServerTest, PeerDeathFailsWaitingCalls) {

@@ -5,16 +5,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "test_util.h"
+
 namespace wasmshim::ttrpc {
 namespace {
 
-std::string bytes_of(std::initializer_list<int> values) {
-  std::string out;
-  for (int v : values) {
-    out.push_back(static_cast<char>(v));
-  }
-  return out;
-}
+using testing::bytes_of;
 
 TEST(FrameHeader, EncodesBigEndianFieldsInOrder) {
   EncodedHeader encoded = encode_header(FrameHeader{0x01020304, 0x0a0b0c0d, 0x02, 0x05});
@@ -118,7 +114,7 @@ TEST(FrameDecoder, OversizedFrameIsReportedAndSkippedWithoutBuffering) {
   EXPECT_EQ(got->frame.header.stream_id, 11u);
   EXPECT_TRUE(got->frame.data.empty());
   // The data arrives in pieces and is dropped, never held.
-  std::string piece(64 * 1024, 'z');
+  std::string piece(std::size_t{64} * 1024, 'z');
   std::uint32_t sent = 0;
   while (sent + piece.size() <= length) {
     decoder.feed(piece);

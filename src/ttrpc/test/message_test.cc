@@ -3,17 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "proto/wire.pb.h"
+#include "test_util.h"
 
 namespace wasmshim::ttrpc {
 namespace {
 
-std::string bytes_of(std::initializer_list<int> values) {
-  std::string out;
-  for (int v : values) {
-    out.push_back(static_cast<char>(v));
-  }
-  return out;
-}
+using testing::bytes_of;
 
 TEST(Message, RequestRoundTrip) {
   Request request{"containerd.task.v2.Task", "Create", std::string("\0\1\2", 3), 1500000000,

@@ -7,38 +7,26 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
 #include <optional>
 #include <string>
 
+#include "support/temp_dir.h"
 #include "wasmshim/ttrpc/frame.h"
 #include "wasmshim/ttrpc/message.h"
 #include "wasmshim/ttrpc/unix_socket.h"
 
 namespace wasmshim::ttrpc::testing {
 
-// A fresh directory under TMPDIR, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "wasmshim-ttrpc-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      std::abort();
-    }
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string socket(const std::string& name = "s.sock") const { return (path_ / name).string(); }
-  const std::filesystem::path& path() const { return path_; }
+using wasmshim::testing::TempDir;
 
- private:
-  std::filesystem::path path_;
-};
+// A byte string from small integers, for hand-assembled wire data.
+inline std::string bytes_of(std::initializer_list<int> values) {
+  std::string out;
+  for (int v : values) {
+    out.push_back(static_cast<char>(v));
+  }
+  return out;
+}
 
 // Speaks raw frames, for what the real client never sends.
 class RawConnection {

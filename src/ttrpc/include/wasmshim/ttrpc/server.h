@@ -80,7 +80,7 @@ class Server {
 
   // Registration is allowed only before the first serve()/listen().
   // Throws std::logic_error on a duplicate or after serving started.
-  void register_method(std::string service, std::string method, Handler handler);
+  void register_method(const std::string& service, const std::string& method, Handler handler);
 
   // Listens on the address (see listen_unix) and serves in the background.
   void listen(std::string_view address);
