@@ -1,0 +1,215 @@
+#include "c_translation.h"
+
+#include <wabt/c-writer.h>
+#include <wabt/stream.h>
+
+#include <optional>
+#include <sstream>
+#include <vector>
+
+#include "module_parsed.h"
+#include "runtime_abi.h"
+
+namespace wasmshim::wasm {
+namespace {
+
+constexpr const char* kModuleName = "m";
+
+std::string stream_text(wabt::MemoryStream& stream) {
+  const auto& data = stream.output_buffer().data;
+  return {data.begin(), data.end()};
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+bool starts_with(const std::string& s, std::string_view prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+// A prototype wasm2c declared in the header, e.g.
+//   u32 Z_wasi_snapshot_preview1Z_fd_write(struct Z_wasi_snapshot_preview1_instance_t*, u32, u32);
+struct Prototype {
+  std::string result;  // "u32", "void", "wasm_rt_memory_t*"
+  std::string name;
+  std::vector<std::string> params;
+};
+
+Prototype parse_prototype(const std::string& line) {
+  Prototype proto;
+  auto open = line.find('(');
+  auto close = line.rfind(')');
+  std::string head = line.substr(0, open);
+  auto space = head.find_last_of(" *");
+  proto.result = head.substr(0, space + 1);
+  while (!proto.result.empty() && proto.result.back() == ' ') {
+    proto.result.pop_back();
+  }
+  proto.name = head.substr(space + 1);
+  std::string params = line.substr(open + 1, close - open - 1);
+  std::istringstream in(params);
+  for (std::string param; std::getline(in, param, ',');) {
+    auto first = param.find_first_not_of(' ');
+    if (first != std::string::npos && param.substr(first) != "void") {
+      proto.params.push_back(param.substr(first));
+    }
+  }
+  return proto;
+}
+
+// "'wasi_snapshot_preview1' 'fd_write'" from "/* import: '...' '...' */".
+std::pair<std::string, std::string> quoted_pair(const std::string& comment) {
+  std::vector<std::string> parts;
+  std::size_t pos = 0;
+  while ((pos = comment.find('\'', pos)) != std::string::npos) {
+    auto end = comment.find('\'', pos + 1);
+    parts.push_back(comment.substr(pos + 1, end - pos - 1));
+    pos = end + 1;
+  }
+  return {parts.size() > 0 ? parts[0] : "", parts.size() > 1 ? parts[1] : ""};
+}
+
+struct HeaderFacts {
+  std::string body;                                        // the header without its includes
+  std::vector<std::pair<std::size_t, Prototype>> imports;  // slot -> prototype
+  std::optional<Prototype> instantiate;
+  std::optional<std::string> memory_export;  // function name
+  std::optional<std::string> start_export;
+};
+
+HeaderFacts read_header(const Module& module, const std::string& header) {
+  HeaderFacts facts;
+  std::vector<std::string> lines = split_lines(header);
+  const auto& imports = module.function_imports();
+  const std::string instantiate_name = std::string("Z_") + kModuleName + "_instantiate";
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string& line = lines[i];
+    if (starts_with(line, "#include")) {
+      continue;
+    }
+    facts.body += line + "\n";
+    bool has_next = i + 1 < lines.size();
+    if (starts_with(line, "/* import: ") && has_next) {
+      auto [mod, field] = quoted_pair(line);
+      Prototype proto = parse_prototype(lines[i + 1]);
+      std::size_t slot = imports.size();
+      for (std::size_t k = 0; k < imports.size(); ++k) {
+        if (imports[k].module == mod && imports[k].name == field) {
+          slot = k;
+          break;
+        }
+      }
+      if (slot == imports.size()) {
+        throw ModuleError(module.name(), 0,
+                          "translation lost track of import " + mod + "." + field);
+      }
+      facts.imports.emplace_back(slot, proto);
+    } else if (starts_with(line, "/* export: ") && has_next) {
+      auto [name, unused] = quoted_pair(line);
+      Prototype proto = parse_prototype(lines[i + 1]);
+      if (name == "memory" && proto.result == "wasm_rt_memory_t*") {
+        facts.memory_export = proto.name;
+      } else if (name == "_start" && proto.params.size() == 1 && proto.result == "void") {
+        facts.start_export = proto.name;
+      }
+    } else if (starts_with(line, "void " + instantiate_name + "(")) {
+      facts.instantiate = parse_prototype(line);
+    }
+  }
+  return facts;
+}
+
+std::string source_body(const std::string& source) {
+  std::string out;
+  for (const std::string& line : split_lines(source)) {
+    // Includes are replaced by the prelude; loads, stores and reinterprets
+    // are macros there instead of the inline functions these lines define.
+    if (starts_with(line, "#include") || starts_with(line, "DEFINE_LOAD(") ||
+        starts_with(line, "DEFINE_STORE(") || starts_with(line, "DEFINE_REINTERPRET(")) {
+      continue;
+    }
+    out += line;
+    out += '\n';
+  }
+  return out;
+}
+
+std::string import_definition(std::size_t slot, const Prototype& proto) {
+  std::ostringstream out;
+  std::string param_list;
+  std::string arg_list;
+  std::string type_list;
+  for (std::size_t i = 0; i < proto.params.size(); ++i) {
+    std::string sep = i ? ", " : "";
+    param_list += sep + proto.params[i] + " a" + std::to_string(i);
+    arg_list += sep + "a" + std::to_string(i);
+    type_list += sep + proto.params[i];
+  }
+  out << proto.result << " " << proto.name << "(" << param_list << ") {\n  "
+      << (proto.result == "void" ? "" : "return ") << "((" << proto.result << " (*)(" << type_list
+      << "))wasmshim_imports[" << slot << "])(" << arg_list << ");\n}\n";
+  return out.str();
+}
+
+std::string glue(const Module& module, const HeaderFacts& facts) {
+  const std::string instance_type = std::string("Z_") + kModuleName + "_instance_t";
+  const std::string prefix = std::string("Z_") + kModuleName;
+  std::ostringstream out;
+  out << "\n/* wasmshim glue */\nstatic void* const* wasmshim_imports;\n";
+  for (const auto& [slot, proto] : facts.imports) {
+    out << import_definition(slot, proto);
+  }
+  out << "size_t " << abi::kInstanceSizeSymbol << "(void) { return sizeof(" << instance_type
+      << "); }\n";
+  out << "void " << abi::kBindSymbol
+      << "(const struct wasmshim_runtime* rt, void* const* imports) {\n"
+      << "  wasmshim_rt = rt;\n  wasmshim_imports = imports;\n  " << prefix
+      << "_init_module();\n}\n";
+  if (!facts.instantiate || facts.instantiate->params.size() > 2) {
+    throw ModuleError(module.name(), 0,
+                      "the module imports from more than one module; only wasi_snapshot_preview1 "
+                      "can be provided");
+  }
+  out << "void " << abi::kInstantiateSymbol << "(void* instance, void* wasi) {\n  " << prefix
+      << "_instantiate((" << instance_type << "*)instance"
+      << (facts.instantiate->params.size() == 2 ? ", wasi" : "") << ");\n"
+      << (facts.instantiate->params.size() == 2 ? "" : "  (void)wasi;\n") << "}\n";
+  out << "void " << abi::kFreeSymbol << "(void* instance) { " << prefix << "_free(("
+      << instance_type << "*)instance); }\n";
+  out << "wasm_rt_memory_t* " << abi::kMemorySymbol << "(void* instance) { "
+      << (facts.memory_export
+              ? "return " + *facts.memory_export + "((" + instance_type + "*)instance);"
+              : std::string("(void)instance; return NULL;"))
+      << " }\n";
+  if (facts.start_export) {
+    out << "void " << abi::kStartSymbol << "(void* instance) { " << *facts.start_export << "(("
+        << instance_type << "*)instance); }\n";
+  }
+  return out.str();
+}
+
+}  // namespace
+
+std::string translate_to_c(const Module& module) {
+  wabt::MemoryStream c_stream;
+  wabt::MemoryStream h_stream;
+  wabt::WriteCOptions options;
+  options.module_name = kModuleName;
+  if (!wabt::Succeeded(wabt::WriteC(&c_stream, &h_stream, "m.h", &module.parsed().ir, options))) {
+    throw ModuleError(module.name(), 0, "translation to C failed");
+  }
+  HeaderFacts facts = read_header(module, stream_text(h_stream));
+  std::string out = kCPrelude;
+  out += facts.body;
+  out += source_body(stream_text(c_stream));
+  out += glue(module, facts);
+  return out;
+}
+
+}  // namespace wasmshim::wasm

@@ -1,0 +1,22 @@
+// Private: a validated module as one self-contained C translation unit.
+#pragma once
+
+#include <string>
+
+#include "wasmshim/wasm/module.h"
+
+namespace wasmshim::wasm {
+
+extern const char* const kCPrelude;
+
+// Bump when the prelude, the glue or the runtime ABI changes: it is part of
+// every cache key.
+inline constexpr const char* kTranslationVersion = "wasmshim-c-1";
+
+// The C that wasm2c writes for the module, with the prelude in place of its
+// includes and glue functions (abi::k*Symbol) appended. The glue's import
+// table follows module.function_imports() order. Throws ModuleError when
+// the module imports something the host cannot provide a slot for.
+std::string translate_to_c(const Module& module);
+
+}  // namespace wasmshim::wasm

@@ -1,0 +1,38 @@
+// Private: a translated module compiled to machine code by one of the tiers,
+// with its glue functions resolved.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "runtime_abi.h"
+
+namespace wasmshim::wasm {
+
+struct GlueFunctions {
+  abi::BindFn bind = nullptr;
+  abi::InstanceSizeFn instance_size = nullptr;
+  abi::InstantiateFn instantiate = nullptr;
+  abi::FreeFn free = nullptr;
+  abi::MemoryFn memory = nullptr;
+  abi::StartFn start = nullptr;  // null when the module exports no _start
+};
+
+// Owns the code (a tcc state or a dlopen handle); the glue stays valid while
+// it lives.
+class CompiledModule {
+ public:
+  virtual ~CompiledModule() = default;
+  const GlueFunctions& glue() const { return glue_; }
+  virtual std::string tier() const = 0;
+
+ protected:
+  GlueFunctions glue_;
+};
+
+// Tier 0: compiles the C in memory with libtcc. Throws std::runtime_error
+// with tcc's messages when the C does not compile or link.
+std::unique_ptr<CompiledModule> compile_with_tcc(const std::string& c_source,
+                                                 const std::string& name);
+
+}  // namespace wasmshim::wasm

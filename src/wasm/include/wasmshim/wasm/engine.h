@@ -1,0 +1,69 @@
+// The engine: a validated module translated to C (wasm2c) and compiled by a
+// tier, then run against WASI.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "wasmshim/wasm/module.h"
+#include "wasmshim/wasm/wasi.h"
+
+namespace wasmshim::wasm {
+
+enum class Tier {
+  kJit,   // libtcc in memory: starts fast, runs several times slower than native
+  kAot,   // system C compiler into a cached shared object: native speed
+  kAuto,  // the best tier available now
+};
+
+// "jit", "aot", "auto"; parse_tier throws std::invalid_argument on anything else.
+std::string to_string(Tier tier);
+Tier parse_tier(const std::string& text);
+
+struct EngineOptions {
+  Tier tier = Tier::kAuto;
+  // Stack for guest code; running past it is the "call stack exhausted" trap.
+  std::size_t stack_bytes = std::size_t{8} << 20;
+  // Cap on linear memory; 0 leaves the module's own maximum (at most 4 GiB).
+  std::uint64_t max_memory_bytes = 0;
+};
+
+// Exit status of a guest that trapped (as an abort would give).
+inline constexpr int kTrapExitStatus = 134;
+
+struct RunResult {
+  int exit_code = 0;
+  std::optional<std::string> trap;  // what trapped, when it did
+  std::string tier;                 // the tier that ran it
+};
+
+// A module compiled and bound to the host, ready to run any number of times.
+class PreparedModule {
+ public:
+  ~PreparedModule();
+  PreparedModule(PreparedModule&&) noexcept;
+  PreparedModule& operator=(PreparedModule&&) noexcept;
+  const std::string& tier() const;
+
+  struct State;
+
+ private:
+  friend PreparedModule prepare(const Module&, const EngineOptions&);
+  friend RunResult run(const PreparedModule&, const WasiConfig&, const EngineOptions&);
+  explicit PreparedModule(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+// Checks the imports, translates and compiles. Throws ModuleError for what
+// the module asks that cannot be given, std::runtime_error for compile
+// failures (with the compiler's messages).
+PreparedModule prepare(const Module& module, const EngineOptions& options);
+
+// Instantiates and runs _start. Traps and proc_exit become results; throws
+// std::system_error when WASI cannot be set up (a preopen that is missing).
+RunResult run(const PreparedModule& prepared, const WasiConfig& wasi, const EngineOptions& options);
+
+}  // namespace wasmshim::wasm

@@ -1,0 +1,199 @@
+#include "wasmshim/wasm/module.h"
+
+#include <openssl/evp.h>
+#include <wabt/apply-names.h>
+#include <wabt/binary-reader-ir.h>
+#include <wabt/binary-reader.h>
+#include <wabt/cast.h>
+#include <wabt/error.h>
+#include <wabt/feature.h>
+#include <wabt/generate-names.h>
+#include <wabt/validator.h>
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+#include <iterator>
+
+#include "module_parsed.h"
+
+namespace wasmshim::wasm {
+namespace {
+
+constexpr std::array<std::uint8_t, 4> kMagic = {0x00, 0x61, 0x73, 0x6d};
+
+// The proposals clang and Rust emit for wasm32-wasi today. SIMD is read
+// separately so that its use gets a message of its own.
+wabt::Features supported_features(bool simd) {
+  wabt::Features features;
+  features.enable_mutable_globals();
+  features.enable_sat_float_to_int();
+  features.enable_sign_extension();
+  features.enable_multi_value();
+  features.enable_bulk_memory();
+  features.enable_reference_types();
+  if (simd) {
+    features.enable_simd();
+  } else {
+    features.disable_simd();
+  }
+  return features;
+}
+
+std::string hex_sha256(const std::vector<std::uint8_t>& bytes) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("SHA-256 failed");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 0xf]);
+  }
+  return out;
+}
+
+ValueType value_type(wabt::Type type) {
+  switch (type) {
+    case wabt::Type::I32:
+      return ValueType::kI32;
+    case wabt::Type::I64:
+      return ValueType::kI64;
+    case wabt::Type::F32:
+      return ValueType::kF32;
+    case wabt::Type::F64:
+      return ValueType::kF64;
+    case wabt::Type::V128:
+      return ValueType::kV128;
+    case wabt::Type::FuncRef:
+      return ValueType::kFuncRef;
+    default:
+      return ValueType::kExternRef;
+  }
+}
+
+FunctionType function_type(const wabt::FuncSignature& sig) {
+  FunctionType out;
+  for (const wabt::Type& t : sig.param_types) {
+    out.params.push_back(value_type(t));
+  }
+  for (const wabt::Type& t : sig.result_types) {
+    out.results.push_back(value_type(t));
+  }
+  return out;
+}
+
+// The first error wabt reported, as a ModuleError.
+ModuleError first_error(const std::string& name, const wabt::Errors& errors, const char* stage) {
+  for (const wabt::Error& error : errors) {
+    if (error.error_level == wabt::ErrorLevel::Error) {
+      return ModuleError(name, error.loc.offset, std::string(stage) + ": " + error.message);
+    }
+  }
+  return ModuleError(name, 0, std::string(stage) + " failed");
+}
+
+bool read(const std::string& name, const std::vector<std::uint8_t>& bytes, bool simd,
+          wabt::Module& out, wabt::Errors& errors) {
+  wabt::ReadBinaryOptions options(supported_features(simd), nullptr, /*read_debug_names=*/false,
+                                  /*stop_on_first_error=*/true,
+                                  /*fail_on_custom_section_error=*/false);
+  return wabt::Succeeded(
+      wabt::ReadBinaryIr(name.c_str(), bytes.data(), bytes.size(), options, &errors, &out));
+}
+
+}  // namespace
+
+ModuleError::ModuleError(std::string file, std::uint64_t offset, std::string reason)
+    : std::runtime_error(file + ": offset " + std::to_string(offset) + ": " + reason),
+      file_(std::move(file)),
+      offset_(offset),
+      reason_(std::move(reason)) {}
+
+std::string to_string(const FunctionType& type) {
+  static constexpr std::array<const char*, 7> kNames = {"i32",  "i64",     "f32",      "f64",
+                                                        "v128", "funcref", "externref"};
+  auto list = [](const std::vector<ValueType>& types) {
+    std::string out = "(";
+    for (std::size_t i = 0; i < types.size(); ++i) {
+      out += (i ? ", " : "");
+      out += kNames[static_cast<std::size_t>(types[i])];
+    }
+    return out + ")";
+  };
+  return list(type.params) + " -> " + list(type.results);
+}
+
+Module::Module(Module&&) noexcept = default;
+Module& Module::operator=(Module&&) noexcept = default;
+Module::~Module() = default;
+
+Module Module::from_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw ModuleError(path, 0, "cannot open the file");
+  }
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                  std::istreambuf_iterator<char>());
+  if (in.bad()) {
+    throw ModuleError(path, 0, "cannot read the file");
+  }
+  return from_bytes(path, std::move(bytes));
+}
+
+Module Module::from_bytes(std::string name, std::vector<std::uint8_t> bytes) {
+  if (bytes.size() < kMagic.size() || !std::equal(kMagic.begin(), kMagic.end(), bytes.begin())) {
+    throw ModuleError(name, 0, "not a WebAssembly module (no \\0asm magic)");
+  }
+  Module module;
+  module.parsed_ = std::make_unique<Parsed>();
+  wabt::Errors errors;
+  if (!read(name, bytes, /*simd=*/false, module.parsed_->ir, errors)) {
+    wabt::Module with_simd;
+    wabt::Errors simd_errors;
+    if (read(name, bytes, /*simd=*/true, with_simd, simd_errors)) {
+      ModuleError at = first_error(name, errors, "read");
+      throw ModuleError(name, at.offset(),
+                        "the module uses SIMD (v128), which this engine cannot translate yet");
+    }
+    throw first_error(name, errors, "malformed module");
+  }
+  wabt::ValidateOptions validate_options(supported_features(false));
+  if (!wabt::Succeeded(wabt::ValidateModule(&module.parsed_->ir, &errors, validate_options))) {
+    throw first_error(name, errors, "invalid module");
+  }
+  // The C writer needs every function, global and type to have a name.
+  if (!wabt::Succeeded(wabt::GenerateNames(&module.parsed_->ir)) ||
+      !wabt::Succeeded(wabt::ApplyNames(&module.parsed_->ir))) {
+    throw ModuleError(name, 0, "cannot name the module's functions for translation");
+  }
+  const wabt::Module& ir = module.parsed_->ir;
+  for (const wabt::Import* import : ir.imports) {
+    if (const auto* func = wabt::dyn_cast<wabt::FuncImport>(import)) {
+      module.function_imports_.push_back(
+          {import->module_name, import->field_name, function_type(func->func.decl.sig)});
+    } else {
+      module.other_imports_.push_back(import->module_name + "." + import->field_name);
+    }
+  }
+  for (const wabt::Export* exported : ir.exports) {
+    if (exported->kind == wabt::ExternalKind::Func) {
+      module.exported_functions_.push_back(exported->name);
+    } else if (exported->kind == wabt::ExternalKind::Memory) {
+      module.exports_memory_ = true;
+    }
+  }
+  module.name_ = std::move(name);
+  module.digest_ = hex_sha256(bytes);
+  module.bytes_ = std::move(bytes);
+  return module;
+}
+
+bool Module::exports_function(const std::string& export_name) const {
+  return std::find(exported_functions_.begin(), exported_functions_.end(), export_name) !=
+         exported_functions_.end();
+}
+
+}  // namespace wasmshim::wasm

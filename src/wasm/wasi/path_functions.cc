@@ -1,0 +1,387 @@
+// WASI path_* functions. Every path resolves beneath the descriptor it is
+// relative to (openat2 with RESOLVE_BENEATH): "..", absolute paths and
+// symlinks — absolute, or relative ones that climb out — cannot leave it.
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "functions.h"
+
+namespace wasmshim::wasm::wasi {
+
+namespace {
+
+constexpr u32 kLookupSymlinkFollow = 1;
+constexpr u32 kOflagCreat = 1;
+constexpr u32 kOflagDirectory = 2;
+constexpr u32 kOflagExcl = 4;
+constexpr u32 kOflagTrunc = 8;
+constexpr u32 kFdflagAppend = 1;
+constexpr u32 kFdflagDsync = 2;
+constexpr u32 kFdflagNonblock = 4;
+constexpr u32 kFdflagSync = 16;
+constexpr u64 kRightFdRead = u64{1} << 1;
+constexpr u64 kRightFdWrite = u64{1} << 6;
+constexpr u32 kFstAtim = 1;
+constexpr u32 kFstAtimNow = 2;
+constexpr u32 kFstMtim = 4;
+constexpr u32 kFstMtimNow = 8;
+
+// Closes on scope exit.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+  }
+  int get() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset(int fd) {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+Errno open_beneath(int dirfd, const std::string& path, std::uint64_t flags, mode_t mode, Fd& out) {
+  if (path.empty()) {
+    return kNoEnt;
+  }
+  if (path.find('\0') != std::string::npos) {
+    return kIlseq;
+  }
+  open_how how{};
+  how.flags = flags | O_CLOEXEC;
+  how.mode = (flags & O_CREAT) ? mode : 0;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  long fd = ::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how);
+  if (fd < 0) {
+    return from_errno(errno);
+  }
+  out.reset(static_cast<int>(fd));
+  return kSuccess;
+}
+
+// Splits a guest path into its parent directory, opened beneath dirfd, and
+// its last component, for the *at() calls that act on a name itself.
+Errno open_parent(int dirfd, std::string path, Fd& parent, std::string& name) {
+  while (path.size() > 1 && path.back() == '/') {
+    path.pop_back();
+  }
+  if (path.empty()) {
+    return kNoEnt;
+  }
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
+  name = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (name == ".." || name.empty()) {
+    // Acting on ".." would act on the parent's parent: possibly outside.
+    return kNotCapable;
+  }
+  return open_beneath(dirfd, dir, O_PATH | O_DIRECTORY, 0, parent);
+}
+
+Errno guest_path(Context* c, u32 path, u32 len, std::string& out) {
+  auto text = c->string(path, len);
+  if (!text) {
+    return kFault;
+  }
+  out = std::move(*text);
+  return kSuccess;
+}
+
+Descriptor* directory(Context* c, u32 fd, Errno& error) {
+  Descriptor* d = c->find(fd);
+  if (d == nullptr) {
+    error = kBadf;
+  } else if (d->type != kFileTypeDirectory) {
+    error = kNotDir;
+    d = nullptr;
+  }
+  return d;
+}
+
+}  // namespace
+
+Errno times_for(u64 atim, u64 mtim, u32 flags, timespec out[2]) {
+  if (((flags & kFstAtim) && (flags & kFstAtimNow)) ||
+      ((flags & kFstMtim) && (flags & kFstMtimNow))) {
+    return kInval;
+  }
+  auto one = [](u64 value, bool set, bool now, timespec& ts) {
+    if (now) {
+      ts = {0, UTIME_NOW};
+    } else if (set) {
+      ts = {static_cast<time_t>(value / 1000000000ull), static_cast<long>(value % 1000000000ull)};
+    } else {
+      ts = {0, UTIME_OMIT};
+    }
+  };
+  one(atim, flags & kFstAtim, flags & kFstAtimNow, out[0]);
+  one(mtim, flags & kFstMtim, flags & kFstMtimNow, out[1]);
+  return kSuccess;
+}
+
+extern "C" {
+
+u32 wasi_path_open(Context* c, u32 fd, u32 dirflags, u32 path, u32 len, u32 oflags, u64 rights_base,
+                   u64 /*rights_inheriting*/, u32 fdflags, u32 fd_out) {
+  Errno error = kSuccess;
+  Descriptor* dir = directory(c, fd, error);
+  if (dir == nullptr) {
+    return error;
+  }
+  std::string name;
+  if (Errno e = guest_path(c, path, len, name); e != kSuccess) {
+    return e;
+  }
+  bool read = (rights_base & kRightFdRead) != 0;
+  bool write = (rights_base & kRightFdWrite) != 0;
+  std::uint64_t flags = (oflags & kOflagDirectory) ? (O_RDONLY | O_DIRECTORY)
+                        : (read && write)          ? O_RDWR
+                        : write                    ? O_WRONLY
+                                                   : O_RDONLY;
+  flags |= ((oflags & kOflagCreat) ? O_CREAT : 0) | ((oflags & kOflagExcl) ? O_EXCL : 0) |
+           ((oflags & kOflagTrunc) ? O_TRUNC : 0) | ((fdflags & kFdflagAppend) ? O_APPEND : 0) |
+           ((fdflags & kFdflagDsync) ? O_DSYNC : 0) |
+           ((fdflags & kFdflagNonblock) ? O_NONBLOCK : 0) | ((fdflags & kFdflagSync) ? O_SYNC : 0) |
+           ((dirflags & kLookupSymlinkFollow) ? 0 : O_NOFOLLOW);
+  Fd opened;
+  Errno e = open_beneath(dir->host_fd, name, flags, 0666, opened);
+  if (e == kIsDir && !(oflags & kOflagDirectory) && !write) {
+    e = open_beneath(dir->host_fd, name,
+                     (flags & ~std::uint64_t{O_ACCMODE}) | O_RDONLY | O_DIRECTORY, 0, opened);
+  }
+  if (e != kSuccess) {
+    return e == kLoop && !(dirflags & kLookupSymlinkFollow) ? kLoop : e;
+  }
+  struct stat st {};
+  if (::fstat(opened.get(), &st) != 0) {
+    return from_errno(errno);
+  }
+  u32 number =
+      c->insert(Descriptor{opened.release(), true, file_type_of_mode(st.st_mode), std::nullopt});
+  if (!c->store(fd_out, number)) {
+    c->close(number);
+    return kFault;
+  }
+  return kSuccess;
+}
+
+u32 wasi_path_create_directory(Context* c, u32 fd, u32 path, u32 len) {
+  Errno error = kSuccess;
+  Descriptor* dir = directory(c, fd, error);
+  std::string text;
+  if (dir == nullptr || (error = guest_path(c, path, len, text)) != kSuccess) {
+    return error;
+  }
+  Fd parent;
+  std::string name;
+  if (Errno e = open_parent(dir->host_fd, text, parent, name); e != kSuccess) {
+    return e;
+  }
+  return ::mkdirat(parent.get(), name.c_str(), 0777) == 0 ? kSuccess : from_errno(errno);
+}
+
+u32 wasi_path_remove_directory(Context* c, u32 fd, u32 path, u32 len) {
+  Errno error = kSuccess;
+  Descriptor* dir = directory(c, fd, error);
+  std::string text;
+  if (dir == nullptr || (error = guest_path(c, path, len, text)) != kSuccess) {
+    return error;
+  }
+  Fd parent;
+  std::string name;
+  if (Errno e = open_parent(dir->host_fd, text, parent, name); e != kSuccess) {
+    return e;
+  }
+  return ::unlinkat(parent.get(), name.c_str(), AT_REMOVEDIR) == 0 ? kSuccess : from_errno(errno);
+}
+
+u32 wasi_path_unlink_file(Context* c, u32 fd, u32 path, u32 len) {
+  Errno error = kSuccess;
+  Descriptor* dir = directory(c, fd, error);
+  std::string text;
+  if (dir == nullptr || (error = guest_path(c, path, len, text)) != kSuccess) {
+    return error;
+  }
+  if (text.size() > 1 && text.back() == '/') {
+    return kNotDir;  // "file/" names a directory
+  }
+  Fd parent;
+  std::string name;
+  if (Errno e = open_parent(dir->host_fd, text, parent, name); e != kSuccess) {
+    return e;
+  }
+  return ::unlinkat(parent.get(), name.c_str(), 0) == 0 ? kSuccess : from_errno(errno);
+}
+
+u32 wasi_path_filestat_get(Context* c, u32 fd, u32 flags, u32 path, u32 len, u32 out) {
+  Errno error = kSuccess;
+  Descriptor* dir = directory(c, fd, error);
+  std::string text;
+  if (dir == nullptr || (error = guest_path(c, path, len, text)) != kSuccess) {
+    return error;
+  }
+  Fd target;
+  std::uint64_t open_flags = O_PATH | ((flags & kLookupSymlinkFollow) ? 0 : O_NOFOLLOW);
+  if (Errno e = open_beneath(dir->host_fd, text, open_flags, 0, target); e != kSuccess) {
+    return e;
+  }
+  struct stat st {};
+  if (::fstat(target.get(), &st) != 0) {
+    return from_errno(errno);
+  }
+  return store_filestat(*c, out, st);
+}
+
+u32 wasi_path_filestat_set_times(Context* c, u32 fd, u32 flags, u32 path, u32 len, u64 atim,
+                                 u64 mtim, u32 fst_flags) {
+  Errno error = kSuccess;
+  Descriptor* dir = directory(c, fd, error);
+  std::string text;
+  if (dir == nullptr || (error = guest_path(c, path, len, text)) != kSuccess) {
+    return error;
+  }
+  timespec times[2];
+  if (Errno e = times_for(atim, mtim, fst_flags, times); e != kSuccess) {
+    return e;
+  }
+  Fd parent;
+  std::string name;
+  if (Errno e = open_parent(dir->host_fd, text, parent, name); e != kSuccess) {
+    return e;
+  }
+  if (flags & kLookupSymlinkFollow) {
+    // Follow through a checked open, then set the times on what it found.
+    Fd target;
+    if (Errno e = open_beneath(parent.get(), name, O_RDONLY, 0, target); e != kSuccess) {
+      return e;
+    }
+    return ::futimens(target.get(), times) == 0 ? kSuccess : from_errno(errno);
+  }
+  return ::utimensat(parent.get(), name.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0
+             ? kSuccess
+             : from_errno(errno);
+}
+
+u32 wasi_path_link(Context* c, u32 old_fd, u32 old_flags, u32 old_path, u32 old_len, u32 new_fd,
+                   u32 new_path, u32 new_len) {
+  Errno error = kSuccess;
+  Descriptor* old_dir = directory(c, old_fd, error);
+  Descriptor* new_dir = old_dir ? directory(c, new_fd, error) : nullptr;
+  std::string old_text;
+  std::string new_text;
+  if (new_dir == nullptr || (error = guest_path(c, old_path, old_len, old_text)) != kSuccess ||
+      (error = guest_path(c, new_path, new_len, new_text)) != kSuccess) {
+    return error;
+  }
+  if (old_flags & kLookupSymlinkFollow) {
+    return kInval;  // following would resolve the link target outside our checks
+  }
+  Fd old_parent;
+  Fd new_parent;
+  std::string old_name;
+  std::string new_name;
+  if (Errno e = open_parent(old_dir->host_fd, old_text, old_parent, old_name); e != kSuccess) {
+    return e;
+  }
+  if (Errno e = open_parent(new_dir->host_fd, new_text, new_parent, new_name); e != kSuccess) {
+    return e;
+  }
+  return ::linkat(old_parent.get(), old_name.c_str(), new_parent.get(), new_name.c_str(), 0) == 0
+             ? kSuccess
+             : from_errno(errno);
+}
+
+u32 wasi_path_readlink(Context* c, u32 fd, u32 path, u32 len, u32 buf, u32 buf_len, u32 used_out) {
+  Errno error = kSuccess;
+  Descriptor* dir = directory(c, fd, error);
+  std::string text;
+  if (dir == nullptr || (error = guest_path(c, path, len, text)) != kSuccess) {
+    return error;
+  }
+  std::uint8_t* out = c->bytes(buf, buf_len);
+  if (out == nullptr) {
+    return kFault;
+  }
+  Fd parent;
+  std::string name;
+  if (Errno e = open_parent(dir->host_fd, text, parent, name); e != kSuccess) {
+    return e;
+  }
+  ssize_t n = ::readlinkat(parent.get(), name.c_str(), reinterpret_cast<char*>(out), buf_len);
+  if (n < 0) {
+    return from_errno(errno);
+  }
+  return c->store(used_out, static_cast<u32>(n)) ? kSuccess : kFault;
+}
+
+u32 wasi_path_rename(Context* c, u32 fd, u32 old_path, u32 old_len, u32 new_fd, u32 new_path,
+                     u32 new_len) {
+  Errno error = kSuccess;
+  Descriptor* old_dir = directory(c, fd, error);
+  Descriptor* new_dir = old_dir ? directory(c, new_fd, error) : nullptr;
+  std::string old_text;
+  std::string new_text;
+  if (new_dir == nullptr || (error = guest_path(c, old_path, old_len, old_text)) != kSuccess ||
+      (error = guest_path(c, new_path, new_len, new_text)) != kSuccess) {
+    return error;
+  }
+  Fd old_parent;
+  Fd new_parent;
+  std::string old_name;
+  std::string new_name;
+  if (Errno e = open_parent(old_dir->host_fd, old_text, old_parent, old_name); e != kSuccess) {
+    return e;
+  }
+  if (Errno e = open_parent(new_dir->host_fd, new_text, new_parent, new_name); e != kSuccess) {
+    return e;
+  }
+  return ::renameat(old_parent.get(), old_name.c_str(), new_parent.get(), new_name.c_str()) == 0
+             ? kSuccess
+             : from_errno(errno);
+}
+
+u32 wasi_path_symlink(Context* c, u32 old_path, u32 old_len, u32 fd, u32 new_path, u32 new_len) {
+  Errno error = kSuccess;
+  Descriptor* dir = directory(c, fd, error);
+  std::string target;
+  std::string text;
+  if (dir == nullptr || (error = guest_path(c, old_path, old_len, target)) != kSuccess ||
+      (error = guest_path(c, new_path, new_len, text)) != kSuccess) {
+    return error;
+  }
+  if (target.find('\0') != std::string::npos) {
+    return kIlseq;
+  }
+  // Any target may be written; resolving it later is what is confined.
+  Fd parent;
+  std::string name;
+  if (Errno e = open_parent(dir->host_fd, text, parent, name); e != kSuccess) {
+    return e;
+  }
+  return ::symlinkat(target.c_str(), parent.get(), name.c_str()) == 0 ? kSuccess
+                                                                      : from_errno(errno);
+}
+
+}  // extern "C"
+
+}  // namespace wasmshim::wasm::wasi
