@@ -11,15 +11,21 @@ build_packages=(
   libprotobuf-dev protobuf-compiler
   nlohmann-json3-dev
 )
+# The engine: libwabt (wasm2c's reader, validator and C writer), libtcc (the
+# in-memory compiler tier), OpenSSL (module digests).
+engine_packages=(wabt libtcc-dev libssl-dev)
+# Wasm programs (the demo and the engine's test programs): clang for
+# wasm32-wasi with wasi-libc, lld and the wasm32 compiler runtime.
+wasm_packages=(clang lld wasi-libc libclang-rt-14-dev-wasm32)
 # Unit tests.
 test_packages=(libgtest-dev libgmock-dev)
 # Interop: the Go ttrpc library (what containerd speaks), built offline in
 # GOPATH mode from Debian's Go source packages.
 interop_packages=(golang-go golang-github-containerd-ttrpc-dev)
-# Fuzzing and style: clang with libFuzzer's runtime, clang-format, clang-tidy.
-fuzz_packages=(clang libclang-rt-14-dev clang-format clang-tidy)
+# Fuzzing and style: libFuzzer's runtime for clang, clang-format, clang-tidy.
+fuzz_packages=(libclang-rt-14-dev clang-format clang-tidy)
 
-packages=("${build_packages[@]}" "${test_packages[@]}" "${interop_packages[@]}" "${fuzz_packages[@]}")
+packages=("${build_packages[@]}" "${engine_packages[@]}" "${wasm_packages[@]}" "${test_packages[@]}" "${interop_packages[@]}" "${fuzz_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do

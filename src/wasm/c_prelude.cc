@@ -46,12 +46,14 @@ double trunc(double);
 double nearbyint(double);
 double sqrt(double);
 double fabs(double);
+double copysign(double, double);
 float floorf(float);
 float ceilf(float);
 float truncf(float);
 float nearbyintf(float);
 float sqrtf(float);
 float fabsf(float);
+float copysignf(float, float);
 #define assert(x) ((void)0)
 
 #ifdef __TINYC__

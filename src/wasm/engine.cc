@@ -124,9 +124,8 @@ RunResult run(const PreparedModule& prepared, const WasiConfig& wasi_config,
   if (!state.has_start) {
     throw std::runtime_error("the module exports no _start function to run");
   }
-  if (options.max_memory_bytes > 0) {
-    set_memory_page_limit(options.max_memory_bytes / 65536);
-  }
+  set_memory_page_limit(options.max_memory_bytes > 0 ? options.max_memory_bytes / 65536
+                                                     : UINT64_MAX);
   wasi::Context context(wasi_config);
   const GlueFunctions& glue = state.compiled->glue();
   void* instance = std::calloc(1, glue.instance_size());

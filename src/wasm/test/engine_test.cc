@@ -1,0 +1,206 @@
+// Traps and Wasm features, each run through the engine like any module.
+#include "wasmshim/wasm/engine.h"
+
+#include <gtest/gtest.h>
+
+#include "wat.h"
+
+namespace wasmshim::wasm {
+namespace {
+
+using testing::wat_to_wasm;
+
+// A module whose _start runs `body` and ends with proc_exit(value left on the stack).
+std::string program(const std::string& body, const std::string& extra = "") {
+  return R"((module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1 2)
+  )" + extra +
+         R"(
+  (func (export "_start") )" +
+         body + R"( call $exit))
+)";
+}
+
+class EngineTest : public ::testing::TestWithParam<Tier> {
+ protected:
+  RunResult run_wat(const std::string& wat, EngineOptions options = {}) {
+    options.tier = GetParam();
+    Module module = Module::from_bytes("test.wasm", wat_to_wasm(wat));
+    PreparedModule prepared = prepare(module, options);
+    return run(prepared, WasiConfig{{"test.wasm"}, {}, {}, 0, 1, 2}, options);
+  }
+  int exit_code(const std::string& body, const std::string& extra = "") {
+    RunResult r = run_wat(program(body, extra));
+    EXPECT_FALSE(r.trap) << *r.trap;
+    return r.exit_code;
+  }
+  std::string trap(const std::string& body, const std::string& extra = "") {
+    RunResult r = run_wat(program(body, extra));
+    EXPECT_EQ(r.exit_code, kTrapExitStatus);
+    return r.trap.value_or("(no trap)");
+  }
+};
+
+TEST_P(EngineTest, ExitCodeFromProcExit) {
+  EXPECT_EQ(exit_code("i32.const 42"), 42);
+}
+
+TEST_P(EngineTest, ReturningFromStartIsExitZero) {
+  RunResult r = run_wat(R"((module (func (export "_start"))))");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_FALSE(r.trap);
+}
+
+TEST_P(EngineTest, TrapUnreachable) {
+  EXPECT_EQ(trap("unreachable i32.const 0"), "unreachable instruction executed");
+}
+
+TEST_P(EngineTest, TrapOutOfBoundsLoadAndStore) {
+  EXPECT_EQ(trap("i32.const 65536 i32.load"), "out of bounds memory or table access");
+  EXPECT_EQ(trap("i32.const 65533 i32.const 1 i32.store i32.const 0"),
+            "out of bounds memory or table access");
+  // Far past the end, with a large offset: still inside the guard reservation.
+  EXPECT_EQ(trap("i32.const -1 i32.load offset=4294967295"),
+            "out of bounds memory or table access");
+}
+
+TEST_P(EngineTest, TrapDivisionByZeroAndOverflow) {
+  EXPECT_EQ(trap("i32.const 1 i32.const 0 i32.div_s"), "integer divide by zero");
+  EXPECT_EQ(trap("i32.const 1 i32.const 0 i32.rem_u"), "integer divide by zero");
+  EXPECT_EQ(trap("i32.const 0x80000000 i32.const -1 i32.div_s"), "integer overflow");
+  EXPECT_EQ(trap("f32.const 3e9 i32.trunc_f32_s"), "integer overflow");
+}
+
+TEST_P(EngineTest, TrapInvalidConversion) {
+  EXPECT_EQ(trap("f64.const nan i32.trunc_f64_u"), "invalid conversion to integer");
+}
+
+TEST_P(EngineTest, TrapIndirectCalls) {
+  std::string table = R"(
+  (type $to_i32 (func (result i32)))
+  (type $to_i64 (func (result i64)))
+  (table 2 funcref)
+  (elem (i32.const 0) $seven)
+  (func $seven (result i32) i32.const 7))";
+  EXPECT_EQ(exit_code("i32.const 0 call_indirect (type $to_i32)", table), 7);
+  EXPECT_EQ(trap("i32.const 0 call_indirect (type $to_i64) i32.wrap_i64", table),
+            "indirect call to a null or mismatched function");
+  EXPECT_EQ(trap("i32.const 1 call_indirect (type $to_i32)", table),
+            "indirect call to a null or mismatched function");
+  EXPECT_EQ(trap("i32.const 5 call_indirect (type $to_i32)", table),
+            "indirect call to a null or mismatched function");
+}
+
+TEST_P(EngineTest, TrapStackExhaustion) {
+  EXPECT_EQ(trap("call $deep", "(func $deep (result i32) call $deep i32.const 1 i32.add)"),
+            "call stack exhausted");
+}
+
+TEST_P(EngineTest, HostSurvivesATrapAndRunsAgain) {
+  EXPECT_EQ(trap("unreachable i32.const 0"), "unreachable instruction executed");
+  EXPECT_EQ(exit_code("i32.const 3"), 3);
+}
+
+TEST_P(EngineTest, MemoryGrowthRespectsTheModuleMaximum) {
+  // Max 2 pages: growing by 1 works (old size 1), by 1 again fails (-1).
+  EXPECT_EQ(exit_code("i32.const 1 memory.grow drop i32.const 1 memory.grow i32.const 1 i32.add"),
+            0);
+  EXPECT_EQ(exit_code("memory.size"), 1);
+}
+
+TEST_P(EngineTest, MemoryGrowthRespectsTheEngineLimit) {
+  std::string wat = R"((module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start") i32.const 100 memory.grow i32.const -1 i32.eq
+     i32.const 2 memory.grow i32.add call $exit)))";
+  EngineOptions options;
+  options.max_memory_bytes = 4 * 65536;
+  // Growing to 101 pages fails (-1 == -1 -> 1); to 3 pages works (old size 1): 1 + 1.
+  EXPECT_EQ(run_wat(wat, options).exit_code, 2);
+}
+
+TEST_P(EngineTest, SignExtension) {
+  EXPECT_EQ(exit_code("i32.const 0x80 i32.extend8_s i32.const 0x100 i32.add"), 128);
+}
+
+TEST_P(EngineTest, SaturatingTruncation) {
+  EXPECT_EQ(exit_code("f32.const 1e20 i32.trunc_sat_f32_s i32.const 0x7fffffff i32.eq"), 1);
+  EXPECT_EQ(exit_code("f32.const nan i32.trunc_sat_f32_u"), 0);
+}
+
+TEST_P(EngineTest, MultiValue) {
+  EXPECT_EQ(
+      exit_code("call $pair i32.sub", "(func $pair (result i32 i32) i32.const 10 i32.const 3)"), 7);
+}
+
+TEST_P(EngineTest, BulkMemory) {
+  EXPECT_EQ(exit_code("i32.const 100 i32.const 7 i32.const 10 memory.fill "
+                      "i32.const 200 i32.const 100 i32.const 10 memory.copy "
+                      "i32.const 209 i32.load8_u"),
+            7);
+  EXPECT_EQ(trap("i32.const 65530 i32.const 0 i32.const 10 memory.fill i32.const 0"),
+            "out of bounds memory or table access");
+}
+
+TEST_P(EngineTest, ReferenceTypes) {
+  std::string table = "(table $t 1 funcref) (func $f)";
+  EXPECT_EQ(exit_code("i32.const 0 table.get $t ref.is_null", table), 1);
+  EXPECT_EQ(exit_code("i32.const 0 ref.func $f table.set $t i32.const 0 table.get $t ref.is_null",
+                      table + " (elem declare func $f)"),
+            0);
+  EXPECT_EQ(exit_code("ref.null func i32.const 3 table.grow $t", table), 1);
+}
+
+TEST_P(EngineTest, FloatingPoint) {
+  EXPECT_EQ(exit_code("f64.const 2.5 f64.nearest i32.trunc_f64_s"), 2);
+  EXPECT_EQ(
+      exit_code("f32.const 1 f32.const -0 f32.const 0 f32.min f32.copysign f32.const 0 f32.lt"), 1);
+  EXPECT_EQ(exit_code("f64.const 16 f64.sqrt i32.trunc_f64_u"), 4);
+  EXPECT_EQ(exit_code("i64.const -1 f64.convert_i64_u f64.const 1.8e19 f64.gt"), 1);
+  EXPECT_EQ(exit_code("f64.const 1.5e19 i64.trunc_f64_u i64.const 63 i64.shr_u i32.wrap_i64"), 1);
+}
+
+TEST_P(EngineTest, BitCounting) {
+  EXPECT_EQ(exit_code("i32.const 0x00f00000 i32.clz"), 8);
+  EXPECT_EQ(exit_code("i64.const 0x100000000 i64.ctz i32.wrap_i64"), 32);
+  EXPECT_EQ(exit_code("i64.const -1 i64.popcnt i32.wrap_i64"), 64);
+  EXPECT_EQ(exit_code("i32.const 0 i32.clz"), 32);
+}
+
+TEST_P(EngineTest, UnknownImportIsRefusedAtPrepare) {
+  std::string wat = R"((module (import "env" "mystery" (func)) (func (export "_start"))))";
+  EngineOptions options;
+  options.tier = GetParam();
+  Module module = Module::from_bytes("t.wasm", wat_to_wasm(wat));
+  try {
+    prepare(module, options);
+    FAIL() << "prepared a module with an unknown import";
+  } catch (const ModuleError& e) {
+    EXPECT_NE(e.reason().find("env.mystery"), std::string::npos);
+  }
+}
+
+TEST_P(EngineTest, WasiImportOfTheWrongTypeIsRefused) {
+  std::string wat = R"((module (import "wasi_snapshot_preview1" "fd_write" (func (param i32)))
+    (memory (export "memory") 1) (func (export "_start"))))";
+  EngineOptions options;
+  options.tier = GetParam();
+  Module module = Module::from_bytes("t.wasm", wat_to_wasm(wat));
+  try {
+    prepare(module, options);
+    FAIL() << "prepared a mistyped import";
+  } catch (const ModuleError& e) {
+    EXPECT_NE(e.reason().find("fd_write"), std::string::npos);
+    EXPECT_NE(e.reason().find("(i32, i32, i32, i32) -> (i32)"), std::string::npos) << e.reason();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Tiers, EngineTest, ::testing::Values(Tier::kJit),
+                         [](const ::testing::TestParamInfo<Tier>& param_info) {
+                           return to_string(param_info.param);
+                         });
+
+}  // namespace
+}  // namespace wasmshim::wasm

@@ -1,0 +1,87 @@
+#include "wasmshim/wasm/module.h"
+
+#include <gtest/gtest.h>
+
+#include "wat.h"
+
+namespace wasmshim::wasm {
+namespace {
+
+using testing::wat_to_wasm;
+
+TEST(Module, RefusesBytesWithoutTheMagic) {
+  try {
+    Module::from_bytes("elf.bin", {0x7f, 'E', 'L', 'F', 2, 1, 1});
+    FAIL() << "accepted an ELF header";
+  } catch (const ModuleError& e) {
+    EXPECT_EQ(e.file(), "elf.bin");
+    EXPECT_EQ(e.offset(), 0u);
+    EXPECT_NE(e.reason().find("not a WebAssembly module"), std::string::npos);
+  }
+}
+
+TEST(Module, TruncatedModuleNamesTheOffset) {
+  std::vector<std::uint8_t> bytes =
+      wat_to_wasm("(module (func (export \"f\") (result i32) i32.const 7))");
+  bytes.resize(bytes.size() - 3);
+  try {
+    Module::from_bytes("cut.wasm", bytes);
+    FAIL() << "accepted a truncated module";
+  } catch (const ModuleError& e) {
+    EXPECT_GT(e.offset(), 8u);
+    EXPECT_NE(std::string(e.what()).find("cut.wasm: offset "), std::string::npos);
+  }
+}
+
+TEST(Module, InvalidModuleIsRefusedWithTheValidatorsReason) {
+  // Well-formed, but the function returns an i64 where it promises an i32.
+  std::vector<std::uint8_t> bytes = {
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,   // header
+      0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f,         // type () -> i32
+      0x03, 0x02, 0x01, 0x00,                           // func 0: type 0
+      0x0a, 0x06, 0x01, 0x04, 0x00, 0x42, 0x07, 0x0b};  // i64.const 7
+  try {
+    Module::from_bytes("typed.wasm", bytes);
+    FAIL() << "accepted an ill-typed function";
+  } catch (const ModuleError& e) {
+    EXPECT_NE(e.reason().find("invalid module"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Module, SimdIsRefusedWithAMessageOfItsOwn) {
+  auto bytes = wat_to_wasm(
+      "(module (func (export \"f\") (result i32) v128.const i32x4 1 2 3 4 i32x4.extract_lane 0))",
+      true);
+  try {
+    Module::from_bytes("simd.wasm", bytes);
+    FAIL() << "accepted SIMD";
+  } catch (const ModuleError& e) {
+    EXPECT_NE(e.reason().find("SIMD"), std::string::npos) << e.what();
+    EXPECT_GT(e.offset(), 0u);
+  }
+}
+
+TEST(Module, ReportsImportsExportsAndDigest) {
+  auto bytes = wat_to_wasm(R"((module
+    (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+    (import "env" "table" (table 1 funcref))
+    (memory (export "memory") 1)
+    (func (export "_start"))))");
+  Module module = Module::from_bytes("m.wasm", bytes);
+  ASSERT_EQ(module.function_imports().size(), 1u);
+  EXPECT_EQ(module.function_imports()[0].name, "fd_write");
+  EXPECT_EQ(to_string(module.function_imports()[0].type), "(i32, i32, i32, i32) -> (i32)");
+  EXPECT_EQ(module.other_imports(), std::vector<std::string>{"env.table"});
+  EXPECT_TRUE(module.exports_memory());
+  EXPECT_TRUE(module.exports_function("_start"));
+  EXPECT_FALSE(module.exports_function("main"));
+  EXPECT_EQ(module.digest().size(), 64u);
+  EXPECT_EQ(Module::from_bytes("again.wasm", bytes).digest(), module.digest());
+}
+
+TEST(Module, MissingFile) {
+  EXPECT_THROW(Module::from_file("/nonexistent/app.wasm"), ModuleError);
+}
+
+}  // namespace
+}  // namespace wasmshim::wasm

@@ -1,0 +1,151 @@
+// WASI through real C programs (built with wasi-libc), in every tier.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "support/temp_dir.h"
+#include "wasmshim/wasm/engine.h"
+
+namespace wasmshim::wasm {
+namespace {
+
+namespace fs = std::filesystem;
+using wasmshim::testing::TempDir;
+
+struct Output {
+  RunResult result;
+  std::string out;
+};
+
+class WasiTest : public ::testing::TestWithParam<Tier> {
+ protected:
+  Output run_program(const std::string& path, std::vector<std::string> args,
+                     std::vector<Preopen> preopens, std::vector<std::string> env = {}) {
+    EngineOptions options;
+    options.tier = GetParam();
+    Module module = Module::from_file(path);
+    PreparedModule prepared = prepare(module, options);
+    std::string out_path = (dir_.path() / "stdout").string();
+    int out_fd = ::open(out_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    args.insert(args.begin(), fs::path(path).filename().string());
+    WasiConfig config{args, env, preopens, 0, out_fd, 2};
+    Output output{run(prepared, config, options), {}};
+    ::close(out_fd);
+    std::ifstream in(out_path);
+    std::stringstream text;
+    text << in.rdbuf();
+    output.out = text.str();
+    return output;
+  }
+
+  std::string probe() const { return std::string(WASM_TEST_PROGRAMS) + "/wasi_probe.wasm"; }
+
+  TempDir dir_;
+};
+
+TEST_P(WasiTest, FilesDirectoriesAndLinks) {
+  fs::create_directory(dir_.path() / "box");
+  Output o = run_program(probe(), {"files", "/box"}, {{(dir_.path() / "box").string(), "/box"}});
+  EXPECT_EQ(o.result.exit_code, 0);
+  EXPECT_EQ(
+      o.out,
+      "mkdir: ok\nmkdir again: error File exists\nwrite: ok\nopen rw: ok\npread: ok\n"
+      "pread data: wasi\n\npwrite: ok\nseek end: 11\ntell: 11\nftruncate: ok\nfstat: ok\n"
+      "size: 5 regular: 1\nfsync: ok\nwrite other: ok\nrenumber: ok\nread renumbered: ok\n"
+      "renumbered data: hello\nold number closed: error Bad file descriptor\nunlink other: ok\n"
+      "read: ok\ndata: hello\nappend open: ok\nappend write: ok\nstat: ok\nsize after append: 6\n"
+      "symlink: ok\nreadlink: ok\nlink target: a.txt\nlstat link: ok\nis link: 1\n"
+      "stat through link: ok\nthrough link regular: 1\nhard link: ok\nrename: ok\n"
+      "exclusive create of existing: error File exists\nentries: 3\n"
+      "rmdir non-empty: error Directory not empty\nunlink a: ok\nunlink c: ok\nunlink link: ok\n"
+      "unlink missing: error No such file or directory\nrmdir: ok\n"
+      "open missing: error No such file or directory\n");
+  EXPECT_TRUE(fs::is_empty(dir_.path() / "box"));
+}
+
+TEST_P(WasiTest, EscapeAttemptsAreRefused) {
+  fs::path box = dir_.path() / "box";
+  fs::create_directories(box / "inside");
+  std::ofstream(dir_.path() / "outside.txt") << "secret\n";
+  std::ofstream(box / "inside" / "ok.txt") << "ok\n";
+  fs::create_symlink(dir_.path() / "outside.txt", box / "abs_link");
+  fs::create_symlink("../outside.txt", box / "rel_link");
+  fs::create_symlink("chain2", box / "chain1");
+  fs::create_symlink("../outside.txt", box / "chain2");
+  fs::create_symlink("inside/ok.txt", box / "good_link");
+  fs::create_symlink("..", box / "dir_link");
+  Output o = run_program(probe(), {"escape", "/box"}, {{box.string(), "/box"}});
+  EXPECT_EQ(o.result.exit_code, 0);
+  EXPECT_EQ(o.out,
+            "dotdot: error Capabilities insufficient\n"
+            "deep dotdot: error Capabilities insufficient\n"
+            "absolute symlink: error Capabilities insufficient\n"
+            "relative symlink out: error Capabilities insufficient\n"
+            "symlink chain out: error Capabilities insufficient\n"
+            "symlink inside: ok\n"
+            "create through dotdot: error Capabilities insufficient\n"
+            "mkdir through dotdot: error Capabilities insufficient\n"
+            "unlink through symlinked dir: error Capabilities insufficient\n"
+            "stat through chain: error Capabilities insufficient\n");
+  EXPECT_TRUE(fs::exists(dir_.path() / "outside.txt"));
+  EXPECT_FALSE(fs::exists(dir_.path() / "created.txt"));
+  EXPECT_FALSE(fs::exists(dir_.path() / "made"));
+}
+
+TEST_P(WasiTest, RenameBetweenPreopensButNotOut) {
+  fs::create_directory(dir_.path() / "a");
+  fs::create_directory(dir_.path() / "b");
+  Output o =
+      run_program(probe(), {"rename", "/a", "/b"},
+                  {{(dir_.path() / "a").string(), "/a"}, {(dir_.path() / "b").string(), "/b"}});
+  EXPECT_EQ(o.out,
+            "write in a: ok\nrename a to b: ok\nrename out of b: error Capabilities insufficient\n"
+            "still in b: ok\n");
+  EXPECT_TRUE(fs::exists(dir_.path() / "b" / "moved.txt"));
+  EXPECT_FALSE(fs::exists(dir_.path() / "escaped.txt"));
+}
+
+TEST_P(WasiTest, ArgumentsAndEnvironment) {
+  Output o = run_program(probe(), {"env", "x", "y z"}, {}, {"PROBE=yes"});
+  EXPECT_EQ(o.out,
+            "argc: 4\nargv[0]: wasi_probe.wasm\nargv[1]: env\nargv[2]: x\nargv[3]: y z\n"
+            "PROBE: yes\nHOME: (unset)\n");
+}
+
+TEST_P(WasiTest, ClocksSleepAndRandomness) {
+  Output o = run_program(probe(), {"time"}, {});
+  EXPECT_EQ(o.out,
+            "clock_getres: ok\nnanosleep: ok\nslept at least 20 ms: 1\nrealtime after 2020: 1\n"
+            "random differs: 1\n");
+}
+
+TEST_P(WasiTest, DemoApp) {
+  fs::create_directory(dir_.path() / "root");
+  std::vector<Preopen> root = {{(dir_.path() / "root").string(), "/"}};
+  Output echo = run_program(DEMO_WASM, {"echo", "hello", "world"}, root);
+  EXPECT_EQ(echo.out, "hello world\n");
+  EXPECT_EQ(echo.result.exit_code, 0);
+  EXPECT_EQ(run_program(DEMO_WASM, {"exit", "3"}, root).result.exit_code, 3);
+  EXPECT_EQ(
+      run_program(DEMO_WASM, {"write", "/note.txt", "in", "the", "box"}, root).result.exit_code, 0);
+  std::ifstream note(dir_.path() / "root" / "note.txt");
+  std::string line;
+  std::getline(note, line);
+  EXPECT_EQ(line, "in the box");
+  EXPECT_EQ(run_program(DEMO_WASM, {"read", "/note.txt"}, root).out, "in the box\n");
+  EXPECT_EQ(run_program(DEMO_WASM, {"unknown"}, root).result.exit_code, 1);
+  EXPECT_EQ(run_program(DEMO_WASM, {"sleep", "0"}, root).out, "slept 0\n");
+}
+
+INSTANTIATE_TEST_SUITE_P(Tiers, WasiTest, ::testing::Values(Tier::kJit),
+                         [](const ::testing::TestParamInfo<Tier>& param_info) {
+                           return to_string(param_info.param);
+                         });
+
+}  // namespace
+}  // namespace wasmshim::wasm
