@@ -2,6 +2,8 @@
 # WASMSHIM_FUZZ adds libFuzzer coverage (with ASan and UBSan) and needs clang.
 set(WASMSHIM_SANITIZE "" CACHE STRING "Sanitizer for the whole build: address (with undefined) or thread")
 
+set(WASMSHIM_FUZZ_SECONDS 60 CACHE STRING "Seconds each fuzz target runs under ctest")
+
 if(WASMSHIM_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
     message(FATAL_ERROR "WASMSHIM_FUZZ needs clang (CMAKE_CXX_COMPILER=clang++)")

@@ -72,7 +72,7 @@ std::pair<std::string, std::string> quoted_pair(const std::string& comment) {
     parts.push_back(comment.substr(pos + 1, end - pos - 1));
     pos = end + 1;
   }
-  return {parts.size() > 0 ? parts[0] : "", parts.size() > 1 ? parts[1] : ""};
+  return {!parts.empty() ? parts[0] : "", parts.size() > 1 ? parts[1] : ""};
 }
 
 struct HeaderFacts {

@@ -116,7 +116,7 @@ TEST_P(EngineTest, MemoryGrowthRespectsTheEngineLimit) {
   (func (export "_start") i32.const 100 memory.grow i32.const -1 i32.eq
      i32.const 2 memory.grow i32.add call $exit)))";
   EngineOptions options;
-  options.max_memory_bytes = 4 * 65536;
+  options.max_memory_bytes = std::uint64_t{4} * 65536;
   // Growing to 101 pages fails (-1 == -1 -> 1); to 3 pages works (old size 1): 1 + 1.
   EXPECT_EQ(run_wat(wat, options).exit_code, 2);
 }

@@ -25,7 +25,8 @@ struct Output {
 class WasiTest : public ::testing::TestWithParam<Tier> {
  protected:
   Output run_program(const std::string& path, std::vector<std::string> args,
-                     std::vector<Preopen> preopens, std::vector<std::string> env = {}) {
+                     const std::vector<Preopen>& preopens,
+                     const std::vector<std::string>& env = {}) {
     EngineOptions options;
     options.tier = GetParam();
     Module module = Module::from_file(path);

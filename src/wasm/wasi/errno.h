@@ -86,6 +86,6 @@ enum Errno : std::uint32_t {
 };
 
 // The WASI errno for a Linux errno value.
-Errno from_errno(int linux_errno);
+Errno from_errno(int e);
 
 }  // namespace wasmshim::wasm::wasi

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 
@@ -262,7 +263,7 @@ u32 wasi_fd_prestat_dir_name(Context* c, u32 fd, u32 path, u32 len) {
   if (p == nullptr) {
     return kFault;
   }
-  std::memcpy(p, d->preopen_name->data(), d->preopen_name->size());
+  std::copy(d->preopen_name->begin(), d->preopen_name->end(), p);
   return kSuccess;
 }
 
@@ -312,7 +313,8 @@ u32 wasi_fd_readdir(Context* c, u32 fd, u32 buf, u32 buf_len, u64 cookie, u32 us
   }
   u32 used = 0;
   u64 index = 0;
-  while (dirent* entry = ::readdir(dir)) {
+  // readdir is safe here: the DIR stream is this call's own.
+  while (dirent* entry = ::readdir(dir)) {  // NOLINT(concurrency-mt-unsafe)
     if (index++ < cookie) {
       continue;
     }
