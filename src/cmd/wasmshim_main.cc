@@ -104,6 +104,7 @@ bool parse_run(int argc, char** argv, RunCommand& out, std::string& error) {
 
 int run_command(int argc, char** argv) {
   RunCommand command;
+  command.engine.cache_dir = default_cache_dir();
   std::string error;
   if (!parse_run(argc, argv, command, error)) {
     return usage(error.c_str());
@@ -123,6 +124,23 @@ int run_command(int argc, char** argv) {
   }
 }
 
+int compile_command(int argc, char** argv) {
+  if (argc != 1) {
+    return usage("compile takes one module");
+  }
+  EngineOptions options;
+  options.cache_dir = default_cache_dir();
+  try {
+    Module module = Module::from_file(argv[0]);
+    std::string path = precompile(module, options);
+    std::printf("%s\n", path.c_str());
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "wasmshim: %s\n", e.what());
+    return kCannotRunStatus;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -132,6 +150,9 @@ int main(int argc, char** argv) {
   std::string command = argv[1];
   if (command == "run") {
     return run_command(argc - 2, argv + 2);
+  }
+  if (command == "compile") {
+    return compile_command(argc - 2, argv + 2);
   }
   if (command == "-h" || command == "--help" || command == "help") {
     usage(nullptr);

@@ -162,6 +162,10 @@ std::string glue(const Module& module, const HeaderFacts& facts) {
   const std::string prefix = std::string("Z_") + kModuleName;
   std::ostringstream out;
   out << "\n/* wasmshim glue */\nstatic void* const* wasmshim_imports;\n";
+  // Set by the aot tier's compiler command line, so a loader can tell that a
+  // cached object is the entry it asked for.
+  out << "#ifdef WASMSHIM_CACHE_KEY\nconst char wasmshim_cache_key[] = "
+         "WASMSHIM_CACHE_KEY;\n#endif\n";
   for (const auto& [slot, proto] : facts.imports) {
     out << import_definition(slot, proto);
   }

@@ -1,10 +1,14 @@
 #include "wasmshim/wasm/engine.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <stdexcept>
 #include <vector>
 
+#include "aot_tier.h"
 #include "c_translation.h"
+#include "cache.h"
 #include "compiled_module.h"
 #include "runtime.h"
 #include "wasi/context.h"
@@ -17,6 +21,7 @@ struct PreparedModule::State {
   std::vector<void*> imports;  // host functions, in the module's import order
   std::string tier;
   bool has_start = false;
+  PrepareReport report;
 };
 
 namespace {
@@ -99,23 +104,151 @@ PreparedModule::PreparedModule(std::unique_ptr<State> state) : state_(std::move(
 PreparedModule::~PreparedModule() = default;
 PreparedModule::PreparedModule(PreparedModule&&) noexcept = default;
 PreparedModule& PreparedModule::operator=(PreparedModule&&) noexcept = default;
-const std::string& PreparedModule::tier() const {
-  return state_->tier;
+const std::string& PreparedModule::tier() const { return state_->tier; }
+const PrepareReport& PreparedModule::report() const { return state_->report; }
+
+namespace {
+
+// Cache entry names for one module under this engine build.
+struct CacheNames {
+  std::string c_key;
+  std::string c_name;
+  std::string aot_key;
+  std::string so_name;
+};
+
+CacheNames cache_names(const Module& module) {
+  CacheNames names;
+  names.c_key = ModuleCache::key({module.digest(), kTranslationVersion});
+  names.c_name = names.c_key + ".c";
+  names.aot_key = ModuleCache::key({module.digest(), kTranslationVersion, aot_compiler_id()});
+  names.so_name = names.aot_key + ".so";
+  return names;
 }
 
-PreparedModule prepare(const Module& module, const EngineOptions& options) {
-  if (options.tier == Tier::kAot) {
-    throw std::runtime_error("the aot tier is not implemented yet; use --tier jit");
+// The translation, from the cache when it holds this module's (its first line
+// names the key), else made now and stored.
+std::string translation(const Module& module, const ModuleCache& cache, const CacheNames& names,
+                        bool& from_cache) {
+  const std::string marker = "/* wasmshim-c " + names.c_key + " */\n";
+  if (auto cached = cache.read(names.c_name); cached && cached->rfind(marker, 0) == 0) {
+    from_cache = true;
+    return *cached;
   }
+  from_cache = false;
+  std::string source = marker + translate_to_c(module);
+  cache.write(names.c_name, source);
+  return source;
+}
+
+// A directory for the aot compile when there is no cache to hold its files.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string pattern = "/tmp/wasmshim-aot-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw std::runtime_error("cannot create a scratch directory for the aot compiler");
+    }
+    path_ = pattern;
+  }
+  ~ScratchDir() {
+    ::unlink((path_ + "/m.c").c_str());
+    ::unlink((path_ + "/m.so").c_str());
+    ::rmdir(path_.c_str());
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Builds the aot object for the module and loads it. With a cache, the object
+// is published there; without, it lives in a scratch directory while loaded
+// (dlopen keeps the mapping after the file is gone).
+std::unique_ptr<CompiledModule> build_aot(const Module& module, const ModuleCache& cache,
+                                          const CacheNames& names, PrepareReport& report) {
+  if (cache.enabled() && cache.ensure_dir()) {
+    std::string source = translation(module, cache, names, report.c_from_cache);
+    if (!report.c_from_cache && !cache.read(names.c_name)) {
+      throw std::runtime_error("cannot write the translation into the cache " + cache.dir());
+    }
+    std::string temporary = cache.temporary_path(names.so_name);
+    try {
+      compile_aot(cache.path(names.c_name), temporary, names.aot_key);
+    } catch (...) {
+      ::unlink(temporary.c_str());
+      throw;
+    }
+    if (!cache.publish(temporary, names.so_name)) {
+      throw std::runtime_error("cannot publish the compiled module in " + cache.dir());
+    }
+    auto compiled = load_aot(cache, names.so_name, names.aot_key);
+    if (!compiled) {
+      throw std::runtime_error("the compiled module in " + cache.dir() + " does not load");
+    }
+    return compiled;
+  }
+  ScratchDir scratch;
+  ModuleCache scratch_cache(scratch.path());
+  std::string source = translate_to_c(module);
+  if (!scratch_cache.write("m.c", source)) {
+    throw std::runtime_error("cannot write " + scratch.path() + "/m.c");
+  }
+  compile_aot(scratch_cache.path("m.c"), scratch_cache.path("m.so"), names.aot_key);
+  auto compiled = load_aot(scratch_cache, "m.so", names.aot_key);
+  if (!compiled) {
+    throw std::runtime_error("the compiled module does not load");
+  }
+  return compiled;
+}
+
+}  // namespace
+
+PreparedModule prepare(const Module& module, const EngineOptions& options) {
   auto state = std::make_unique<PreparedModule::State>();
   state->imports = bind_imports(module);
-  std::string source = translate_to_c(module);
-  state->compiled = compile_with_tcc(source, module.name());
+  ModuleCache cache(options.cache_dir);
+  CacheNames names = cache_names(module);
+  PrepareReport& report = state->report;
+
+  if (options.tier != Tier::kJit) {
+    state->compiled = load_aot(cache, names.so_name, names.aot_key);
+    report.object_from_cache = state->compiled != nullptr;
+  }
+  if (!state->compiled && options.tier == Tier::kAot) {
+    state->compiled = build_aot(module, cache, names, report);
+  }
+  if (!state->compiled) {
+    std::string source = translation(module, cache, names, report.c_from_cache);
+    state->compiled = compile_with_tcc(source, module.name());
+    if (options.tier == Tier::kAuto && options.background_aot && cache.enabled() &&
+        cache.read(names.c_name)) {
+      report.background_build_started =
+          start_background_aot(cache, names.c_name, names.so_name, names.aot_key);
+    }
+  }
   state->tier = state->compiled->tier();
+  report.tier = state->tier;
   state->has_start = state->compiled->glue().start != nullptr;
-  state->compiled->glue().bind(reinterpret_cast<const abi::Runtime*>(&host_runtime()),
-                               state->imports.data());
+  state->compiled->glue().bind(&host_runtime(), state->imports.data());
   return PreparedModule(std::move(state));
+}
+
+std::string precompile(const Module& module, const EngineOptions& options) {
+  ModuleCache cache(options.cache_dir);
+  if (!cache.enabled() || !cache.ensure_dir()) {
+    throw std::runtime_error("no usable cache directory (" + options.cache_dir +
+                             ") to compile into");
+  }
+  bind_imports(module);  // refuse what could never run before spending a compile on it
+  CacheNames names = cache_names(module);
+  if (!load_aot(cache, names.so_name, names.aot_key)) {
+    PrepareReport report;
+    build_aot(module, cache, names, report);
+  }
+  return cache.path(names.so_name);
 }
 
 RunResult run(const PreparedModule& prepared, const WasiConfig& wasi_config,

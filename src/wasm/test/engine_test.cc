@@ -197,7 +197,7 @@ TEST_P(EngineTest, WasiImportOfTheWrongTypeIsRefused) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Tiers, EngineTest, ::testing::Values(Tier::kJit),
+INSTANTIATE_TEST_SUITE_P(Tiers, EngineTest, ::testing::Values(Tier::kJit, Tier::kAot),
                          [](const ::testing::TestParamInfo<Tier>& param_info) {
                            return to_string(param_info.param);
                          });

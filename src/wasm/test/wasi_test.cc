@@ -24,11 +24,18 @@ struct Output {
 
 class WasiTest : public ::testing::TestWithParam<Tier> {
  protected:
+  // One cache for the suite: each program is compiled once per tier.
+  static TempDir& shared_cache() {
+    static TempDir cache;
+    return cache;
+  }
+
   Output run_program(const std::string& path, std::vector<std::string> args,
                      const std::vector<Preopen>& preopens,
                      const std::vector<std::string>& env = {}) {
     EngineOptions options;
     options.tier = GetParam();
+    options.cache_dir = shared_cache().path().string();
     Module module = Module::from_file(path);
     PreparedModule prepared = prepare(module, options);
     std::string out_path = (dir_.path() / "stdout").string();
@@ -143,7 +150,7 @@ TEST_P(WasiTest, DemoApp) {
   EXPECT_EQ(run_program(DEMO_WASM, {"sleep", "0"}, root).out, "slept 0\n");
 }
 
-INSTANTIATE_TEST_SUITE_P(Tiers, WasiTest, ::testing::Values(Tier::kJit),
+INSTANTIATE_TEST_SUITE_P(Tiers, WasiTest, ::testing::Values(Tier::kJit, Tier::kAot),
                          [](const ::testing::TestParamInfo<Tier>& param_info) {
                            return to_string(param_info.param);
                          });

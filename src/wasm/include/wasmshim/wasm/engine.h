@@ -29,6 +29,23 @@ struct EngineOptions {
   std::size_t stack_bytes = std::size_t{8} << 20;
   // Cap on linear memory; 0 leaves the module's own maximum (at most 4 GiB).
   std::uint64_t max_memory_bytes = 0;
+  // Where translated C and compiled objects are kept (see default_cache_dir());
+  // empty: nothing is cached and `auto` means `jit`.
+  std::string cache_dir;
+  // With `auto` and no compiled object yet: start the aot build in the
+  // background (low priority) so that a later start finds it.
+  bool background_aot = true;
+};
+
+// WASMSHIM_CACHE_DIR, else /var/lib/wasmshim/cache.
+std::string default_cache_dir();
+
+// What prepare() did, for traces and the CLI.
+struct PrepareReport {
+  std::string tier;          // "jit" or "aot"
+  bool c_from_cache = false;       // the translation was cached
+  bool object_from_cache = false;  // the aot object was cached
+  bool background_build_started = false;
 };
 
 // Exit status of a guest that trapped (as an abort would give).
@@ -47,6 +64,7 @@ class PreparedModule {
   PreparedModule(PreparedModule&&) noexcept;
   PreparedModule& operator=(PreparedModule&&) noexcept;
   const std::string& tier() const;
+  const PrepareReport& report() const;
 
   struct State;
 
@@ -61,6 +79,10 @@ class PreparedModule {
 // the module asks that cannot be given, std::runtime_error for compile
 // failures (with the compiler's messages).
 PreparedModule prepare(const Module& module, const EngineOptions& options);
+
+// Builds the aot object for the module into the cache now (wasmshim compile);
+// returns its path. Throws like prepare().
+std::string precompile(const Module& module, const EngineOptions& options);
 
 // Instantiates and runs _start. Traps and proc_exit become results; throws
 // std::system_error when WASI cannot be set up (a preopen that is missing).

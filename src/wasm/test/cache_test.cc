@@ -1,0 +1,172 @@
+// The cache and the tiers working together: what `auto` picks, background
+// builds, damaged and foreign entries, concurrent compiles.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "support/temp_dir.h"
+#include "wasmshim/wasm/engine.h"
+#include "wat.h"
+
+namespace wasmshim::wasm {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::wat_to_wasm;
+using wasmshim::testing::TempDir;
+
+Module exit_module(int code) {
+  return Module::from_bytes("exit.wasm", wat_to_wasm(R"((module
+    (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+    (memory (export "memory") 1)
+    (func (export "_start") i32.const )" + std::to_string(code) +
+                                                     R"( call $exit)))"));
+}
+
+class CacheTest : public ::testing::Test {
+ protected:
+  EngineOptions options(Tier tier) {
+    EngineOptions o;
+    o.tier = tier;
+    o.cache_dir = cache_.path().string();
+    return o;
+  }
+  int run_module(const PreparedModule& prepared) {
+    return run(prepared, WasiConfig{{"m"}, {}, {}, 0, 1, 2}, EngineOptions{}).exit_code;
+  }
+  std::vector<fs::path> entries(const std::string& extension) {
+    std::vector<fs::path> out;
+    for (const auto& entry : fs::directory_iterator(cache_.path())) {
+      if (entry.path().extension() == extension && entry.path().filename().string()[0] != '.') {
+        out.push_back(entry.path());
+      }
+    }
+    return out;
+  }
+  bool wait_for_object() {
+    for (int i = 0; i < 1200; ++i) {  // generous: the machine may be busy
+      if (!entries(".so").empty()) {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  TempDir cache_;
+};
+
+TEST_F(CacheTest, AutoRunsJitThenAotOnceTheBackgroundBuildLands) {
+  Module module = exit_module(5);
+  PreparedModule first = prepare(module, options(Tier::kAuto));
+  EXPECT_EQ(first.tier(), "jit");
+  EXPECT_FALSE(first.report().c_from_cache);
+  EXPECT_TRUE(first.report().background_build_started);
+  EXPECT_EQ(run_module(first), 5);
+  // While the build runs, another start does not start a second one.
+  PreparedModule meanwhile = prepare(module, options(Tier::kAuto));
+  if (meanwhile.tier() == "jit") {
+    EXPECT_FALSE(meanwhile.report().background_build_started);
+    EXPECT_TRUE(meanwhile.report().c_from_cache);
+  }
+  ASSERT_TRUE(wait_for_object());
+  PreparedModule later = prepare(module, options(Tier::kAuto));
+  EXPECT_EQ(later.tier(), "aot");
+  EXPECT_TRUE(later.report().object_from_cache);
+  EXPECT_EQ(run_module(later), 5);
+  EXPECT_TRUE(entries(".lock").empty());
+}
+
+TEST_F(CacheTest, JitReusesTheCachedTranslation) {
+  Module module = exit_module(6);
+  EXPECT_FALSE(prepare(module, options(Tier::kJit)).report().c_from_cache);
+  PreparedModule again = prepare(module, options(Tier::kJit));
+  EXPECT_TRUE(again.report().c_from_cache);
+  EXPECT_EQ(run_module(again), 6);
+}
+
+TEST_F(CacheTest, DamagedTranslationIsRebuilt) {
+  Module module = exit_module(7);
+  prepare(module, options(Tier::kJit));
+  ASSERT_EQ(entries(".c").size(), 1u);
+  std::ofstream(entries(".c")[0], std::ios::trunc) << "garbage that is not ours";
+  PreparedModule again = prepare(module, options(Tier::kJit));
+  EXPECT_FALSE(again.report().c_from_cache);
+  EXPECT_EQ(run_module(again), 7);
+}
+
+TEST_F(CacheTest, PrecompileThenAotStartsFromTheCache) {
+  Module module = exit_module(8);
+  std::string path = precompile(module, options(Tier::kAot));
+  EXPECT_TRUE(fs::exists(path));
+  PreparedModule prepared = prepare(module, options(Tier::kAot));
+  EXPECT_TRUE(prepared.report().object_from_cache);
+  EXPECT_EQ(prepared.tier(), "aot");
+  EXPECT_EQ(run_module(prepared), 8);
+}
+
+TEST_F(CacheTest, DamagedObjectIsDetectedAndRebuilt) {
+  Module module = exit_module(9);
+  std::string path = precompile(module, options(Tier::kAot));
+  std::ofstream(path, std::ios::trunc) << "\x7f"
+                                          "ELF but not really";
+  PreparedModule fallback = prepare(module, options(Tier::kAuto));
+  EXPECT_EQ(fallback.tier(), "jit");  // the damaged object was refused
+  EXPECT_EQ(run_module(fallback), 9);
+  PreparedModule rebuilt = prepare(module, options(Tier::kAot));
+  EXPECT_EQ(rebuilt.tier(), "aot");
+  EXPECT_EQ(run_module(rebuilt), 9);
+}
+
+TEST_F(CacheTest, ForeignObjectUnderOurNameIsRefused) {
+  Module ours = exit_module(10);
+  Module theirs = exit_module(11);
+  std::string our_path = precompile(ours, options(Tier::kAot));
+  std::string their_path = precompile(theirs, options(Tier::kAot));
+  fs::copy_file(their_path, our_path, fs::copy_options::overwrite_existing);
+  PreparedModule prepared = prepare(ours, options(Tier::kAot));
+  EXPECT_FALSE(prepared.report().object_from_cache);
+  EXPECT_EQ(run_module(prepared), 10);
+}
+
+TEST_F(CacheTest, ConcurrentCompilesOfOneModuleLeaveOneWholeEntry) {
+  Module module = exit_module(12);
+  std::vector<std::thread> compilers;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 4; ++i) {
+    compilers.emplace_back([&] {
+      try {
+        precompile(module, options(Tier::kAot));
+      } catch (const std::exception&) {
+        failures.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : compilers) {
+    t.join();
+  }
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(entries(".so").size(), 1u);
+  for (const auto& entry : fs::directory_iterator(cache_.path())) {
+    EXPECT_NE(entry.path().filename().string().find(".tmp."), 0u)
+        << "left behind: " << entry.path();
+  }
+  PreparedModule prepared = prepare(module, options(Tier::kAot));
+  EXPECT_TRUE(prepared.report().object_from_cache);
+  EXPECT_EQ(run_module(prepared), 12);
+}
+
+TEST_F(CacheTest, UnwritableCacheStillRuns) {
+  EngineOptions o;
+  o.tier = Tier::kAuto;
+  o.cache_dir = "/proc/wasmshim-cannot-write-here";
+  PreparedModule prepared = prepare(exit_module(13), o);
+  EXPECT_EQ(prepared.tier(), "jit");
+  EXPECT_FALSE(prepared.report().background_build_started);
+  EXPECT_EQ(run_module(prepared), 13);
+}
+
+}  // namespace
+}  // namespace wasmshim::wasm
