@@ -23,8 +23,8 @@ void compile_aot(const std::string& c_path, const std::string& output, const std
 // publishes cache entry so_name when done; at most one job per entry (a lock
 // file in the cache). Returns false when a job is already running or cannot
 // be started.
-bool start_background_aot(const ModuleCache& cache, const std::string& c_name, const std::string& so_name,
-                          const std::string& key);
+bool start_background_aot(const ModuleCache& cache, const std::string& c_name,
+                          const std::string& so_name, const std::string& key);
 
 // Loads a compiled entry; nothing when it is missing, not loadable, or carries
 // another key (a foreign or damaged entry, which is then removed).

@@ -104,8 +104,12 @@ PreparedModule::PreparedModule(std::unique_ptr<State> state) : state_(std::move(
 PreparedModule::~PreparedModule() = default;
 PreparedModule::PreparedModule(PreparedModule&&) noexcept = default;
 PreparedModule& PreparedModule::operator=(PreparedModule&&) noexcept = default;
-const std::string& PreparedModule::tier() const { return state_->tier; }
-const PrepareReport& PreparedModule::report() const { return state_->report; }
+const std::string& PreparedModule::tier() const {
+  return state_->tier;
+}
+const PrepareReport& PreparedModule::report() const {
+  return state_->report;
+}
 
 namespace {
 

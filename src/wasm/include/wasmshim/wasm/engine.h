@@ -42,7 +42,7 @@ std::string default_cache_dir();
 
 // What prepare() did, for traces and the CLI.
 struct PrepareReport {
-  std::string tier;          // "jit" or "aot"
+  std::string tier;                // "jit" or "aot"
   bool c_from_cache = false;       // the translation was cached
   bool object_from_cache = false;  // the aot object was cached
   bool background_build_started = false;
