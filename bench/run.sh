@@ -1,9 +1,34 @@
 #!/usr/bin/env bash
-# Builds (release) and runs the benchmarks; each prints ratios against a peer
+# Builds (release) and runs a benchmark; each prints ratios against a peer
 # measured in the same run.
+#   bench/run.sh ttrpc [--seconds S] [--payload BYTES] [--concurrency N]
+#   bench/run.sh engine [--runs N] [--only NAME]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+which="${1:-}"
+shift || true
 scripts/setup.sh
-cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build-bench -j2 --target ttrpc_bench go_ttrpc_peer
-build-bench/bin/ttrpc_bench "$@"
+build=build-bench
+case "$which" in
+  ttrpc)
+    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$build" -j2 --target ttrpc_bench go_ttrpc_peer
+    "$build/bin/ttrpc_bench" "$@"
+    ;;
+  engine)
+    # SQLite's amalgamation, as the npm package better-sqlite3 ships it.
+    npm_dir="$build/npm"
+    sqlite_dir="$PWD/$npm_dir/package/deps/sqlite3"
+    if [[ ! -f "$sqlite_dir/sqlite3.c" ]]; then
+      mkdir -p "$npm_dir"
+      (cd "$npm_dir" && npm pack better-sqlite3@12 --silent >/dev/null && tar xzf better-sqlite3-*.tgz package/deps/sqlite3)
+    fi
+    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DWASMSHIM_SQLITE_DIR="$sqlite_dir" >/dev/null
+    cmake --build "$build" -j2
+    "$build/bin/engine_bench" "$@"
+    ;;
+  *)
+    echo "usage: bench/run.sh ttrpc|engine [options]" >&2
+    exit 2
+    ;;
+esac
