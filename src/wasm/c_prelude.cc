@@ -212,7 +212,14 @@ typedef int32_t WASMSHIM_UNALIGNED wasmshim_s32;
 typedef uint64_t WASMSHIM_UNALIGNED wasmshim_u64;
 typedef float WASMSHIM_UNALIGNED wasmshim_f32;
 typedef double WASMSHIM_UNALIGNED wasmshim_f64;
+#if defined(__x86_64__) && defined(__SEG_GS) && !defined(__TINYC__)
+/* The host points the guest thread's GS base at linear memory (a module has
+   one memory), so an access is one %gs-relative instruction: no base pointer
+   to reload after every store, which may alias it otherwise. */
+#define WASMSHIM_AT(T, m, a) (*(T __seg_gs*)(uintptr_t)(a))
+#else
 #define WASMSHIM_AT(T, m, a) (*(T*)((m)->data + (a)))
+#endif
 #define i32_load(m, a) ((uint32_t)WASMSHIM_AT(wasmshim_u32, m, a))
 #define i64_load(m, a) ((uint64_t)WASMSHIM_AT(wasmshim_u64, m, a))
 #define f32_load(m, a) (WASMSHIM_AT(wasmshim_f32, m, a))

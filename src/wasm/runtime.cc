@@ -1,9 +1,11 @@
 #include "runtime.h"
 
+#include <asm/prctl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <array>
@@ -156,6 +158,10 @@ void rt_allocate_memory(abi::Memory* memory, std::uint64_t initial_pages, std::u
     rt_trap(abi::kTrapOutOfBounds);
   }
   add_reservation(reinterpret_cast<std::uintptr_t>(base), kReservation);
+  // Code from the aot tier addresses linear memory relative to GS (see the
+  // prelude). Memory is allocated on the guest thread, at instantiation,
+  // and never moves, so setting the base once here is enough.
+  ::syscall(SYS_arch_prctl, ARCH_SET_GS, reinterpret_cast<std::uintptr_t>(base));
   memory->data = static_cast<std::uint8_t*>(base);
   memory->pages = initial_pages;
   memory->max_pages = max_pages;
