@@ -217,7 +217,14 @@ PreparedModule prepare(const Module& module, const EngineOptions& options) {
   CacheNames names = cache_names(module);
   PrepareReport& report = state->report;
 
-  if (options.tier != Tier::kJit) {
+  // Code from the aot tier addresses memory through GS; where a seccomp
+  // profile forbids setting it, only jit can run.
+  const bool aot_possible = segment_base_available();
+  if (options.tier == Tier::kAot && !aot_possible) {
+    throw std::runtime_error(
+        "the aot tier needs arch_prctl(ARCH_SET_GS), which this process may not call");
+  }
+  if (options.tier != Tier::kJit && aot_possible) {
     state->compiled = load_aot(cache, names.so_name, names.aot_key);
     report.object_from_cache = state->compiled != nullptr;
   }
@@ -227,7 +234,7 @@ PreparedModule prepare(const Module& module, const EngineOptions& options) {
   if (!state->compiled) {
     std::string source = translation(module, cache, names, report.c_from_cache);
     state->compiled = compile_with_tcc(source, module.name());
-    if (options.tier == Tier::kAuto && options.background_aot && cache.enabled() &&
+    if (options.tier == Tier::kAuto && options.background_aot && cache.enabled() && aot_possible &&
         cache.read(names.c_name)) {
       report.background_build_started =
           start_background_aot(cache, names.c_name, names.so_name, names.aot_key);

@@ -24,6 +24,10 @@ struct GuestOutcome {
   abi::Trap trap = abi::kTrapNone;  // kTrapped
 };
 
+// Whether this process may set its GS base (arch_prctl), which code from the
+// aot tier needs; a seccomp profile may forbid it.
+bool segment_base_available();
+
 // "out of bounds memory access", ...
 std::string trap_message(abi::Trap trap);
 
