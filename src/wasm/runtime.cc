@@ -306,6 +306,15 @@ const abi::Runtime& host_runtime() {
   return kRuntime;
 }
 
+bool segment_base_available() {
+  static const bool available = [] {
+    unsigned long base = 0;
+    return ::syscall(SYS_arch_prctl, ARCH_GET_GS, &base) == 0 &&
+           ::syscall(SYS_arch_prctl, ARCH_SET_GS, base) == 0;
+  }();
+  return available;
+}
+
 void set_memory_page_limit(std::uint64_t pages) {
   g_page_limit.store(pages < kMaxPages32 ? pages : kMaxPages32);
 }
