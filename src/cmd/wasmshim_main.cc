@@ -110,8 +110,7 @@ int run_command(int argc, char** argv) {
     return usage(error.c_str());
   }
   try {
-    Module module = Module::from_file(command.module_path);
-    PreparedModule prepared = prepare(module, command.engine);
+    PreparedModule prepared = prepare_file(command.module_path, command.engine);
     RunResult result = run(prepared, command.wasi, command.engine);
     if (result.trap) {
       std::fprintf(stderr, "wasmshim: %s: wasm trap: %s\n", command.module_path.c_str(),

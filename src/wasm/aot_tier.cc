@@ -101,7 +101,9 @@ class SharedObjectModule : public CompiledModule {
     glue_.free = reinterpret_cast<abi::FreeFn>(::dlsym(handle_, abi::kFreeSymbol));
     glue_.memory = reinterpret_cast<abi::MemoryFn>(::dlsym(handle_, abi::kMemorySymbol));
     glue_.start = reinterpret_cast<abi::StartFn>(::dlsym(handle_, abi::kStartSymbol));
-    return glue_.bind && glue_.instance_size && glue_.instantiate && glue_.free && glue_.memory;
+    glue_.import_list = static_cast<const char*>(::dlsym(handle_, abi::kImportListSymbol));
+    return glue_.bind && glue_.instance_size && glue_.instantiate && glue_.free && glue_.memory &&
+           glue_.import_list;
   }
 
  private:

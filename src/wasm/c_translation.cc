@@ -3,6 +3,7 @@
 #include <wabt/c-writer.h>
 #include <wabt/stream.h>
 
+#include <cstdio>
 #include <optional>
 #include <sstream>
 #include <vector>
@@ -157,6 +158,63 @@ std::string import_definition(std::size_t slot, const Prototype& proto) {
   return out.str();
 }
 
+char type_code(ValueType type) {
+  switch (type) {
+    case ValueType::kI32:
+      return 'i';
+    case ValueType::kI64:
+      return 'I';
+    case ValueType::kF32:
+      return 'f';
+    case ValueType::kF64:
+      return 'F';
+    default:
+      return '?';
+  }
+}
+
+}  // namespace
+
+std::string import_list(const Module& module) {
+  std::string out;
+  for (const FunctionImport& import : module.function_imports()) {
+    out += import.module + "\t" + import.name + "\t";
+    for (ValueType t : import.type.params) {
+      out += type_code(t);
+    }
+    out += ':';
+    for (ValueType t : import.type.results) {
+      out += type_code(t);
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+namespace {
+
+// A C string literal for text of printable ASCII, tabs and newlines.
+std::string c_literal(const std::string& text) {
+  std::string out = "\"";
+  for (char ch : text) {
+    if (ch == '\n') {
+      out += "\\n";
+    } else if (ch == '\t') {
+      out += "\\t";
+    } else if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (ch >= 0x20 && ch < 0x7f) {
+      out += ch;
+    } else {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\%03o", static_cast<unsigned char>(ch));
+      out += escaped;
+    }
+  }
+  return out + "\"";
+}
+
 std::string glue(const Module& module, const HeaderFacts& facts) {
   const std::string instance_type = std::string("Z_") + kModuleName + "_instance_t";
   const std::string prefix = std::string("Z_") + kModuleName;
@@ -169,6 +227,8 @@ std::string glue(const Module& module, const HeaderFacts& facts) {
   for (const auto& [slot, proto] : facts.imports) {
     out << import_definition(slot, proto);
   }
+  out << "const char " << abi::kImportListSymbol << "[] = " << c_literal(import_list(module))
+      << ";\n";
   out << "size_t " << abi::kInstanceSizeSymbol << "(void) { return sizeof(" << instance_type
       << "); }\n";
   out << "void " << abi::kBindSymbol

@@ -11,12 +11,15 @@ extern const char* const kCPrelude;
 
 // Bump when the prelude, the glue or the runtime ABI changes: it is part of
 // every cache key.
-inline constexpr const char* kTranslationVersion = "wasmshim-c-2";
+inline constexpr const char* kTranslationVersion = "wasmshim-c-3";
 
 // The C that wasm2c writes for the module, with the prelude in place of its
 // includes and glue functions (abi::k*Symbol) appended. The glue's import
 // table follows module.function_imports() order. Throws ModuleError when
 // the module imports something the host cannot provide a slot for.
 std::string translate_to_c(const Module& module);
+
+// The module's function imports as the glue lists them (abi::kImportListSymbol).
+std::string import_list(const Module& module);
 
 }  // namespace wasmshim::wasm

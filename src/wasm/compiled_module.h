@@ -16,6 +16,7 @@ struct GlueFunctions {
   abi::FreeFn free = nullptr;
   abi::MemoryFn memory = nullptr;
   abi::StartFn start = nullptr;  // null when the module exports no _start
+  const char* import_list = nullptr;
 };
 
 // Owns the code (a tcc state or a dlopen handle); the glue stays valid while

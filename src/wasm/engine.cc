@@ -3,6 +3,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <stdexcept>
 #include <vector>
 
@@ -52,6 +55,44 @@ std::vector<void*> bind_imports(const Module& module) {
   if (!imports.empty() && !module.exports_memory()) {
     throw ModuleError(module.name(), 0,
                       "imports WASI functions but exports no memory for them to use");
+  }
+  return imports;
+}
+
+std::string type_codes(const FunctionType& type) {
+  auto codes = [](const std::vector<ValueType>& types) {
+    std::string out;
+    for (ValueType t : types) {
+      out += t == ValueType::kI32   ? 'i'
+             : t == ValueType::kI64 ? 'I'
+             : t == ValueType::kF32 ? 'f'
+                                    : 'F';
+    }
+    return out;
+  };
+  return codes(type.params) + ":" + codes(type.results);
+}
+
+// Binds the imports a compiled object lists (see abi::kImportListSymbol).
+std::vector<void*> bind_import_list(const std::string& name, const char* list) {
+  std::vector<void*> imports;
+  std::istringstream lines(list);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string module_name;
+    std::string field;
+    std::string codes;
+    std::getline(fields, module_name, '\t');
+    std::getline(fields, field, '\t');
+    std::getline(fields, codes);
+    const wasi::HostFunction* host =
+        module_name == kWasiModule ? wasi::find_function(field) : nullptr;
+    if (host == nullptr || type_codes(host->type) != codes) {
+      throw ModuleError(
+          name, 0,
+          "cached object imports " + module_name + "." + field + ", which is not provided");
+    }
+    imports.push_back(host->address);
   }
   return imports;
 }
@@ -121,11 +162,11 @@ struct CacheNames {
   std::string so_name;
 };
 
-CacheNames cache_names(const Module& module) {
+CacheNames cache_names(const std::string& digest) {
   CacheNames names;
-  names.c_key = ModuleCache::key({module.digest(), kTranslationVersion});
+  names.c_key = ModuleCache::key({digest, kTranslationVersion});
   names.c_name = names.c_key + ".c";
-  names.aot_key = ModuleCache::key({module.digest(), kTranslationVersion, aot_compiler_id()});
+  names.aot_key = ModuleCache::key({digest, kTranslationVersion, aot_compiler_id()});
   names.so_name = names.aot_key + ".so";
   return names;
 }
@@ -214,7 +255,7 @@ PreparedModule prepare(const Module& module, const EngineOptions& options) {
   auto state = std::make_unique<PreparedModule::State>();
   state->imports = bind_imports(module);
   ModuleCache cache(options.cache_dir);
-  CacheNames names = cache_names(module);
+  CacheNames names = cache_names(module.digest());
   PrepareReport& report = state->report;
 
   // Code from the aot tier addresses memory through GS; where a seccomp
@@ -247,6 +288,31 @@ PreparedModule prepare(const Module& module, const EngineOptions& options) {
   return PreparedModule(std::move(state));
 }
 
+PreparedModule prepare_file(const std::string& path, const EngineOptions& options) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw ModuleError(path, 0, "cannot open the file");
+  }
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                  std::istreambuf_iterator<char>());
+  ModuleCache cache(options.cache_dir);
+  if (options.tier != Tier::kJit && cache.enabled() && segment_base_available()) {
+    CacheNames names = cache_names(module_digest(bytes));
+    if (auto compiled = load_aot(cache, names.so_name, names.aot_key)) {
+      auto state = std::make_unique<PreparedModule::State>();
+      state->imports = bind_import_list(path, compiled->glue().import_list);
+      state->compiled = std::move(compiled);
+      state->tier = state->compiled->tier();
+      state->report.tier = state->tier;
+      state->report.object_from_cache = true;
+      state->has_start = state->compiled->glue().start != nullptr;
+      state->compiled->glue().bind(&host_runtime(), state->imports.data());
+      return PreparedModule(std::move(state));
+    }
+  }
+  return prepare(Module::from_bytes(path, std::move(bytes)), options);
+}
+
 std::string precompile(const Module& module, const EngineOptions& options) {
   ModuleCache cache(options.cache_dir);
   if (!cache.enabled() || !cache.ensure_dir()) {
@@ -254,7 +320,7 @@ std::string precompile(const Module& module, const EngineOptions& options) {
                              ") to compile into");
   }
   bind_imports(module);  // refuse what could never run before spending a compile on it
-  CacheNames names = cache_names(module);
+  CacheNames names = cache_names(module.digest());
   if (!load_aot(cache, names.so_name, names.aot_key)) {
     PrepareReport report;
     build_aot(module, cache, names, report);

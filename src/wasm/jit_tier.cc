@@ -104,6 +104,7 @@ class TccModule : public CompiledModule {
     glue_.free = symbol<abi::FreeFn>(abi::kFreeSymbol, true);
     glue_.memory = symbol<abi::MemoryFn>(abi::kMemorySymbol, true);
     glue_.start = symbol<abi::StartFn>(abi::kStartSymbol, false);
+    glue_.import_list = symbol<const char*>(abi::kImportListSymbol, true);
   }
 
  private:

@@ -40,7 +40,9 @@ wabt::Features supported_features(bool simd) {
   return features;
 }
 
-std::string hex_sha256(const std::vector<std::uint8_t>& bytes) {
+}  // namespace
+
+std::string module_digest(const std::vector<std::uint8_t>& bytes) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int length = 0;
   if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) {
@@ -54,6 +56,8 @@ std::string hex_sha256(const std::vector<std::uint8_t>& bytes) {
   }
   return out;
 }
+
+namespace {
 
 ValueType value_type(wabt::Type type) {
   switch (type) {
@@ -186,7 +190,7 @@ Module Module::from_bytes(std::string name, std::vector<std::uint8_t> bytes) {
     }
   }
   module.name_ = std::move(name);
-  module.digest_ = hex_sha256(bytes);
+  module.digest_ = module_digest(bytes);
   module.bytes_ = std::move(bytes);
   return module;
 }

@@ -79,5 +79,9 @@ inline constexpr const char* kInstantiateSymbol = "wasmshim_instantiate";
 inline constexpr const char* kFreeSymbol = "wasmshim_free";
 inline constexpr const char* kMemorySymbol = "wasmshim_memory";
 inline constexpr const char* kStartSymbol = "wasmshim_start";
+// "module\tname\tparams:results\n" per function import, in slot order, with
+// i/I/f/F for i32/i64/f32/f64: lets a cached object be bound without
+// reading the module again.
+inline constexpr const char* kImportListSymbol = "wasmshim_import_list";
 
 }  // namespace wasmshim::wasm::abi

@@ -107,6 +107,29 @@ TEST_F(CacheTest, PrecompileThenAotStartsFromTheCache) {
   EXPECT_EQ(run_module(prepared), 8);
 }
 
+TEST_F(CacheTest, PrepareFileStartsFromTheCachedObjectWithoutReadingTheModule) {
+  Module module = exit_module(14);
+  fs::path file = cache_.path() / "app.wasm";
+  std::ofstream(file, std::ios::binary)
+      .write(reinterpret_cast<const char*>(module.bytes().data()),
+             static_cast<std::streamsize>(module.bytes().size()));
+  PreparedModule cold = prepare_file(file.string(), options(Tier::kAuto));
+  EXPECT_EQ(cold.tier(), "jit");
+  precompile(module, options(Tier::kAot));
+  PreparedModule warm = prepare_file(file.string(), options(Tier::kAuto));
+  EXPECT_EQ(warm.tier(), "aot");
+  EXPECT_TRUE(warm.report().object_from_cache);
+  EXPECT_EQ(run_module(warm), 14);
+  // A different file (another module) does not pick up this object.
+  Module other = exit_module(15);
+  std::ofstream(file, std::ios::binary | std::ios::trunc)
+      .write(reinterpret_cast<const char*>(other.bytes().data()),
+             static_cast<std::streamsize>(other.bytes().size()));
+  EXPECT_EQ(run_module(prepare_file(file.string(), options(Tier::kAuto))), 15);
+  EXPECT_THROW(prepare_file((cache_.path() / "missing.wasm").string(), options(Tier::kAuto)),
+               ModuleError);
+}
+
 TEST_F(CacheTest, DamagedObjectIsDetectedAndRebuilt) {
   Module module = exit_module(9);
   std::string path = precompile(module, options(Tier::kAot));

@@ -70,6 +70,7 @@ class PreparedModule {
 
  private:
   friend PreparedModule prepare(const Module&, const EngineOptions&);
+  friend PreparedModule prepare_file(const std::string&, const EngineOptions&);
   friend RunResult run(const PreparedModule&, const WasiConfig&, const EngineOptions&);
   explicit PreparedModule(std::unique_ptr<State> state);
   std::unique_ptr<State> state_;
@@ -79,6 +80,12 @@ class PreparedModule {
 // the module asks that cannot be given, std::runtime_error for compile
 // failures (with the compiler's messages).
 PreparedModule prepare(const Module& module, const EngineOptions& options);
+
+// prepare() for a module file, with a fast path: when the cache holds its aot
+// object (keyed by the file's digest), the module is not read again with
+// libwabt — the object lists its imports. Throws like Module::from_file and
+// prepare().
+PreparedModule prepare_file(const std::string& path, const EngineOptions& options);
 
 // Builds the aot object for the module into the cache now (wasmshim compile);
 // returns its path. Throws like prepare().

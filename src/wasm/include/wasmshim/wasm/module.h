@@ -32,6 +32,9 @@ struct FunctionType {
   bool operator==(const FunctionType&) const = default;
 };
 
+// Lower-case hex SHA-256: a module's identity in caches.
+std::string module_digest(const std::vector<std::uint8_t>& bytes);
+
 // "(i32, i64) -> (i32)"
 std::string to_string(const FunctionType& type);
 
