@@ -12,10 +12,10 @@ static inline int64_t bench_now_ns(clockid_t clock) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-#define BENCH_BEGIN()                                          \
+#define BENCH_BEGIN()                                                  \
   printf("start_ns: %lld\n", (long long)bench_now_ns(CLOCK_REALTIME)); \
   int64_t bench_t0 = bench_now_ns(CLOCK_MONOTONIC)
 
-#define BENCH_END(checksum)                                                              \
+#define BENCH_END(checksum)                                                            \
   printf("work_ms: %.3f\n", (double)(bench_now_ns(CLOCK_MONOTONIC) - bench_t0) / 1e6); \
   printf("checksum: %llu\n", (unsigned long long)(checksum))
