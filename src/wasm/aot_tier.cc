@@ -24,9 +24,17 @@ namespace {
 // -O2); the build runs in the background, so its extra compile time costs no start.
 const std::vector<std::string>& compiler_flags() {
   // WASMSHIM_USE_GS: memory through the GS base (see the prelude); the engine
-  // refuses this tier where the base cannot be set.
-  static const std::vector<std::string> flags = {
-      "-O2", "-DWASMSHIM_USE_GS", "-shared", "-fPIC", "-nostdinc", "-fno-strict-aliasing", "-w"};
+  // refuses this tier where the base cannot be set. No sibling-call
+  // optimization: it turns unbounded recursion, which must exhaust the stack
+  // and trap, into a loop that never ends.
+  static const std::vector<std::string> flags = {"-O2",
+                                                 "-fno-optimize-sibling-calls",
+                                                 "-DWASMSHIM_USE_GS",
+                                                 "-shared",
+                                                 "-fPIC",
+                                                 "-nostdinc",
+                                                 "-fno-strict-aliasing",
+                                                 "-w"};
   return flags;
 }
 
