@@ -47,7 +47,8 @@ class CacheTest : public ::testing::Test {
   }
   bool wait_for_object() {
     for (int i = 0; i < 1200; ++i) {  // generous: the machine may be busy
-      if (!entries(".so").empty()) {
+      // The job publishes the object, then removes its lock.
+      if (!entries(".so").empty() && entries(".lock").empty()) {
         return true;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
