@@ -123,9 +123,7 @@ std::string ratio(const Sample& s, const Sample& native) {
   return text;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_bench(int argc, char** argv) {
   int runs = 3;
   std::string only;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -182,4 +180,15 @@ int main(int argc, char** argv) {
                 r.native.first_instruction_ms);
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run_bench(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "engine_bench: %s\n", e.what());
+    return 1;
+  }
 }
