@@ -13,8 +13,9 @@
 namespace wasmshim::wasm {
 namespace {
 
-// libtcc keeps global state: one compilation at a time per process.
-std::mutex g_tcc_mu;
+// libtcc keeps global state: one compilation (or deletion) at a time per
+// process. Recursive: a failed compile deletes its state under the lock.
+std::recursive_mutex g_tcc_mu;
 
 // What the translated C calls outside itself. tcc links nothing (-nostdlib),
 // so every such symbol is handed over here; a missing one fails at relocation
@@ -83,7 +84,10 @@ void collect_error(void* opaque, const char* message) {
 class TccModule : public CompiledModule {
  public:
   explicit TccModule(TCCState* state) : state_(state) {}
-  ~TccModule() override { tcc_delete(state_); }
+  ~TccModule() override {
+    std::lock_guard lock(g_tcc_mu);  // tcc_delete touches libtcc's global state too
+    tcc_delete(state_);
+  }
   TccModule(const TccModule&) = delete;
   TccModule& operator=(const TccModule&) = delete;
   std::string tier() const override { return "jit"; }
