@@ -25,6 +25,25 @@ Errno last_error() {
   return from_errno(errno);
 }
 
+// The shared body of fd_read, fd_pread, fd_write and fd_pwrite: checks the
+// descriptor and the iovecs, runs io on them, stores the byte count.
+template <class Io>
+u32 vectored_io(Context* c, u32 fd, u32 iovs, u32 iovs_len, u32 count_out, Io io) {
+  Descriptor* d = c->find(fd);
+  if (d == nullptr) {
+    return kBadf;
+  }
+  std::vector<iovec> vec;
+  if (Errno e = host_iovecs(*c, iovs, iovs_len, vec); e != kSuccess) {
+    return e;
+  }
+  ssize_t n = io(d->host_fd, vec.data(), static_cast<int>(vec.size()));
+  if (n < 0) {
+    return last_error();
+  }
+  return c->store(count_out, static_cast<u32>(n)) ? kSuccess : kFault;
+}
+
 u64 nanos(const timespec& ts) {
   return static_cast<u64>(ts.tv_sec) * 1000000000ull + static_cast<u64>(ts.tv_nsec);
 }
@@ -175,69 +194,29 @@ u32 wasi_fd_filestat_set_times(Context* c, u32 fd, u64 atim, u64 mtim, u32 flags
 }
 
 u32 wasi_fd_read(Context* c, u32 fd, u32 iovs, u32 iovs_len, u32 nread_out) {
-  Descriptor* d = c->find(fd);
-  if (d == nullptr) {
-    return kBadf;
-  }
-  std::vector<iovec> vec;
-  if (Errno e = host_iovecs(*c, iovs, iovs_len, vec); e != kSuccess) {
-    return e;
-  }
-  ssize_t n = ::readv(d->host_fd, vec.data(), static_cast<int>(vec.size()));
-  if (n < 0) {
-    return last_error();
-  }
-  return c->store(nread_out, static_cast<u32>(n)) ? kSuccess : kFault;
+  return vectored_io(
+      c, fd, iovs, iovs_len, nread_out,
+      [](int host_fd, const iovec* vec, int count) { return ::readv(host_fd, vec, count); });
 }
 
 u32 wasi_fd_pread(Context* c, u32 fd, u32 iovs, u32 iovs_len, u64 offset, u32 nread_out) {
-  Descriptor* d = c->find(fd);
-  if (d == nullptr) {
-    return kBadf;
-  }
-  std::vector<iovec> vec;
-  if (Errno e = host_iovecs(*c, iovs, iovs_len, vec); e != kSuccess) {
-    return e;
-  }
-  ssize_t n =
-      ::preadv(d->host_fd, vec.data(), static_cast<int>(vec.size()), static_cast<off_t>(offset));
-  if (n < 0) {
-    return last_error();
-  }
-  return c->store(nread_out, static_cast<u32>(n)) ? kSuccess : kFault;
+  return vectored_io(c, fd, iovs, iovs_len, nread_out,
+                     [offset](int host_fd, const iovec* vec, int count) {
+                       return ::preadv(host_fd, vec, count, static_cast<off_t>(offset));
+                     });
 }
 
 u32 wasi_fd_write(Context* c, u32 fd, u32 iovs, u32 iovs_len, u32 nwritten_out) {
-  Descriptor* d = c->find(fd);
-  if (d == nullptr) {
-    return kBadf;
-  }
-  std::vector<iovec> vec;
-  if (Errno e = host_iovecs(*c, iovs, iovs_len, vec); e != kSuccess) {
-    return e;
-  }
-  ssize_t n = ::writev(d->host_fd, vec.data(), static_cast<int>(vec.size()));
-  if (n < 0) {
-    return last_error();
-  }
-  return c->store(nwritten_out, static_cast<u32>(n)) ? kSuccess : kFault;
+  return vectored_io(
+      c, fd, iovs, iovs_len, nwritten_out,
+      [](int host_fd, const iovec* vec, int count) { return ::writev(host_fd, vec, count); });
 }
 
 u32 wasi_fd_pwrite(Context* c, u32 fd, u32 iovs, u32 iovs_len, u64 offset, u32 nwritten_out) {
-  Descriptor* d = c->find(fd);
-  if (d == nullptr) {
-    return kBadf;
-  }
-  std::vector<iovec> vec;
-  if (Errno e = host_iovecs(*c, iovs, iovs_len, vec); e != kSuccess) {
-    return e;
-  }
-  ssize_t n =
-      ::pwritev(d->host_fd, vec.data(), static_cast<int>(vec.size()), static_cast<off_t>(offset));
-  if (n < 0) {
-    return last_error();
-  }
-  return c->store(nwritten_out, static_cast<u32>(n)) ? kSuccess : kFault;
+  return vectored_io(c, fd, iovs, iovs_len, nwritten_out,
+                     [offset](int host_fd, const iovec* vec, int count) {
+                       return ::pwritev(host_fd, vec, count, static_cast<off_t>(offset));
+                     });
 }
 
 u32 wasi_fd_prestat_get(Context* c, u32 fd, u32 out) {

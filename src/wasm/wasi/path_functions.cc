@@ -118,6 +118,22 @@ Descriptor* directory(Context* c, u32 fd, Errno& error) {
   return d;
 }
 
+// The directory fd names, the guest's path in it, and that path's parent
+// opened beneath the directory with the last component in name.
+Errno guest_parent(Context* c, u32 fd, u32 path, u32 len, Fd& parent, std::string& name,
+                   std::string* text_out = nullptr) {
+  Errno error = kSuccess;
+  Descriptor* dir = directory(c, fd, error);
+  std::string text;
+  if (dir == nullptr || (error = guest_path(c, path, len, text)) != kSuccess) {
+    return error;
+  }
+  if (text_out != nullptr) {
+    *text_out = text;
+  }
+  return open_parent(dir->host_fd, text, parent, name);
+}
+
 }  // namespace
 
 Errno times_for(u64 atim, u64 mtim, u32 flags, timespec out[2]) {
@@ -186,49 +202,32 @@ u32 wasi_path_open(Context* c, u32 fd, u32 dirflags, u32 path, u32 len, u32 ofla
 }
 
 u32 wasi_path_create_directory(Context* c, u32 fd, u32 path, u32 len) {
-  Errno error = kSuccess;
-  Descriptor* dir = directory(c, fd, error);
-  std::string text;
-  if (dir == nullptr || (error = guest_path(c, path, len, text)) != kSuccess) {
-    return error;
-  }
   Fd parent;
   std::string name;
-  if (Errno e = open_parent(dir->host_fd, text, parent, name); e != kSuccess) {
+  if (Errno e = guest_parent(c, fd, path, len, parent, name); e != kSuccess) {
     return e;
   }
   return ::mkdirat(parent.get(), name.c_str(), 0777) == 0 ? kSuccess : from_errno(errno);
 }
 
 u32 wasi_path_remove_directory(Context* c, u32 fd, u32 path, u32 len) {
-  Errno error = kSuccess;
-  Descriptor* dir = directory(c, fd, error);
-  std::string text;
-  if (dir == nullptr || (error = guest_path(c, path, len, text)) != kSuccess) {
-    return error;
-  }
   Fd parent;
   std::string name;
-  if (Errno e = open_parent(dir->host_fd, text, parent, name); e != kSuccess) {
+  if (Errno e = guest_parent(c, fd, path, len, parent, name); e != kSuccess) {
     return e;
   }
   return ::unlinkat(parent.get(), name.c_str(), AT_REMOVEDIR) == 0 ? kSuccess : from_errno(errno);
 }
 
 u32 wasi_path_unlink_file(Context* c, u32 fd, u32 path, u32 len) {
-  Errno error = kSuccess;
-  Descriptor* dir = directory(c, fd, error);
+  Fd parent;
+  std::string name;
   std::string text;
-  if (dir == nullptr || (error = guest_path(c, path, len, text)) != kSuccess) {
-    return error;
+  if (Errno e = guest_parent(c, fd, path, len, parent, name, &text); e != kSuccess) {
+    return e;
   }
   if (text.size() > 1 && text.back() == '/') {
     return kNotDir;  // "file/" names a directory
-  }
-  Fd parent;
-  std::string name;
-  if (Errno e = open_parent(dir->host_fd, text, parent, name); e != kSuccess) {
-    return e;
   }
   return ::unlinkat(parent.get(), name.c_str(), 0) == 0 ? kSuccess : from_errno(errno);
 }
@@ -254,19 +253,13 @@ u32 wasi_path_filestat_get(Context* c, u32 fd, u32 flags, u32 path, u32 len, u32
 
 u32 wasi_path_filestat_set_times(Context* c, u32 fd, u32 flags, u32 path, u32 len, u64 atim,
                                  u64 mtim, u32 fst_flags) {
-  Errno error = kSuccess;
-  Descriptor* dir = directory(c, fd, error);
-  std::string text;
-  if (dir == nullptr || (error = guest_path(c, path, len, text)) != kSuccess) {
-    return error;
-  }
   timespec times[2];
   if (Errno e = times_for(atim, mtim, fst_flags, times); e != kSuccess) {
     return e;
   }
   Fd parent;
   std::string name;
-  if (Errno e = open_parent(dir->host_fd, text, parent, name); e != kSuccess) {
+  if (Errno e = guest_parent(c, fd, path, len, parent, name); e != kSuccess) {
     return e;
   }
   if (flags & kLookupSymlinkFollow) {
@@ -284,15 +277,6 @@ u32 wasi_path_filestat_set_times(Context* c, u32 fd, u32 flags, u32 path, u32 le
 
 u32 wasi_path_link(Context* c, u32 old_fd, u32 old_flags, u32 old_path, u32 old_len, u32 new_fd,
                    u32 new_path, u32 new_len) {
-  Errno error = kSuccess;
-  Descriptor* old_dir = directory(c, old_fd, error);
-  Descriptor* new_dir = old_dir ? directory(c, new_fd, error) : nullptr;
-  std::string old_text;
-  std::string new_text;
-  if (new_dir == nullptr || (error = guest_path(c, old_path, old_len, old_text)) != kSuccess ||
-      (error = guest_path(c, new_path, new_len, new_text)) != kSuccess) {
-    return error;
-  }
   if (old_flags & kLookupSymlinkFollow) {
     return kInval;  // following would resolve the link target outside our checks
   }
@@ -300,10 +284,10 @@ u32 wasi_path_link(Context* c, u32 old_fd, u32 old_flags, u32 old_path, u32 old_
   Fd new_parent;
   std::string old_name;
   std::string new_name;
-  if (Errno e = open_parent(old_dir->host_fd, old_text, old_parent, old_name); e != kSuccess) {
+  if (Errno e = guest_parent(c, old_fd, old_path, old_len, old_parent, old_name); e != kSuccess) {
     return e;
   }
-  if (Errno e = open_parent(new_dir->host_fd, new_text, new_parent, new_name); e != kSuccess) {
+  if (Errno e = guest_parent(c, new_fd, new_path, new_len, new_parent, new_name); e != kSuccess) {
     return e;
   }
   return ::linkat(old_parent.get(), old_name.c_str(), new_parent.get(), new_name.c_str(), 0) == 0
@@ -312,19 +296,13 @@ u32 wasi_path_link(Context* c, u32 old_fd, u32 old_flags, u32 old_path, u32 old_
 }
 
 u32 wasi_path_readlink(Context* c, u32 fd, u32 path, u32 len, u32 buf, u32 buf_len, u32 used_out) {
-  Errno error = kSuccess;
-  Descriptor* dir = directory(c, fd, error);
-  std::string text;
-  if (dir == nullptr || (error = guest_path(c, path, len, text)) != kSuccess) {
-    return error;
-  }
   std::uint8_t* out = c->bytes(buf, buf_len);
   if (out == nullptr) {
     return kFault;
   }
   Fd parent;
   std::string name;
-  if (Errno e = open_parent(dir->host_fd, text, parent, name); e != kSuccess) {
+  if (Errno e = guest_parent(c, fd, path, len, parent, name); e != kSuccess) {
     return e;
   }
   ssize_t n = ::readlinkat(parent.get(), name.c_str(), reinterpret_cast<char*>(out), buf_len);
@@ -336,23 +314,14 @@ u32 wasi_path_readlink(Context* c, u32 fd, u32 path, u32 len, u32 buf, u32 buf_l
 
 u32 wasi_path_rename(Context* c, u32 fd, u32 old_path, u32 old_len, u32 new_fd, u32 new_path,
                      u32 new_len) {
-  Errno error = kSuccess;
-  Descriptor* old_dir = directory(c, fd, error);
-  Descriptor* new_dir = old_dir ? directory(c, new_fd, error) : nullptr;
-  std::string old_text;
-  std::string new_text;
-  if (new_dir == nullptr || (error = guest_path(c, old_path, old_len, old_text)) != kSuccess ||
-      (error = guest_path(c, new_path, new_len, new_text)) != kSuccess) {
-    return error;
-  }
   Fd old_parent;
   Fd new_parent;
   std::string old_name;
   std::string new_name;
-  if (Errno e = open_parent(old_dir->host_fd, old_text, old_parent, old_name); e != kSuccess) {
+  if (Errno e = guest_parent(c, fd, old_path, old_len, old_parent, old_name); e != kSuccess) {
     return e;
   }
-  if (Errno e = open_parent(new_dir->host_fd, new_text, new_parent, new_name); e != kSuccess) {
+  if (Errno e = guest_parent(c, new_fd, new_path, new_len, new_parent, new_name); e != kSuccess) {
     return e;
   }
   return ::renameat(old_parent.get(), old_name.c_str(), new_parent.get(), new_name.c_str()) == 0
@@ -361,13 +330,9 @@ u32 wasi_path_rename(Context* c, u32 fd, u32 old_path, u32 old_len, u32 new_fd, 
 }
 
 u32 wasi_path_symlink(Context* c, u32 old_path, u32 old_len, u32 fd, u32 new_path, u32 new_len) {
-  Errno error = kSuccess;
-  Descriptor* dir = directory(c, fd, error);
   std::string target;
-  std::string text;
-  if (dir == nullptr || (error = guest_path(c, old_path, old_len, target)) != kSuccess ||
-      (error = guest_path(c, new_path, new_len, text)) != kSuccess) {
-    return error;
+  if (Errno e = guest_path(c, old_path, old_len, target); e != kSuccess) {
+    return e;
   }
   if (target.find('\0') != std::string::npos) {
     return kIlseq;
@@ -375,7 +340,7 @@ u32 wasi_path_symlink(Context* c, u32 old_path, u32 old_len, u32 fd, u32 new_pat
   // Any target may be written; resolving it later is what is confined.
   Fd parent;
   std::string name;
-  if (Errno e = open_parent(dir->host_fd, text, parent, name); e != kSuccess) {
+  if (Errno e = guest_parent(c, fd, new_path, new_len, parent, name); e != kSuccess) {
     return e;
   }
   return ::symlinkat(target.c_str(), parent.get(), name.c_str()) == 0 ? kSuccess
