@@ -3,11 +3,14 @@
 //   wasi_probe files DIR      files, directories, links, seek, stat, readdir
 //   wasi_probe escape DIR     attempts to leave the preopen DIR
 //   wasi_probe rename A B     rename between two preopens, and out of them
+//   wasi_probe more DIR       advise, allocate, sync, flags, times, poll, long directories
 //   wasi_probe env            arguments and environment
 //   wasi_probe time           clocks, sleep, randomness
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +146,61 @@ static int do_rename(const char* a, const char* b) {
   return 0;
 }
 
+static int more(const char* dir) {
+  const char* path = join(dir, "more.txt");
+  report("write", write_file(path, "0123456789"));
+  int fd = open(path, O_RDWR);
+  report("open", fd);
+  report("fadvise", posix_fadvise(fd, 0, 10, POSIX_FADV_SEQUENTIAL) == 0 ? 0 : -1);
+  report("fallocate", posix_fallocate(fd, 0, 4096) == 0 ? 0 : -1);
+  struct stat st;
+  fstat(fd, &st);
+  printf("allocated size: %ld\n", (long)st.st_size);
+  report("fdatasync", fdatasync(fd));
+  report("set append", fcntl(fd, F_SETFL, O_APPEND));
+  printf("append flag: %d\n", (fcntl(fd, F_GETFL) & O_APPEND) != 0);
+  struct timespec times[2] = {{1000000000, 0}, {1200000000, 500}};
+  report("futimens", futimens(fd, times));
+  fstat(fd, &st);
+  printf("mtime: %ld\n", (long)st.st_mtim.tv_sec);
+  report("utimensat", utimensat(AT_FDCWD, path, times, 0));
+  stat(path, &st);
+  printf("atime: %ld\n", (long)st.st_atim.tv_sec);
+  struct pollfd p = {fd, POLLRDNORM, 0};
+  int ready = poll(&p, 1, 1000);
+  printf("poll ready: %d readable: %d\n", ready, (p.revents & POLLRDNORM) != 0);
+  report("sched_yield", sched_yield());
+  close(fd);
+  report("unlink", unlink(path));
+
+  report("mkdir many", mkdir(join(dir, "many"), 0755));
+  char name[64];
+  for (int i = 0; i < 120; i++) {
+    snprintf(name, sizeof name, "many/entry-with-a-long-name-%03d", i);
+    write_file(join(dir, name), "x");
+  }
+  DIR* d = opendir(join(dir, "many"));
+  int count = 0;
+  struct dirent* e;
+  while ((e = readdir(d)) != NULL) {
+    count++;
+  }
+  printf("entries with dots: %d\n", count);
+  rewinddir(d);
+  count = 0;
+  while ((e = readdir(d)) != NULL) {
+    count++;
+  }
+  printf("after rewind: %d\n", count);
+  closedir(d);
+  for (int i = 0; i < 120; i++) {
+    snprintf(name, sizeof name, "many/entry-with-a-long-name-%03d", i);
+    unlink(join(dir, name));
+  }
+  report("rmdir many", rmdir(join(dir, "many")));
+  return 0;
+}
+
 static int env(int argc, char** argv) {
   printf("argc: %d\n", argc);
   for (int i = 0; i < argc; i++) {
@@ -182,6 +240,9 @@ int main(int argc, char** argv) {
   }
   if (argc >= 4 && strcmp(argv[1], "rename") == 0) {
     return do_rename(argv[2], argv[3]);
+  }
+  if (argc >= 3 && strcmp(argv[1], "more") == 0) {
+    return more(argv[2]);
   }
   if (argc >= 2 && strcmp(argv[1], "env") == 0) {
     return env(argc, argv);
