@@ -1,12 +1,15 @@
 // WASI through real C programs (built with wasi-libc), in every tier.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "support/temp_dir.h"
 #include "wasmshim/wasm/engine.h"
@@ -31,8 +34,8 @@ class WasiTest : public ::testing::TestWithParam<Tier> {
   }
 
   Output run_program(const std::string& path, std::vector<std::string> args,
-                     const std::vector<Preopen>& preopens,
-                     const std::vector<std::string>& env = {}) {
+                     const std::vector<Preopen>& preopens, const std::vector<std::string>& env = {},
+                     int stdin_fd = 0) {
     EngineOptions options;
     options.tier = GetParam();
     options.cache_dir = shared_cache().path().string();
@@ -41,7 +44,7 @@ class WasiTest : public ::testing::TestWithParam<Tier> {
     std::string out_path = (dir_.path() / "stdout").string();
     int out_fd = ::open(out_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     args.insert(args.begin(), fs::path(path).filename().string());
-    WasiConfig config{args, env, preopens, 0, out_fd, 2};
+    WasiConfig config{args, env, preopens, stdin_fd, out_fd, 2};
     Output output{run(prepared, config, options), {}};
     ::close(out_fd);
     std::ifstream in(out_path);
@@ -86,6 +89,52 @@ TEST_P(WasiTest, AdviceAllocationSyncFlagsTimesPollAndLongDirectories) {
             "atime: 1000000000\npoll ready: 1 readable: 1\nsched_yield: ok\nunlink: ok\n"
             "mkdir many: ok\nentries with dots: 122\nafter rewind: 122\nrmdir many: ok\n");
   EXPECT_TRUE(fs::is_empty(dir_.path() / "box"));
+}
+
+TEST_P(WasiTest, SocketSendReceiveShutdown) {
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  std::string host_saw;
+  std::thread host([&] {
+    char buf[16] = {};
+    ssize_t n = ::recv(pair[0], buf, sizeof buf, 0);
+    host_saw.assign(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+    ::send(pair[0], "pong", 4, MSG_NOSIGNAL);
+    // The guest shuts its side for writing: we see end of stream, then close.
+    host_saw += ::recv(pair[0], buf, sizeof buf, 0) == 0 ? " eof" : " no-eof";
+    ::close(pair[0]);
+  });
+  Output o = run_program(probe(), {"socket"}, {}, {}, pair[1]);
+  host.join();
+  ::close(pair[1]);
+  EXPECT_EQ(host_saw, "ping eof");
+  EXPECT_EQ(o.out,
+            "send: ok\nrecv: ok\nreceived: pong\nshutdown write: ok\nrecv after host closed: 0\n");
+}
+
+TEST_P(WasiTest, SocketAccept) {
+  std::string path = dir_.socket("listen.sock");
+  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  std::string host_saw;
+  std::thread host([&] {
+    int client = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      char buf[16] = {};
+      ssize_t n = ::recv(client, buf, sizeof buf, MSG_WAITALL);
+      host_saw.assign(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+    }
+    ::close(client);
+  });
+  Output o = run_program(probe(), {"accept"}, {}, {}, listener);
+  host.join();
+  ::close(listener);
+  EXPECT_EQ(o.out, "accept: ok\nsend on accepted: ok\n");
+  EXPECT_EQ(host_saw, "hello");
 }
 
 TEST_P(WasiTest, EscapeAttemptsAreRefused) {

@@ -4,6 +4,8 @@
 //   wasi_probe escape DIR     attempts to leave the preopen DIR
 //   wasi_probe rename A B     rename between two preopens, and out of them
 //   wasi_probe more DIR       advise, allocate, sync, flags, times, poll, long directories
+//   wasi_probe socket         send, recv and shutdown on fd 0, a connected socket
+//   wasi_probe accept         sock_accept on fd 0, a listening socket
 //   wasi_probe env            arguments and environment
 //   wasi_probe time           clocks, sleep, randomness
 #include <dirent.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -201,6 +204,26 @@ static int more(const char* dir) {
   return 0;
 }
 
+// fd 0 is a connected stream socket the host talks on.
+static int socket_talk(void) {
+  report("send", send(0, "ping", 4, 0) == 4 ? 0 : -1);
+  char buf[16] = {0};
+  report("recv", recv(0, buf, sizeof buf - 1, 0) == 4 ? 0 : -1);
+  printf("received: %s\n", buf);
+  report("shutdown write", shutdown(0, SHUT_WR));
+  printf("recv after host closed: %zd\n", recv(0, buf, sizeof buf, 0));
+  return 0;
+}
+
+// fd 0 is a listening socket; the host connects once.
+static int socket_accept(void) {
+  __wasi_fd_t conn = 0;
+  report("accept", __wasi_sock_accept(0, 0, &conn) == 0 ? 0 : -1);
+  report("send on accepted", send((int)conn, "hello", 5, 0) == 5 ? 0 : -1);
+  close((int)conn);
+  return 0;
+}
+
 static int env(int argc, char** argv) {
   printf("argc: %d\n", argc);
   for (int i = 0; i < argc; i++) {
@@ -243,6 +266,12 @@ int main(int argc, char** argv) {
   }
   if (argc >= 3 && strcmp(argv[1], "more") == 0) {
     return more(argv[2]);
+  }
+  if (argc >= 2 && strcmp(argv[1], "socket") == 0) {
+    return socket_talk();
+  }
+  if (argc >= 2 && strcmp(argv[1], "accept") == 0) {
+    return socket_accept();
   }
   if (argc >= 2 && strcmp(argv[1], "env") == 0) {
     return env(argc, argv);
