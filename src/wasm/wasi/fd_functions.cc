@@ -25,25 +25,6 @@ Errno last_error() {
   return from_errno(errno);
 }
 
-// The shared body of fd_read, fd_pread, fd_write and fd_pwrite: checks the
-// descriptor and the iovecs, runs io on them, stores the byte count.
-template <class Io>
-u32 vectored_io(Context* c, u32 fd, u32 iovs, u32 iovs_len, u32 count_out, Io io) {
-  Descriptor* d = c->find(fd);
-  if (d == nullptr) {
-    return kBadf;
-  }
-  std::vector<iovec> vec;
-  if (Errno e = host_iovecs(*c, iovs, iovs_len, vec); e != kSuccess) {
-    return e;
-  }
-  ssize_t n = io(d->host_fd, vec.data(), static_cast<int>(vec.size()));
-  if (n < 0) {
-    return last_error();
-  }
-  return c->store(count_out, static_cast<u32>(n)) ? kSuccess : kFault;
-}
-
 u64 nanos(const timespec& ts) {
   return static_cast<u64>(ts.tv_sec) * 1000000000ull + static_cast<u64>(ts.tv_nsec);
 }

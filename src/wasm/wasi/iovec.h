@@ -3,6 +3,7 @@
 
 #include <sys/uio.h>
 
+#include <cerrno>
 #include <vector>
 
 #include "context.h"
@@ -30,6 +31,27 @@ inline Errno host_iovecs(const Context& context, std::uint32_t iovs, std::uint32
     out.push_back(iovec{p, len});
   }
   return kSuccess;
+}
+
+// The shared body of the fd_* and sock_* calls that move data through
+// iovecs: checks the descriptor and the iovecs, runs io(host_fd, iovecs,
+// count) -> bytes or -1 with errno, stores the byte count at count_out.
+template <class Io>
+std::uint32_t vectored_io(Context* c, std::uint32_t fd, std::uint32_t iovs, std::uint32_t iovs_len,
+                          std::uint32_t count_out, Io io) {
+  Descriptor* d = c->find(fd);
+  if (d == nullptr) {
+    return kBadf;
+  }
+  std::vector<iovec> vec;
+  if (Errno e = host_iovecs(*c, iovs, iovs_len, vec); e != kSuccess) {
+    return e;
+  }
+  ssize_t n = io(d->host_fd, vec.data(), static_cast<int>(vec.size()));
+  if (n < 0) {
+    return from_errno(errno);
+  }
+  return c->store(count_out, static_cast<std::uint32_t>(n)) ? kSuccess : kFault;
 }
 
 }  // namespace wasmshim::wasm::wasi

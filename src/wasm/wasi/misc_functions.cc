@@ -261,44 +261,31 @@ u32 wasi_sock_accept(Context* c, u32 fd, u32 flags, u32 fd_out) {
 
 u32 wasi_sock_recv(Context* c, u32 fd, u32 iovs, u32 iovs_len, u32 flags, u32 len_out,
                    u32 flags_out) {
-  Descriptor* d = c->find(fd);
-  if (d == nullptr) {
-    return kBadf;
-  }
-  std::vector<iovec> vec;
-  if (Errno e = host_iovecs(*c, iovs, iovs_len, vec); e != kSuccess) {
-    return e;
-  }
-  msghdr msg{};
-  msg.msg_iov = vec.data();
-  msg.msg_iovlen = vec.size();
   int host_flags = ((flags & 1) ? MSG_PEEK : 0) | ((flags & 2) ? MSG_WAITALL : 0);
-  ssize_t n = ::recvmsg(d->host_fd, &msg, host_flags);
-  if (n < 0) {
-    return from_errno(errno);
+  int msg_flags = 0;
+  u32 result =
+      vectored_io(c, fd, iovs, iovs_len, len_out, [&](int host_fd, const iovec* vec, int count) {
+        msghdr msg{};
+        msg.msg_iov = const_cast<iovec*>(vec);
+        msg.msg_iovlen = static_cast<std::size_t>(count);
+        ssize_t n = ::recvmsg(host_fd, &msg, host_flags);
+        msg_flags = msg.msg_flags;
+        return n;
+      });
+  if (result != kSuccess) {
+    return result;
   }
-  std::uint16_t out_flags = (msg.msg_flags & MSG_TRUNC) ? 1 : 0;
-  return c->store(len_out, static_cast<u32>(n)) && c->store(flags_out, out_flags) ? kSuccess
-                                                                                  : kFault;
+  std::uint16_t out_flags = (msg_flags & MSG_TRUNC) ? 1 : 0;  // ro_flags: data truncated
+  return c->store(flags_out, out_flags) ? kSuccess : kFault;
 }
 
 u32 wasi_sock_send(Context* c, u32 fd, u32 iovs, u32 iovs_len, u32 /*flags*/, u32 len_out) {
-  Descriptor* d = c->find(fd);
-  if (d == nullptr) {
-    return kBadf;
-  }
-  std::vector<iovec> vec;
-  if (Errno e = host_iovecs(*c, iovs, iovs_len, vec); e != kSuccess) {
-    return e;
-  }
-  msghdr msg{};
-  msg.msg_iov = vec.data();
-  msg.msg_iovlen = vec.size();
-  ssize_t n = ::sendmsg(d->host_fd, &msg, MSG_NOSIGNAL);
-  if (n < 0) {
-    return from_errno(errno);
-  }
-  return c->store(len_out, static_cast<u32>(n)) ? kSuccess : kFault;
+  return vectored_io(c, fd, iovs, iovs_len, len_out, [](int host_fd, const iovec* vec, int count) {
+    msghdr msg{};
+    msg.msg_iov = const_cast<iovec*>(vec);
+    msg.msg_iovlen = static_cast<std::size_t>(count);
+    return ::sendmsg(host_fd, &msg, MSG_NOSIGNAL);
+  });
 }
 
 u32 wasi_sock_shutdown(Context* c, u32 fd, u32 how) {
