@@ -171,19 +171,22 @@ CacheNames cache_names(const std::string& digest) {
   return names;
 }
 
+struct Translation {
+  std::string source;
+  bool from_cache = false;
+  bool in_cache = false;  // the cache holds it now, for the aot compiler to read
+};
+
 // The translation, from the cache when it holds this module's (its first line
 // names the key), else made now and stored.
-std::string translation(const Module& module, const ModuleCache& cache, const CacheNames& names,
-                        bool& from_cache) {
+Translation translation(const Module& module, const ModuleCache& cache, const CacheNames& names) {
   const std::string marker = "/* wasmshim-c " + names.c_key + " */\n";
   if (auto cached = cache.read(names.c_name); cached && cached->rfind(marker, 0) == 0) {
-    from_cache = true;
-    return *cached;
+    return Translation{std::move(*cached), true, true};
   }
-  from_cache = false;
   std::string source = marker + translate_to_c(module);
-  cache.write(names.c_name, source);
-  return source;
+  bool stored = cache.write(names.c_name, source);
+  return Translation{std::move(source), false, stored};
 }
 
 // A directory for the aot compile when there is no cache to hold its files.
@@ -215,8 +218,9 @@ class ScratchDir {
 std::unique_ptr<CompiledModule> build_aot(const Module& module, const ModuleCache& cache,
                                           const CacheNames& names, PrepareReport& report) {
   if (cache.enabled() && cache.ensure_dir()) {
-    std::string source = translation(module, cache, names, report.c_from_cache);
-    if (!report.c_from_cache && !cache.read(names.c_name)) {
+    Translation c = translation(module, cache, names);
+    report.c_from_cache = c.from_cache;
+    if (!c.in_cache) {
       throw std::runtime_error("cannot write the translation into the cache " + cache.dir());
     }
     std::string temporary = cache.temporary_path(names.so_name);
@@ -273,10 +277,10 @@ PreparedModule prepare(const Module& module, const EngineOptions& options) {
     state->compiled = build_aot(module, cache, names, report);
   }
   if (!state->compiled) {
-    std::string source = translation(module, cache, names, report.c_from_cache);
-    state->compiled = compile_with_tcc(source, module.name());
-    if (options.tier == Tier::kAuto && options.background_aot && cache.enabled() && aot_possible &&
-        cache.read(names.c_name)) {
+    Translation c = translation(module, cache, names);
+    report.c_from_cache = c.from_cache;
+    state->compiled = compile_with_tcc(c.source, module.name());
+    if (options.tier == Tier::kAuto && options.background_aot && aot_possible && c.in_cache) {
       report.background_build_started =
           start_background_aot(cache, names.c_name, names.so_name, names.aot_key);
     }
