@@ -3,8 +3,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <vector>
@@ -293,12 +291,7 @@ PreparedModule prepare(const Module& module, const EngineOptions& options) {
 }
 
 PreparedModule prepare_file(const std::string& path, const EngineOptions& options) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw ModuleError(path, 0, "cannot open the file");
-  }
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                                  std::istreambuf_iterator<char>());
+  std::vector<std::uint8_t> bytes = read_module_bytes(path);
   ModuleCache cache(options.cache_dir);
   if (options.tier != Tier::kJit && cache.enabled() && segment_base_available()) {
     CacheNames names = cache_names(module_digest(bytes));

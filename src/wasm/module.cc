@@ -134,7 +134,7 @@ Module::Module(Module&&) noexcept = default;
 Module& Module::operator=(Module&&) noexcept = default;
 Module::~Module() = default;
 
-Module Module::from_file(const std::string& path) {
+std::vector<std::uint8_t> read_module_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw ModuleError(path, 0, "cannot open the file");
@@ -144,7 +144,11 @@ Module Module::from_file(const std::string& path) {
   if (in.bad()) {
     throw ModuleError(path, 0, "cannot read the file");
   }
-  return from_bytes(path, std::move(bytes));
+  return bytes;
+}
+
+Module Module::from_file(const std::string& path) {
+  return from_bytes(path, read_module_bytes(path));
 }
 
 Module Module::from_bytes(std::string name, std::vector<std::uint8_t> bytes) {

@@ -32,6 +32,9 @@ struct FunctionType {
   bool operator==(const FunctionType&) const = default;
 };
 
+// A module file's bytes; throws ModuleError when it cannot be opened or read.
+std::vector<std::uint8_t> read_module_bytes(const std::string& path);
+
 // Lower-case hex SHA-256: a module's identity in caches.
 std::string module_digest(const std::vector<std::uint8_t>& bytes);
 
