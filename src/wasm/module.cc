@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <wabt/apply-names.h>
 #include <wabt/binary-reader-ir.h>
+#include <wabt/binary-reader-nop.h>
 #include <wabt/binary-reader.h>
 #include <wabt/cast.h>
 #include <wabt/error.h>
@@ -14,6 +15,7 @@
 #include <array>
 #include <fstream>
 #include <iterator>
+#include <optional>
 
 #include "module_parsed.h"
 
@@ -99,6 +101,47 @@ ModuleError first_error(const std::string& name, const wabt::Errors& errors, con
   return ModuleError(name, 0, std::string(stage) + " failed");
 }
 
+// libwabt 1.0.32's IR builder asserts (aborting the process) when a constant
+// expression opens a block it never closes, e.g. a global initialised with
+// `i32.const 1 if`: the label it leaves behind breaks the next expression.
+// This pass reads the module without building IR and finds such input first.
+class ConstantExpressionCheck : public wabt::BinaryReaderNop {
+ public:
+  bool OnError(const wabt::Error& /*error*/) override { return true; }  // the real read reports
+  wabt::Result BeginGlobalInitExpr(wabt::Index /*index*/) override { return enter(); }
+  wabt::Result EndGlobalInitExpr(wabt::Index /*index*/) override { return leave(); }
+  wabt::Result BeginElemSegmentInitExpr(wabt::Index /*index*/) override { return enter(); }
+  wabt::Result EndElemSegmentInitExpr(wabt::Index /*index*/) override { return leave(); }
+  wabt::Result BeginDataSegmentInitExpr(wabt::Index /*index*/) override { return enter(); }
+  wabt::Result EndDataSegmentInitExpr(wabt::Index /*index*/) override { return leave(); }
+  wabt::Result OnBlockExpr(wabt::Type /*type*/) override { return control(); }
+  wabt::Result OnLoopExpr(wabt::Type /*type*/) override { return control(); }
+  wabt::Result OnIfExpr(wabt::Type /*type*/) override { return control(); }
+  wabt::Result OnTryExpr(wabt::Type /*type*/) override { return control(); }
+  wabt::Result OnElseExpr() override { return control(); }
+
+  // Offset of the first control instruction inside a constant expression.
+  std::optional<std::uint64_t> offending_offset;
+
+ private:
+  wabt::Result enter() {
+    in_constant_expression_ = true;
+    return wabt::Result::Ok;
+  }
+  wabt::Result leave() {
+    in_constant_expression_ = false;
+    return wabt::Result::Ok;
+  }
+  wabt::Result control() {
+    if (!in_constant_expression_) {
+      return wabt::Result::Ok;
+    }
+    offending_offset = state != nullptr ? state->offset : 0;
+    return wabt::Result::Error;
+  }
+  bool in_constant_expression_ = false;
+};
+
 bool read(const std::string& name, const std::vector<std::uint8_t>& bytes, bool simd,
           wabt::Module& out, wabt::Errors& errors) {
   wabt::ReadBinaryOptions options(supported_features(simd), nullptr, /*read_debug_names=*/false,
@@ -154,6 +197,14 @@ Module Module::from_file(const std::string& path) {
 Module Module::from_bytes(std::string name, std::vector<std::uint8_t> bytes) {
   if (bytes.size() < kMagic.size() || !std::equal(kMagic.begin(), kMagic.end(), bytes.begin())) {
     throw ModuleError(name, 0, "not a WebAssembly module (no \\0asm magic)");
+  }
+  ConstantExpressionCheck check;
+  wabt::ReadBinaryOptions check_options(supported_features(/*simd=*/true), nullptr, false, true,
+                                        false);
+  wabt::ReadBinary(bytes.data(), bytes.size(), &check, check_options);
+  if (check.offending_offset) {
+    throw ModuleError(name, *check.offending_offset,
+                      "malformed module: control instruction in a constant expression");
   }
   Module module;
   module.parsed_ = std::make_unique<Parsed>();

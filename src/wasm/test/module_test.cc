@@ -48,6 +48,24 @@ TEST(Module, InvalidModuleIsRefusedWithTheValidatorsReason) {
   }
 }
 
+TEST(Module, UnclosedBlockInAConstantExpressionIsRefusedNotAborted) {
+  // A global initialised with `i32.const 1 if` cut off by its section's end,
+  // then an element segment: libwabt 1.0.32's IR reader aborts on this
+  // (found by the module fuzzer); it must be a ModuleError instead.
+  std::vector<std::uint8_t> bytes = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,  // header
+                                     0x04, 0x04, 0x01, 0x70, 0x00, 0x01,              // table
+                                     0x06, 0x07, 0x01, 0x7f, 0x00, 0x41, 0x01, 0x04,
+                                     0x40,                                             // global
+                                     0x09, 0x06, 0x01, 0x00, 0x41, 0x00, 0x0b, 0x00};  // elem
+  try {
+    Module::from_bytes("cut.wasm", bytes);
+    FAIL() << "accepted a constant expression with an unclosed if";
+  } catch (const ModuleError& e) {
+    EXPECT_EQ(e.offset(), 23u);
+    EXPECT_NE(e.reason().find("constant expression"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Module, SimdIsRefusedWithAMessageOfItsOwn) {
   auto bytes = wat_to_wasm(
       "(module (func (export \"f\") (result i32) v128.const i32x4 1 2 3 4 i32x4.extract_lane 0))",
