@@ -17,6 +17,12 @@ engine_packages=(wabt libtcc-dev libssl-dev)
 # Wasm programs (the demo and the engine's test programs): clang for
 # wasm32-wasi with wasi-libc, lld and the wasm32 compiler runtime.
 wasm_packages=(clang lld wasi-libc libclang-rt-14-dev-wasm32)
+# Tracing: gRPC and its code generator (OTLP/gRPC), libcurl and zlib
+# (OTLP/HTTP and gzip), cpp-httplib (the receiver's and tests' HTTP server),
+# openssl (certificates for the TLS tests), Node.js and npm (the interop
+# receiver built on the OpenTelemetry project's own decoders).
+otel_packages=(libgrpc++-dev protobuf-compiler-grpc libcurl4-openssl-dev zlib1g-dev
+  libcpp-httplib-dev openssl nodejs npm)
 # Unit tests.
 test_packages=(libgtest-dev libgmock-dev)
 # Interop: the Go ttrpc library (what containerd speaks), built offline in
@@ -25,7 +31,7 @@ interop_packages=(golang-go golang-github-containerd-ttrpc-dev)
 # Fuzzing and style: libFuzzer's runtime for clang, clang-format, clang-tidy.
 fuzz_packages=(libclang-rt-14-dev clang-format clang-tidy)
 
-packages=("${build_packages[@]}" "${engine_packages[@]}" "${wasm_packages[@]}" "${test_packages[@]}" "${interop_packages[@]}" "${fuzz_packages[@]}")
+packages=("${build_packages[@]}" "${engine_packages[@]}" "${wasm_packages[@]}" "${otel_packages[@]}" "${test_packages[@]}" "${interop_packages[@]}" "${fuzz_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do

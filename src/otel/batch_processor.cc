@@ -1,0 +1,301 @@
+// The batch span processor: ending a span only queues it; one background
+// thread exports in batches.
+//
+// Locking: State::mutex guards the queue and counters and is never held
+// while exporting or logging. Fork: the prepare handler takes every live
+// processor's mutex so no other thread holds it at the moment of fork; the
+// child releases it, forgets the parent's export thread (it does not exist in
+// the child), drops the parent's queued spans (the parent exports those) and
+// starts a new thread on its first span.
+#include <pthread.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "wasmshim/otel/processor.h"
+
+namespace wasmshim::otel {
+
+struct BatchSpanProcessor::State {
+  std::unique_ptr<SpanExporter> exporter;
+  BatchOptions options;
+  DiagnosticLog log;
+
+  std::mutex mutex;
+  std::condition_variable wake_worker;
+  std::condition_variable progress;
+  std::deque<SpanData> queue;
+  // Spans accepted into the queue, and spans whose export finished (either
+  // way), ever: a flush waits for the second to reach the first.
+  std::uint64_t accepted = 0;
+  std::uint64_t finished = 0;
+  std::uint64_t flush_target = 0;
+  bool stopping = false;
+  Clock::time_point stop_deadline{};
+  bool worker_running = false;
+  std::unique_ptr<std::thread> worker;
+  BatchStats stats;
+  std::uint64_t drops_reported = 0;
+  Clock::time_point last_drop_report{};
+
+  void start_worker_locked(const std::shared_ptr<State>& self);
+  void run();
+  void report_drops(bool final_report);
+};
+
+namespace {
+
+// Every live processor, for the fork handlers.
+std::mutex registry_mutex;
+std::vector<BatchSpanProcessor::State*>& registry() {
+  static std::vector<BatchSpanProcessor::State*> states;
+  return states;
+}
+
+void prepare_fork() {
+  registry_mutex.lock();
+  for (auto* state : registry()) {
+    // The export thread takes the exporter's lock only outside this one, so
+    // this order cannot deadlock.
+    state->mutex.lock();
+    state->exporter->before_fork();
+  }
+}
+
+void after_fork_in_parent() {
+  for (auto* state : registry()) {
+    state->exporter->after_fork_in_parent();
+    state->mutex.unlock();
+  }
+  registry_mutex.unlock();
+}
+
+void after_fork_in_child() {
+  for (auto* state : registry()) {
+    // The thread object describes a thread of the parent; destroying or
+    // joining it here is undefined, so it is leaked.
+    (void)state->worker.release();
+    state->worker_running = false;
+    state->stats.queued -= state->queue.size();
+    state->queue.clear();
+    state->finished = state->accepted;
+    state->exporter->after_fork_in_child();
+    state->mutex.unlock();
+  }
+  registry_mutex.unlock();
+}
+
+void register_state(BatchSpanProcessor::State* state) {
+  static const bool handlers = [] {
+    pthread_atfork(prepare_fork, after_fork_in_parent, after_fork_in_child);
+    return true;
+  }();
+  (void)handlers;
+  std::lock_guard lock(registry_mutex);
+  registry().push_back(state);
+}
+
+void unregister_state(BatchSpanProcessor::State* state) {
+  std::lock_guard lock(registry_mutex);
+  std::erase(registry(), state);
+}
+
+constexpr auto kDropReportInterval = std::chrono::seconds(10);
+
+}  // namespace
+
+void BatchSpanProcessor::State::start_worker_locked(const std::shared_ptr<State>& self) {
+  worker_running = true;
+  // The thread owns a reference, so a thread left behind by a shutdown that
+  // gave up waiting never touches freed memory.
+  worker = std::make_unique<std::thread>([self] { self->run(); });
+}
+
+void BatchSpanProcessor::State::run() {
+  std::unique_lock lock(mutex);
+  auto next_export = Clock::now() + options.schedule_delay;
+  while (true) {
+    wake_worker.wait_until(lock, stopping ? stop_deadline : next_export, [&] {
+      return stopping || queue.size() >= options.max_export_batch_size || flush_target > finished;
+    });
+    const auto now = Clock::now();
+    if (stopping && (queue.empty() || now >= stop_deadline)) {
+      break;
+    }
+    const bool due = now >= next_export || stopping || flush_target > finished ||
+                     queue.size() >= options.max_export_batch_size;
+    if (queue.empty() || !due) {
+      if (now >= next_export) {
+        next_export = now + options.schedule_delay;
+      }
+      continue;
+    }
+    const std::size_t count = std::min(queue.size(), options.max_export_batch_size);
+    std::vector<SpanData> batch;
+    batch.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      batch.push_back(std::move(queue.front()));
+      queue.pop_front();
+    }
+    auto deadline = now + options.export_timeout;
+    if (stopping) {
+      deadline = std::min(deadline, stop_deadline);
+    }
+    lock.unlock();
+    const ExportResult result = exporter->export_spans(batch, deadline);
+    report_drops(false);
+    lock.lock();
+    finished += count;
+    if (result == ExportResult::success) {
+      stats.exported += count;
+    } else {
+      stats.dropped_export_failed += count;
+    }
+    progress.notify_all();
+    if (queue.size() < options.max_export_batch_size) {
+      next_export = Clock::now() + options.schedule_delay;
+    }
+  }
+  stats.dropped_at_shutdown += queue.size();
+  finished += queue.size();
+  queue.clear();
+  worker_running = false;
+  progress.notify_all();
+}
+
+// Drops are counted always and logged at most every ten seconds.
+void BatchSpanProcessor::State::report_drops(bool final_report) {
+  std::uint64_t dropped = 0;
+  {
+    std::lock_guard lock(mutex);
+    const auto now = Clock::now();
+    if (stats.dropped_queue_full == drops_reported ||
+        (!final_report && now - last_drop_report < kDropReportInterval)) {
+      return;
+    }
+    dropped = stats.dropped_queue_full - drops_reported;
+    drops_reported = stats.dropped_queue_full;
+    last_drop_report = now;
+  }
+  log("dropped " + std::to_string(dropped) + " span(s): the export queue was full (" +
+      std::to_string(options.max_queue_size) + " spans, OTEL_BSP_MAX_QUEUE_SIZE)");
+}
+
+BatchSpanProcessor::BatchSpanProcessor(std::unique_ptr<SpanExporter> exporter, BatchOptions options,
+                                       DiagnosticLog log)
+    : state_(std::make_shared<State>()) {
+  if (options.max_export_batch_size == 0) {
+    options.max_export_batch_size = 1;
+  }
+  options.max_queue_size = std::max<std::size_t>(options.max_queue_size, 1);
+  // The spec: a batch larger than the queue is clamped to the queue.
+  options.max_export_batch_size = std::min(options.max_export_batch_size, options.max_queue_size);
+  state_->exporter = std::move(exporter);
+  state_->options = options;
+  state_->log = log ? std::move(log) : stderr_diagnostic_log();
+  register_state(state_.get());
+  std::lock_guard lock(state_->mutex);
+  state_->start_worker_locked(state_);
+}
+
+BatchSpanProcessor::~BatchSpanProcessor() {
+  shutdown(std::chrono::seconds(5));
+  unregister_state(state_.get());
+}
+
+void BatchSpanProcessor::on_end(SpanData&& span) {
+  if (!span.context.sampled()) {
+    return;
+  }
+  std::lock_guard lock(state_->mutex);
+  if (state_->stopping) {
+    ++state_->stats.dropped_at_shutdown;
+    return;
+  }
+  if (!state_->worker_running) {
+    state_->start_worker_locked(state_);
+  }
+  if (state_->queue.size() >= state_->options.max_queue_size) {
+    ++state_->stats.dropped_queue_full;
+    return;
+  }
+  state_->queue.push_back(std::move(span));
+  ++state_->accepted;
+  ++state_->stats.queued;
+  if (state_->queue.size() == state_->options.max_export_batch_size) {
+    state_->wake_worker.notify_one();
+  }
+}
+
+bool BatchSpanProcessor::force_flush(std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::unique_lock lock(state_->mutex);
+  if (!state_->worker_running) {
+    return state_->queue.empty();
+  }
+  const std::uint64_t target = state_->accepted;
+  state_->flush_target = std::max(state_->flush_target, target);
+  state_->wake_worker.notify_one();
+  return state_->progress.wait_until(lock, deadline, [&] { return state_->finished >= target; });
+}
+
+bool BatchSpanProcessor::shutdown(std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::unique_ptr<std::thread> worker;
+  bool finished_in_time = false;
+  std::uint64_t failed_before = 0;
+  {
+    std::unique_lock lock(state_->mutex);
+    if (state_->stopping) {
+      return true;
+    }
+    failed_before = state_->stats.dropped_export_failed;
+    state_->stopping = true;
+    // Keep a little of the deadline to abort a stuck export and join.
+    const auto margin = std::min<Clock::duration>(timeout / 10, std::chrono::milliseconds(200));
+    state_->stop_deadline = deadline - margin;
+    state_->wake_worker.notify_one();
+    finished_in_time = state_->progress.wait_until(lock, state_->stop_deadline,
+                                                   [&] { return !state_->worker_running; });
+    worker = std::move(state_->worker);
+  }
+  if (!finished_in_time) {
+    // An exporter still in flight past its deadline: make it give up.
+    state_->exporter->shutdown();
+    std::unique_lock lock(state_->mutex);
+    finished_in_time =
+        state_->progress.wait_until(lock, deadline, [&] { return !state_->worker_running; });
+  }
+  if (worker) {
+    if (finished_in_time) {
+      worker->join();
+    } else {
+      // It owns its state; leaving it is safe and keeps our deadline.
+      worker->detach();
+      state_->log("shutdown: the exporter did not stop by the deadline; left it running");
+    }
+  }
+  state_->exporter->shutdown();
+  state_->report_drops(true);
+  const BatchStats stats = this->stats();
+  if (stats.dropped_export_failed + stats.dropped_at_shutdown > 0) {
+    state_->log("shutdown: " + std::to_string(stats.exported) + " span(s) exported, " +
+                std::to_string(stats.dropped_export_failed) + " lost to failed exports, " +
+                std::to_string(stats.dropped_at_shutdown) + " still queued at the deadline");
+  }
+  // Success means everything queued was delivered in time.
+  return finished_in_time && stats.dropped_at_shutdown == 0 &&
+         stats.dropped_export_failed == failed_before;
+}
+
+BatchStats BatchSpanProcessor::stats() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->stats;
+}
+
+}  // namespace wasmshim::otel

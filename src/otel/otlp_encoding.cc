@@ -1,0 +1,301 @@
+#include "otlp_encoding.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "wasmshim/otel/ids.h"
+
+namespace wasmshim::otel::otlp {
+namespace {
+
+namespace common = opentelemetry::proto::common::v1;
+namespace trace = opentelemetry::proto::trace::v1;
+
+// Span.flags: W3C flags in bits 0-7; bit 8: whether the parent's remoteness
+// is known; bit 9: the parent was remote.
+constexpr std::uint32_t kHasIsRemote = 0x100;
+constexpr std::uint32_t kIsRemote = 0x200;
+
+void set_value(const AttributeValue& value, common::AnyValue& out) {
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, bool>) {
+          out.set_bool_value(v);
+        } else if constexpr (std::is_same_v<T, std::int64_t>) {
+          out.set_int_value(v);
+        } else if constexpr (std::is_same_v<T, double>) {
+          out.set_double_value(v);
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          out.set_string_value(v);
+        } else {
+          auto* array = out.mutable_array_value();
+          for (const auto& item : v) {
+            set_value(AttributeValue(static_cast<typename T::value_type>(item)),
+                      *array->add_values());
+          }
+        }
+      },
+      value);
+}
+
+template <class Repeated>
+void set_attributes(const Attributes& attributes, Repeated& out) {
+  for (const auto& attribute : attributes) {
+    auto* kv = out.Add();
+    kv->set_key(attribute.key);
+    set_value(attribute.value, *kv->mutable_value());
+  }
+}
+
+void set_span(const SpanData& span, trace::Span& out) {
+  out.set_trace_id(std::string(span.context.trace_id.raw()));
+  out.set_span_id(std::string(span.context.span_id.raw()));
+  if (!span.context.trace_state.empty()) {
+    out.set_trace_state(span.context.trace_state.serialize());
+  }
+  std::uint32_t flags = span.context.flags | kHasIsRemote;
+  if (span.parent_span_id.valid()) {
+    out.set_parent_span_id(std::string(span.parent_span_id.raw()));
+    if (span.parent_remote) {
+      flags |= kIsRemote;
+    }
+  }
+  out.set_flags(flags);
+  out.set_name(span.name);
+  out.set_kind(static_cast<trace::Span::SpanKind>(span.kind));
+  out.set_start_time_unix_nano(static_cast<std::uint64_t>(span.start_unix_nano));
+  out.set_end_time_unix_nano(static_cast<std::uint64_t>(span.end_unix_nano));
+  set_attributes(span.attributes, *out.mutable_attributes());
+  out.set_dropped_attributes_count(span.dropped_attributes);
+  for (const auto& event : span.events) {
+    auto* e = out.add_events();
+    e->set_time_unix_nano(static_cast<std::uint64_t>(event.time_unix_nano));
+    e->set_name(event.name);
+    set_attributes(event.attributes, *e->mutable_attributes());
+    e->set_dropped_attributes_count(event.dropped_attributes);
+  }
+  out.set_dropped_events_count(span.dropped_events);
+  for (const auto& link : span.links) {
+    auto* l = out.add_links();
+    l->set_trace_id(std::string(link.context.trace_id.raw()));
+    l->set_span_id(std::string(link.context.span_id.raw()));
+    if (!link.context.trace_state.empty()) {
+      l->set_trace_state(link.context.trace_state.serialize());
+    }
+    set_attributes(link.attributes, *l->mutable_attributes());
+    l->set_dropped_attributes_count(link.dropped_attributes);
+    l->set_flags(link.context.flags | kHasIsRemote | (link.context.remote ? kIsRemote : 0));
+  }
+  out.set_dropped_links_count(span.dropped_links);
+  if (span.status != StatusCode::unset) {
+    out.mutable_status()->set_code(static_cast<trace::Status::StatusCode>(span.status));
+    out.mutable_status()->set_message(span.status_message);
+  }
+}
+
+bool is_id_key(const std::string& key) {
+  return key == "traceId" || key == "spanId" || key == "parentSpanId";
+}
+
+std::string base64_decode(std::string_view text) {
+  std::string out;
+  std::uint32_t buffer = 0;
+  int bits = 0;
+  for (char c : text) {
+    int v = -1;
+    if (c >= 'A' && c <= 'Z') {
+      v = c - 'A';
+    } else if (c >= 'a' && c <= 'z') {
+      v = c - 'a' + 26;
+    } else if (c >= '0' && c <= '9') {
+      v = c - '0' + 52;
+    } else if (c == '+' || c == '-') {
+      v = 62;
+    } else if (c == '/' || c == '_') {
+      v = 63;
+    } else {
+      continue;
+    }
+    buffer = buffer << 6 | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((buffer >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+std::string base64_encode(std::string_view raw) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < raw.size(); i += 3) {
+    std::uint32_t n = static_cast<std::uint8_t>(raw[i]) << 16 |
+                      static_cast<std::uint8_t>(raw[i + 1]) << 8 |
+                      static_cast<std::uint8_t>(raw[i + 2]);
+    out += kAlphabet[n >> 18 & 63];
+    out += kAlphabet[n >> 12 & 63];
+    out += kAlphabet[n >> 6 & 63];
+    out += kAlphabet[n & 63];
+  }
+  if (i + 1 == raw.size()) {
+    std::uint32_t n = static_cast<std::uint8_t>(raw[i]) << 16;
+    out += kAlphabet[n >> 18 & 63];
+    out += kAlphabet[n >> 12 & 63];
+    out += "==";
+  } else if (i + 2 == raw.size()) {
+    std::uint32_t n =
+        static_cast<std::uint8_t>(raw[i]) << 16 | static_cast<std::uint8_t>(raw[i + 1]) << 8;
+    out += kAlphabet[n >> 18 & 63];
+    out += kAlphabet[n >> 12 & 63];
+    out += kAlphabet[n >> 6 & 63];
+    out += '=';
+  }
+  return out;
+}
+
+std::string to_hex(std::string_view raw) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (char c : raw) {
+    const auto byte = static_cast<unsigned char>(c);
+    out += kDigits[byte >> 4];
+    out += kDigits[byte & 0xf];
+  }
+  return out;
+}
+
+std::optional<std::string> from_hex(std::string_view text) {
+  auto digit = [](char c) {
+    if (c >= '0' && c <= '9') {
+      return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+      return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+      return c - 'A' + 10;
+    }
+    return -1;
+  };
+  if (text.size() % 2 != 0) {
+    return std::nullopt;
+  }
+  std::string raw;
+  for (std::size_t i = 0; i < text.size(); i += 2) {
+    int hi = digit(text[i]);
+    int lo = digit(text[i + 1]);
+    if (hi < 0 || lo < 0) {
+      return std::nullopt;
+    }
+    raw += static_cast<char>(hi << 4 | lo);
+  }
+  return raw;
+}
+
+// Rewrites id fields in place between protobuf's JSON (base64) and OTLP's
+// (hex). Returns false on an id that is not valid hex when reading.
+bool convert_ids(nlohmann::json& node, bool to_hex_ids) {
+  if (node.is_array()) {
+    for (auto& item : node) {
+      if (!convert_ids(item, to_hex_ids)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  if (!node.is_object()) {
+    return true;
+  }
+  for (auto& [key, value] : node.items()) {
+    if (is_id_key(key) && value.is_string()) {
+      const auto text = value.get<std::string>();
+      if (to_hex_ids) {
+        value = to_hex(base64_decode(text));
+      } else {
+        auto raw = from_hex(text);
+        if (!raw) {
+          return false;
+        }
+        value = base64_encode(*raw);
+      }
+    } else if (!convert_ids(value, to_hex_ids)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+ExportRequest to_request(std::span<const SpanData> spans) {
+  ExportRequest request;
+  const Resource* current_resource = nullptr;
+  const InstrumentationScope* current_scope = nullptr;
+  trace::ResourceSpans* resource_spans = nullptr;
+  trace::ScopeSpans* scope_spans = nullptr;
+  for (const auto& span : spans) {
+    if (resource_spans == nullptr || span.resource.get() != current_resource) {
+      // Spans of one provider share the resource object, so comparing
+      // pointers groups them; a change starts a new group.
+      current_resource = span.resource.get();
+      resource_spans = request.add_resource_spans();
+      if (current_resource != nullptr) {
+        set_attributes(current_resource->attributes,
+                       *resource_spans->mutable_resource()->mutable_attributes());
+        resource_spans->set_schema_url(current_resource->schema_url);
+      }
+      scope_spans = nullptr;
+    }
+    if (scope_spans == nullptr || span.scope.get() != current_scope) {
+      current_scope = span.scope.get();
+      scope_spans = resource_spans->add_scope_spans();
+      if (current_scope != nullptr) {
+        scope_spans->mutable_scope()->set_name(current_scope->name);
+        scope_spans->mutable_scope()->set_version(current_scope->version);
+      }
+    }
+    set_span(span, *scope_spans->add_spans());
+  }
+  return request;
+}
+
+std::string to_json(const google::protobuf::Message& message) {
+  std::string text;
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_enums_as_ints = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &text, options);
+  auto json = nlohmann::json::parse(text, nullptr, false);
+  if (json.is_discarded()) {
+    return text;
+  }
+  convert_ids(json, true);
+  return json.dump();
+}
+
+bool from_json(std::string_view text, google::protobuf::Message& out, std::string& error) {
+  auto json = nlohmann::json::parse(text, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) {
+    error = "not a JSON object";
+    return false;
+  }
+  if (!convert_ids(json, false)) {
+    error = "an id is not hex";
+    return false;
+  }
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  auto status = google::protobuf::util::JsonStringToMessage(json.dump(), &out, options);
+  if (!status.ok()) {
+    error = std::string(status.message());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace wasmshim::otel::otlp

@@ -1,0 +1,25 @@
+// SpanData <-> OTLP messages, and OTLP/JSON as the OTLP specification gives
+// it (hex ids, lowerCamelCase keys, enums as integers, 64-bit integers as
+// strings). Shared by the exporters and the receiver.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "wasmshim/otel/span_data.h"
+
+namespace wasmshim::otel::otlp {
+
+using ExportRequest = opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
+using ExportResponse = opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse;
+
+// Groups spans by resource, then by instrumentation scope.
+ExportRequest to_request(std::span<const SpanData> spans);
+
+std::string to_json(const google::protobuf::Message& message);
+// False (with the reason in `error`) when `text` is not OTLP/JSON for `out`.
+bool from_json(std::string_view text, google::protobuf::Message& out, std::string& error);
+
+}  // namespace wasmshim::otel::otlp

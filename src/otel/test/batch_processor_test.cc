@@ -1,0 +1,267 @@
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <thread>
+
+#include "wasmshim/otel/processor.h"
+#include "wasmshim/otel/tracer.h"
+
+namespace wasmshim::otel {
+namespace {
+
+using namespace std::chrono_literals;
+
+SpanData sampled_span(std::string name = "s") {
+  SpanData span;
+  span.name = std::move(name);
+  span.context = {random_trace_id(), random_span_id(), kSampledFlag, {}, false};
+  return span;
+}
+
+// Records batch sizes; can be told to hang until shutdown() (like a
+// collector that accepts the connection and never answers), or to ignore
+// even that.
+class ScriptedExporter final : public SpanExporter {
+ public:
+  enum class Mode { deliver, hang_until_shutdown, hang_forever };
+  explicit ScriptedExporter(Mode mode = Mode::deliver) : mode_(mode) {}
+
+  ExportResult export_spans(std::span<const SpanData> spans, Clock::time_point) override {
+    std::unique_lock lock(mutex_);
+    batches_.push_back(spans.size());
+    changed_.notify_all();
+    if (mode_ == Mode::hang_until_shutdown) {
+      changed_.wait(lock, [&] { return shut_down_; });
+      return ExportResult::failure;
+    }
+    if (mode_ == Mode::hang_forever) {
+      changed_.wait(lock, [&] { return released_; });
+      return ExportResult::failure;
+    }
+    return ExportResult::success;
+  }
+  void shutdown() override {
+    std::lock_guard lock(mutex_);
+    shut_down_ = true;
+    changed_.notify_all();
+  }
+  void release() {
+    std::lock_guard lock(mutex_);
+    released_ = true;
+    changed_.notify_all();
+  }
+  std::vector<std::size_t> batches() {
+    std::lock_guard lock(mutex_);
+    return batches_;
+  }
+  bool wait_for_batches(std::size_t count, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return batches_.size() >= count; });
+  }
+
+ private:
+  Mode mode_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::size_t> batches_;
+  bool shut_down_ = false;
+  bool released_ = false;
+};
+
+struct Logged {
+  std::mutex mutex;
+  std::vector<std::string> lines;
+  DiagnosticLog log() {
+    return [this](std::string_view line) {
+      std::lock_guard lock(mutex);
+      lines.emplace_back(line);
+    };
+  }
+  bool contains(std::string_view text) {
+    std::lock_guard lock(mutex);
+    for (const auto& line : lines) {
+      if (line.find(text) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  }
+};
+
+TEST(BatchSpanProcessor, ExportsAFullBatchWithoutWaitingForTheDelay) {
+  auto exporter = std::make_unique<ScriptedExporter>();
+  auto* scripted = exporter.get();
+  BatchSpanProcessor processor(std::move(exporter), {100, 60s, 5s, 10});
+  for (int i = 0; i < 25; ++i) {
+    processor.on_end(sampled_span());
+  }
+  ASSERT_TRUE(scripted->wait_for_batches(2, 10s));
+  EXPECT_EQ(scripted->batches()[0], 10u);
+  EXPECT_EQ(scripted->batches()[1], 10u);
+  EXPECT_TRUE(processor.force_flush(10s));
+  EXPECT_EQ(scripted->batches().size(), 3u);
+  EXPECT_EQ(scripted->batches()[2], 5u);
+  EXPECT_EQ(processor.stats().exported, 25u);
+}
+
+TEST(BatchSpanProcessor, ExportsAfterTheScheduleDelay) {
+  auto exporter = std::make_unique<ScriptedExporter>();
+  auto* scripted = exporter.get();
+  BatchSpanProcessor processor(std::move(exporter), {100, 50ms, 5s, 50});
+  processor.on_end(sampled_span());
+  ASSERT_TRUE(scripted->wait_for_batches(1, 10s));
+  EXPECT_EQ(scripted->batches()[0], 1u);
+}
+
+TEST(BatchSpanProcessor, SkipsUnsampledSpans) {
+  auto exporter = std::make_unique<ScriptedExporter>();
+  auto* scripted = exporter.get();
+  BatchSpanProcessor processor(std::move(exporter), {});
+  auto span = sampled_span();
+  span.context.flags = 0;
+  processor.on_end(std::move(span));
+  EXPECT_TRUE(processor.force_flush(5s));
+  EXPECT_TRUE(scripted->batches().empty());
+  EXPECT_EQ(processor.stats().queued, 0u);
+}
+
+TEST(BatchSpanProcessor, FullQueueDropsCountsAndReports) {
+  auto exporter = std::make_unique<ScriptedExporter>(ScriptedExporter::Mode::hang_until_shutdown);
+  auto* scripted = exporter.get();
+  Logged logged;
+  BatchSpanProcessor processor(std::move(exporter), {4, 60s, 60s, 2}, logged.log());
+  processor.on_end(sampled_span());
+  processor.on_end(sampled_span());
+  ASSERT_TRUE(scripted->wait_for_batches(1, 10s));  // the exporter now holds 2
+  for (int i = 0; i < 10; ++i) {
+    processor.on_end(sampled_span());
+  }
+  EXPECT_EQ(processor.stats().dropped_queue_full, 6u);
+  EXPECT_EQ(processor.stats().queued, 6u);
+  processor.shutdown(300ms);
+  EXPECT_TRUE(logged.contains("dropped 6 span(s): the export queue was full (4 spans"));
+  auto stats = processor.stats();
+  EXPECT_EQ(stats.dropped_export_failed + stats.dropped_at_shutdown, 6u);
+}
+
+TEST(BatchSpanProcessor, ShutdownKeepsItsDeadlineWithAHangingExporter) {
+  auto exporter = std::make_unique<ScriptedExporter>(ScriptedExporter::Mode::hang_until_shutdown);
+  auto* scripted = exporter.get();
+  BatchSpanProcessor processor(std::move(exporter), {100, 10ms, 60s, 10});
+  processor.on_end(sampled_span());
+  ASSERT_TRUE(scripted->wait_for_batches(1, 10s));
+  const auto start = Clock::now();
+  EXPECT_FALSE(processor.shutdown(300ms));
+  // A hang would never return; this only guards against that.
+  EXPECT_LT(Clock::now() - start, 5s);
+  EXPECT_EQ(processor.stats().dropped_export_failed, 1u);
+}
+
+TEST(BatchSpanProcessor, ShutdownReturnsEvenIfTheExporterIgnoresIt) {
+  auto exporter = std::make_unique<ScriptedExporter>(ScriptedExporter::Mode::hang_forever);
+  auto* scripted = exporter.get();
+  Logged logged;
+  auto processor = std::make_unique<BatchSpanProcessor>(
+      std::move(exporter), BatchOptions{100, 10ms, 60s, 10}, logged.log());
+  processor->on_end(sampled_span());
+  ASSERT_TRUE(scripted->wait_for_batches(1, 10s));
+  const auto start = Clock::now();
+  EXPECT_FALSE(processor->shutdown(300ms));
+  EXPECT_LT(Clock::now() - start, 5s);
+  EXPECT_TRUE(logged.contains("did not stop by the deadline"));
+  processor.reset();
+  scripted->release();  // the left-behind thread owns the exporter and ends now
+}
+
+TEST(BatchSpanProcessor, ShutdownExportsWhatIsQueued) {
+  auto exporter = std::make_unique<ScriptedExporter>();
+  auto* scripted = exporter.get();
+  BatchSpanProcessor processor(std::move(exporter), {100, 60s, 5s, 50});
+  for (int i = 0; i < 7; ++i) {
+    processor.on_end(sampled_span());
+  }
+  EXPECT_TRUE(processor.shutdown(5s));
+  EXPECT_EQ(scripted->batches(), std::vector<std::size_t>{7});
+  processor.on_end(sampled_span());
+  EXPECT_EQ(processor.stats().dropped_at_shutdown, 1u);
+}
+
+TEST(BatchSpanProcessor, ManyThreadsEndSpansAtOnce) {
+  auto exporter = std::make_unique<InMemorySpanExporter>();
+  auto* memory = exporter.get();
+  BatchSpanProcessor processor(std::move(exporter), {100000, 5ms, 5s, 256});
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        processor.on_end(sampled_span());
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  EXPECT_TRUE(processor.force_flush(10s));
+  EXPECT_EQ(memory->spans().size(), 16000u);
+}
+
+// A child forked while other threads end spans and export must neither
+// deadlock on the SDK's locks nor export the parent's spans, and must be
+// able to trace on its own.
+TEST(BatchSpanProcessor, ChildAfterForkTracesWithoutDeadlock) {
+  auto exporter = std::make_unique<InMemorySpanExporter>();
+  auto* memory = exporter.get();
+  auto processor =
+      std::make_shared<BatchSpanProcessor>(std::move(exporter), BatchOptions{4096, 1ms, 5s, 8});
+  TracerProviderOptions options;
+  options.processors.push_back(processor);
+  TracerProvider provider(std::move(options));
+  auto tracer = provider.tracer("fork-test");
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> busy;
+  for (int t = 0; t < 3; ++t) {
+    busy.emplace_back([&] {
+      while (!stop.load()) {
+        tracer.start_span("parent-busy").end();
+      }
+    });
+  }
+  for (int round = 0; round < 20; ++round) {
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      const std::size_t before = memory->spans().size();
+      tracer.start_span("in-child").end();
+      bool flushed = processor->force_flush(5s);
+      auto spans = memory->spans();
+      bool only_ours = spans.size() == before + 1 && spans.back().name == "in-child";
+      _exit(flushed && only_ours ? 0 : 1);
+    }
+    int status = 0;
+    pid_t done = 0;
+    for (int i = 0; i < 1000 && done == 0; ++i) {
+      done = waitpid(child, &status, WNOHANG);
+      if (done == 0) {
+        std::this_thread::sleep_for(10ms);
+      }
+    }
+    if (done == 0) {
+      kill(child, SIGKILL);
+      waitpid(child, &status, 0);
+      ADD_FAILURE() << "child " << round << " hung after fork";
+      break;
+    }
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "round " << round;
+  }
+  stop = true;
+  for (auto& thread : busy) {
+    thread.join();
+  }
+  EXPECT_TRUE(provider.shutdown(5s));
+}
+
+}  // namespace
+}  // namespace wasmshim::otel

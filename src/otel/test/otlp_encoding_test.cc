@@ -1,0 +1,113 @@
+#include "otlp_encoding.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace wasmshim::otel {
+namespace {
+
+SpanData full_span(const std::shared_ptr<const Resource>& resource,
+                   const std::shared_ptr<const InstrumentationScope>& scope) {
+  SpanData span;
+  span.context = {*TraceId::from_hex("0af7651916cd43dd8448eb211c80319c"),
+                  *SpanId::from_hex("b7ad6b7169203331"), 1, *TraceState::parse("a=b"), false};
+  span.parent_span_id = *SpanId::from_hex("00f067aa0ba902b7");
+  span.parent_remote = true;
+  span.name = "op";
+  span.kind = SpanKind::client;
+  span.start_unix_nano = 1700000000000000001;
+  span.end_unix_nano = 1700000000000000999;
+  span.attributes = {{"s", std::string("v")},
+                     {"i", std::int64_t{-3}},
+                     {"d", 1.5},
+                     {"b", true},
+                     {"ia", std::vector<std::int64_t>{1, 2}},
+                     {"sa", std::vector<std::string>{"x"}},
+                     {"ba", std::vector<bool>{false}},
+                     {"da", std::vector<double>{0.25}}};
+  span.dropped_attributes = 2;
+  span.events = {{"ev", 1700000000000000500, {{"k", std::string("v")}}, 1}};
+  span.links = {{{*TraceId::from_hex("11111111111111111111111111111111"),
+                  *SpanId::from_hex("2222222222222222"),
+                  0,
+                  {},
+                  true},
+                 {},
+                 0}};
+  span.status = StatusCode::error;
+  span.status_message = "failed";
+  span.resource = resource;
+  span.scope = scope;
+  return span;
+}
+
+TEST(OtlpEncoding, GroupsByResourceAndScope) {
+  auto resource_a =
+      std::make_shared<const Resource>(Resource{{{"service.name", std::string("a")}}, ""});
+  auto resource_b =
+      std::make_shared<const Resource>(Resource{{{"service.name", std::string("b")}}, ""});
+  auto scope_1 = std::make_shared<const InstrumentationScope>(InstrumentationScope{"one", "1"});
+  auto scope_2 = std::make_shared<const InstrumentationScope>(InstrumentationScope{"two", "2"});
+  std::vector<SpanData> spans{full_span(resource_a, scope_1), full_span(resource_a, scope_1),
+                              full_span(resource_a, scope_2), full_span(resource_b, scope_2)};
+  auto request = otlp::to_request(spans);
+  ASSERT_EQ(request.resource_spans_size(), 2);
+  ASSERT_EQ(request.resource_spans(0).scope_spans_size(), 2);
+  EXPECT_EQ(request.resource_spans(0).scope_spans(0).spans_size(), 2);
+  EXPECT_EQ(request.resource_spans(0).scope_spans(1).scope().name(), "two");
+  EXPECT_EQ(request.resource_spans(1).resource().attributes(0).value().string_value(), "b");
+}
+
+TEST(OtlpEncoding, CarriesEveryField) {
+  auto span = full_span(nullptr, nullptr);
+  auto request = otlp::to_request({&span, 1});
+  const auto& out = request.resource_spans(0).scope_spans(0).spans(0);
+  EXPECT_EQ(out.trace_state(), "a=b");
+  // Sampled, parent remoteness known, parent remote.
+  EXPECT_EQ(out.flags(), 0x301u);
+  EXPECT_EQ(out.kind(), opentelemetry::proto::trace::v1::Span::SPAN_KIND_CLIENT);
+  EXPECT_EQ(out.start_time_unix_nano(), 1700000000000000001u);
+  EXPECT_EQ(out.attributes_size(), 8);
+  EXPECT_EQ(out.attributes(4).value().array_value().values(1).int_value(), 2);
+  EXPECT_EQ(out.dropped_attributes_count(), 2u);
+  EXPECT_EQ(out.events(0).dropped_attributes_count(), 1u);
+  EXPECT_EQ(out.links(0).flags(), 0x300u);
+  EXPECT_EQ(out.status().message(), "failed");
+}
+
+TEST(OtlpEncoding, JsonFollowsTheOtlpRules) {
+  auto span = full_span(nullptr, nullptr);
+  auto json = nlohmann::json::parse(otlp::to_json(otlp::to_request({&span, 1})));
+  const auto& out = json["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+  EXPECT_EQ(out["traceId"], "0af7651916cd43dd8448eb211c80319c");
+  EXPECT_EQ(out["spanId"], "b7ad6b7169203331");
+  EXPECT_EQ(out["parentSpanId"], "00f067aa0ba902b7");
+  EXPECT_EQ(out["links"][0]["traceId"], "11111111111111111111111111111111");
+  EXPECT_EQ(out["kind"], 3);
+  EXPECT_EQ(out["status"]["code"], 2);
+  EXPECT_EQ(out["startTimeUnixNano"], "1700000000000000001");
+  EXPECT_EQ(out["attributes"][1]["value"]["intValue"], "-3");
+}
+
+TEST(OtlpEncoding, JsonRoundTrips) {
+  auto span = full_span(nullptr, nullptr);
+  auto request = otlp::to_request({&span, 1});
+  otlp::ExportRequest back;
+  std::string error;
+  ASSERT_TRUE(otlp::from_json(otlp::to_json(request), back, error)) << error;
+  EXPECT_EQ(back.SerializeAsString(), request.SerializeAsString());
+}
+
+TEST(OtlpEncoding, JsonRejectsBadInput) {
+  otlp::ExportRequest out;
+  std::string error;
+  EXPECT_FALSE(otlp::from_json("[1]", out, error));
+  EXPECT_FALSE(otlp::from_json(
+      "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"zz\"}]}]}]}", out, error));
+  EXPECT_EQ(error, "an id is not hex");
+  EXPECT_FALSE(otlp::from_json("{\"resourceSpans\": 3}", out, error));
+}
+
+}  // namespace
+}  // namespace wasmshim::otel

@@ -1,0 +1,280 @@
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "fake_collectors.h"
+#include "tls_files.h"
+#include "wasmshim/otel/otlp.h"
+
+namespace wasmshim::otel {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Answer;
+using testing::FakeHttpCollector;
+
+struct Logged {
+  std::mutex mutex;
+  std::vector<std::string> lines;
+  DiagnosticLog log() {
+    return [this](std::string_view line) {
+      std::lock_guard lock(mutex);
+      lines.emplace_back(line);
+    };
+  }
+  std::string all() {
+    std::lock_guard lock(mutex);
+    std::string out;
+    for (const auto& line : lines) {
+      out += line + "\n";
+    }
+    return out;
+  }
+};
+
+// Three spans as a traced program makes them: a server span with a child
+// that has an event, and a root with a link.
+std::vector<SpanData> sample_spans() {
+  auto memory = std::make_unique<InMemorySpanExporter>();
+  auto* spans = memory.get();
+  TracerProviderOptions options;
+  options.resource.attributes.push_back({"service.name", std::string("exporter-test")});
+  options.processors.push_back(std::make_shared<SimpleSpanProcessor>(std::move(memory)));
+  TracerProvider provider(std::move(options));
+  auto tracer = provider.tracer("wasmshim.test", "0.1");
+  {
+    auto parent = tracer.start_span("parent", {.kind = SpanKind::server});
+    parent.set_attribute("container.id", "c1").set_attribute("count", std::int64_t{42});
+    auto scope = parent.activate();
+    auto child = tracer.start_span("child");
+    child.add_event("compiled", {{"tier", "jit"}});
+    child.set_status(StatusCode::error, "trap");
+  }
+  auto root = tracer.start_span("other-root");
+  root.add_link({random_trace_id(), random_span_id(), 1, {}, true});
+  root.end();
+  return spans->spans();
+}
+
+OtlpConfig config_for(const std::string& url, OtlpProtocol protocol = OtlpProtocol::http_protobuf) {
+  auto config = OtlpConfig::for_endpoint(url, protocol);
+  config.retry = {5, 20ms, 100ms, 2.0};
+  config.timeout = 5s;
+  return config;
+}
+
+ExportResult export_now(SpanExporter& exporter, const std::vector<SpanData>& spans,
+                        std::chrono::milliseconds budget = 10s) {
+  return exporter.export_spans(spans, Clock::now() + budget);
+}
+
+TEST(OtlpHttpExporter, SendsProtobufThatDecodesToTheSpans) {
+  FakeHttpCollector collector;
+  auto exporter = make_otlp_exporter(config_for(collector.url()));
+  auto spans = sample_spans();
+  ASSERT_EQ(export_now(*exporter, spans), ExportResult::success);
+  auto received = collector.received();
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(received[0].content_type, "application/x-protobuf");
+  EXPECT_NE(received[0].headers["user-agent"].find("wasmshim-otel/"), std::string::npos);
+  ASSERT_TRUE(received[0].decoded);
+  const auto& request = received[0].request;
+  ASSERT_EQ(request.resource_spans_size(), 1);
+  const auto& resource = request.resource_spans(0).resource();
+  EXPECT_EQ(resource.attributes(0).key(), "service.name");
+  EXPECT_EQ(resource.attributes(0).value().string_value(), "exporter-test");
+  ASSERT_EQ(request.resource_spans(0).scope_spans_size(), 1);
+  const auto& scope_spans = request.resource_spans(0).scope_spans(0);
+  EXPECT_EQ(scope_spans.scope().name(), "wasmshim.test");
+  ASSERT_EQ(scope_spans.spans_size(), 3);
+  const auto& child = scope_spans.spans(0);
+  const auto& parent = scope_spans.spans(1);
+  EXPECT_EQ(child.name(), "child");
+  EXPECT_EQ(child.parent_span_id(), parent.span_id());
+  EXPECT_EQ(child.trace_id(), std::string(spans[0].context.trace_id.raw()));
+  EXPECT_EQ(child.status().code(), opentelemetry::proto::trace::v1::Status::STATUS_CODE_ERROR);
+  EXPECT_EQ(child.status().message(), "trap");
+  EXPECT_EQ(child.events(0).name(), "compiled");
+  EXPECT_EQ(parent.kind(), opentelemetry::proto::trace::v1::Span::SPAN_KIND_SERVER);
+  EXPECT_EQ(parent.attributes(1).value().int_value(), 42);
+  EXPECT_EQ(parent.flags() & 0xff, 1u);
+  EXPECT_EQ(scope_spans.spans(2).links_size(), 1);
+}
+
+TEST(OtlpHttpExporter, SendsOtlpJson) {
+  FakeHttpCollector collector;
+  auto exporter = make_otlp_exporter(config_for(collector.url(), OtlpProtocol::http_json));
+  auto spans = sample_spans();
+  ASSERT_EQ(export_now(*exporter, spans), ExportResult::success);
+  auto received = collector.received();
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(received[0].content_type, "application/json");
+  const std::string& body = received[0].raw_body;
+  // The OTLP/JSON rules: hex ids, camelCase keys, integer enums.
+  EXPECT_NE(body.find("\"traceId\":\"" + spans[0].context.trace_id.hex() + "\""), std::string::npos)
+      << body;
+  EXPECT_NE(body.find("\"resourceSpans\""), std::string::npos);
+  EXPECT_NE(body.find("\"kind\":2"), std::string::npos);
+  EXPECT_NE(body.find("\"startTimeUnixNano\":\""), std::string::npos);
+  ASSERT_TRUE(received[0].decoded);
+  EXPECT_EQ(received[0].request.resource_spans(0).scope_spans(0).spans(0).span_id(),
+            std::string(spans[0].context.span_id.raw()));
+}
+
+TEST(OtlpHttpExporter, GzipAndHeaders) {
+  FakeHttpCollector collector;
+  auto config = config_for(collector.url());
+  config.compression = OtlpCompression::gzip;
+  config.headers = {{"Authorization", "Bearer t0ken"}, {"x-tenant", "blue"}};
+  auto exporter = make_otlp_exporter(config);
+  ASSERT_EQ(export_now(*exporter, sample_spans()), ExportResult::success);
+  auto received = collector.received();
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(received[0].headers["content-encoding"], "gzip");
+  EXPECT_EQ(received[0].headers["authorization"], "Bearer t0ken");
+  EXPECT_EQ(received[0].headers["x-tenant"], "blue");
+  EXPECT_TRUE(received[0].decoded);
+}
+
+TEST(OtlpHttpExporter, Retries503ThenSucceeds) {
+  FakeHttpCollector collector;
+  collector.script({{Answer::Kind::status, 503}, {Answer::Kind::status, 503}, {}});
+  auto exporter = make_otlp_exporter(config_for(collector.url()));
+  EXPECT_EQ(export_now(*exporter, sample_spans()), ExportResult::success);
+  EXPECT_EQ(collector.received().size(), 3u);
+}
+
+TEST(OtlpHttpExporter, HonoursRetryAfter) {
+  FakeHttpCollector collector;
+  collector.script({{Answer::Kind::status, 429, "", {{"Retry-After", "1"}}}, {}});
+  auto exporter = make_otlp_exporter(config_for(collector.url()));
+  const auto start = Clock::now();
+  EXPECT_EQ(export_now(*exporter, sample_spans()), ExportResult::success);
+  // A lower bound: the exporter waited as told instead of its 20 ms backoff.
+  EXPECT_GE(Clock::now() - start, 900ms);
+  EXPECT_EQ(collector.received().size(), 2u);
+}
+
+TEST(OtlpHttpExporter, DoesNotRetryABadRequest) {
+  FakeHttpCollector collector;
+  // google.rpc.Status{code: 3, message: "bad span"} as protobuf bytes.
+  std::string status_body = std::string("\x08\x03\x12\x08", 4) + "bad span";
+  collector.script({{Answer::Kind::status, 400, status_body}});
+  Logged logged;
+  auto exporter = make_otlp_exporter(config_for(collector.url()), logged.log());
+  EXPECT_EQ(export_now(*exporter, sample_spans()), ExportResult::failure);
+  EXPECT_EQ(collector.received().size(), 1u);
+  EXPECT_NE(logged.all().find("HTTP 400: bad span"), std::string::npos) << logged.all();
+}
+
+TEST(OtlpHttpExporter, GivesUpOnAnAbsentCollectorAfterRetrying) {
+  std::string url;
+  {
+    FakeHttpCollector gone;
+    url = gone.url();
+  }
+  Logged logged;
+  auto exporter = make_otlp_exporter(config_for(url), logged.log());
+  EXPECT_EQ(export_now(*exporter, sample_spans()), ExportResult::failure);
+  EXPECT_NE(logged.all().find("gave up after 5 attempts"), std::string::npos) << logged.all();
+}
+
+TEST(OtlpHttpExporter, HangingCollectorCostsOnlyTheTimeout) {
+  FakeHttpCollector collector;
+  collector.script({{Answer::Kind::hang}});
+  auto config = config_for(collector.url());
+  config.timeout = 300ms;
+  auto exporter = make_otlp_exporter(config);
+  const auto start = Clock::now();
+  EXPECT_EQ(export_now(*exporter, sample_spans()), ExportResult::failure);
+  EXPECT_LT(Clock::now() - start, 5s);  // guards against a hang, not a speed check
+}
+
+TEST(OtlpHttpExporter, ShutdownAbortsAnExportInFlight) {
+  FakeHttpCollector collector;
+  collector.script({{Answer::Kind::hang}});
+  auto config = config_for(collector.url());
+  config.timeout = 60s;
+  auto exporter = make_otlp_exporter(config);
+  auto spans = sample_spans();
+  auto result = std::async(std::launch::async, [&] { return export_now(*exporter, spans, 60s); });
+  ASSERT_TRUE(collector.wait_for(1, 10s));
+  exporter->shutdown();
+  ASSERT_EQ(result.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(result.get(), ExportResult::failure);
+  EXPECT_EQ(export_now(*exporter, spans), ExportResult::failure);  // stays shut
+}
+
+TEST(OtlpHttpExporter, LogsPartialSuccess) {
+  FakeHttpCollector collector;
+  otlp::ExportResponse response;
+  response.mutable_partial_success()->set_rejected_spans(2);
+  response.mutable_partial_success()->set_error_message("spans too old");
+  collector.script({{Answer::Kind::ok, 200, response.SerializeAsString()}});
+  Logged logged;
+  auto exporter = make_otlp_exporter(config_for(collector.url()), logged.log());
+  EXPECT_EQ(export_now(*exporter, sample_spans()), ExportResult::success);
+  EXPECT_NE(logged.all().find("rejected 2 of 3 span(s): spans too old"), std::string::npos)
+      << logged.all();
+}
+
+TEST(OtlpHttpExporter, TlsWithTheCollectorsCertificate) {
+  testing::TlsFiles tls;
+  FakeHttpCollector collector(tls.server_cert, tls.server_key);
+  auto config = config_for(collector.url(true));
+  config.certificate_file = tls.server_cert;
+  EXPECT_EQ(export_now(*make_otlp_exporter(config), sample_spans()), ExportResult::success);
+  // Without the certificate the server cannot be verified: no retry, failure.
+  Logged logged;
+  auto untrusted = config_for(collector.url(true));
+  EXPECT_EQ(export_now(*make_otlp_exporter(untrusted, logged.log()), sample_spans()),
+            ExportResult::failure);
+  EXPECT_EQ(collector.received().size(), 1u);
+}
+
+TEST(OtlpHttpExporter, MutualTls) {
+  testing::TlsFiles tls;
+  FakeHttpCollector collector(tls.server_cert, tls.server_key, tls.client_cert);
+  auto config = config_for(collector.url(true));
+  config.certificate_file = tls.server_cert;
+  config.client_certificate_file = tls.client_cert;
+  config.client_key_file = tls.client_key;
+  EXPECT_EQ(export_now(*make_otlp_exporter(config), sample_spans()), ExportResult::success);
+  auto anonymous = config_for(collector.url(true));
+  anonymous.certificate_file = tls.server_cert;
+  anonymous.retry.max_attempts = 1;
+  EXPECT_EQ(export_now(*make_otlp_exporter(anonymous, [](std::string_view) {}), sample_spans()),
+            ExportResult::failure);
+  EXPECT_EQ(collector.received().size(), 1u);
+}
+
+TEST(TracingPipeline, SpansReachTheCollectorThroughTheBatchProcessor) {
+  FakeHttpCollector collector;
+  auto config = config_for(collector.url());
+  config.service_name = "pipeline-test";
+  auto provider = make_tracer_provider(config, {"fallback", "1.0"});
+  ASSERT_TRUE(provider);
+  auto tracer = provider->tracer("pipeline");
+  for (int i = 0; i < 5; ++i) {
+    tracer.start_span("op-" + std::to_string(i)).end();
+  }
+  EXPECT_TRUE(provider->force_flush(10s));
+  EXPECT_EQ(collector.span_count(), 5u);
+  const auto received = collector.received();
+  const auto& resource = received.at(0).request.resource_spans(0).resource();
+  bool named = false;
+  for (const auto& kv : resource.attributes()) {
+    named = named || (kv.key() == "service.name" && kv.value().string_value() == "pipeline-test");
+  }
+  EXPECT_TRUE(named);
+  EXPECT_TRUE(provider->shutdown(5s));
+}
+
+TEST(TracingPipeline, DisabledConfigMakesNoProvider) {
+  OtlpConfig config;
+  EXPECT_FALSE(config.enabled);
+  EXPECT_EQ(make_tracer_provider(config, {}), nullptr);
+}
+
+}  // namespace
+}  // namespace wasmshim::otel
