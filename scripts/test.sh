@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 jobs=2
 
 scripts/setup.sh
+scripts/npm-deps.sh build
 
 echo "== format check"
 scripts/check-format.sh

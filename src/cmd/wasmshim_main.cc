@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "commands.h"
 #include "wasmshim/wasm/engine.h"
 #include "wasmshim/wasm/module.h"
 
@@ -28,7 +29,9 @@ int usage(const char* message) {
   std::fprintf(
       stderr,
       "usage: wasmshim run [--tier jit|aot|auto] [--dir HOST[::GUEST]]... [--env KEY=VALUE]...\n"
-      "                    app.wasm [args...]\n");
+      "                    app.wasm [args...]\n"
+      "       wasmshim compile app.wasm\n"
+      "       wasmshim otlp-receiver [--http HOST:PORT] [--grpc HOST:PORT] [--jsonl FILE]\n");
   return kUsageStatus;
 }
 
@@ -152,6 +155,9 @@ int main(int argc, char** argv) {
   }
   if (command == "compile") {
     return compile_command(argc - 2, argv + 2);
+  }
+  if (command == "otlp-receiver") {
+    return wasmshim::cmd::otlp_receiver_command(argc - 2, argv + 2);
   }
   if (command == "-h" || command == "--help" || command == "help") {
     usage(nullptr);

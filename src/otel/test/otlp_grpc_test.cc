@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "fake_collectors.h"
-#include "tls_files.h"
+#include "support/tls_files.h"
 #include "wasmshim/otel/otlp.h"
 
 namespace wasmshim::otel {
@@ -145,7 +145,7 @@ TEST(OtlpGrpcExporter, AbsentCollectorFailsWithinTheTimeout) {
 }
 
 TEST(OtlpGrpcExporter, Tls) {
-  testing::TlsFiles tls;
+  wasmshim::testing::TlsFiles tls;
   grpc::SslServerCredentialsOptions options;
   options.pem_key_cert_pairs.push_back({read_file(tls.server_key), read_file(tls.server_cert)});
   FakeGrpcCollector collector(grpc::SslServerCredentials(options));

@@ -3,7 +3,7 @@
 #include <future>
 
 #include "fake_collectors.h"
-#include "tls_files.h"
+#include "support/tls_files.h"
 #include "wasmshim/otel/otlp.h"
 
 namespace wasmshim::otel {
@@ -219,7 +219,7 @@ TEST(OtlpHttpExporter, LogsPartialSuccess) {
 }
 
 TEST(OtlpHttpExporter, TlsWithTheCollectorsCertificate) {
-  testing::TlsFiles tls;
+  wasmshim::testing::TlsFiles tls;
   FakeHttpCollector collector(tls.server_cert, tls.server_key);
   auto config = config_for(collector.url(true));
   config.certificate_file = tls.server_cert;
@@ -233,7 +233,7 @@ TEST(OtlpHttpExporter, TlsWithTheCollectorsCertificate) {
 }
 
 TEST(OtlpHttpExporter, MutualTls) {
-  testing::TlsFiles tls;
+  wasmshim::testing::TlsFiles tls;
   FakeHttpCollector collector(tls.server_cert, tls.server_key, tls.client_cert);
   auto config = config_for(collector.url(true));
   config.certificate_file = tls.server_cert;

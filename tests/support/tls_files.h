@@ -8,10 +8,10 @@
 #include "support/child_process.h"
 #include "support/temp_dir.h"
 
-namespace wasmshim::otel::testing {
+namespace wasmshim::testing {
 
 struct TlsFiles {
-  wasmshim::testing::TempDir dir;
+  TempDir dir;
   std::string server_cert, server_key, client_cert, client_key;
 
   TlsFiles() {
@@ -34,4 +34,4 @@ struct TlsFiles {
   }
 };
 
-}  // namespace wasmshim::otel::testing
+}  // namespace wasmshim::testing

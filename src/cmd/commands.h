@@ -1,0 +1,9 @@
+// The wasmshim subcommands that live outside the main file.
+#pragma once
+
+namespace wasmshim::cmd {
+
+// wasmshim otlp-receiver [--http ADDR] [--grpc ADDR] [--jsonl FILE] [--quiet-ms N]
+int otlp_receiver_command(int argc, char** argv);
+
+}  // namespace wasmshim::cmd
