@@ -3,6 +3,7 @@
 # measured in the same run.
 #   bench/run.sh ttrpc [--seconds S] [--payload BYTES] [--concurrency N]
 #   bench/run.sh engine [--runs N] [--only NAME]
+#   bench/run.sh otel [SPANS [EXPORT_SPANS]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which="${1:-}"
@@ -27,8 +28,14 @@ case "$which" in
     cmake --build "$build" -j2
     "$build/bin/engine_bench" "$@"
     ;;
+  otel)
+    scripts/npm-deps.sh "$build"
+    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$build" -j2 --target otel_bench
+    "$build/bin/otel_bench" "$@"
+    ;;
   *)
-    echo "usage: bench/run.sh ttrpc|engine [options]" >&2
+    echo "usage: bench/run.sh ttrpc|engine|otel [options]" >&2
     exit 2
     ;;
 esac
