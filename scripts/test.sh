@@ -22,7 +22,6 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWit
 cmake --build build-fuzz -j"$jobs"
 (cd build-fuzz && ctest --output-on-failure -j"$jobs")
 
-# gRPC's tests are left out: Debian's gRPC and abseil are not instrumented.
 # Tests labelled grpc are left out: Debian's gRPC and abseil are not
 # instrumented, so TSan reports races inside them that are not there.
 echo "== unit tests under ThreadSanitizer"

@@ -204,13 +204,14 @@ void read_headers(EnvReader& env, OtlpConfig& config) {
       env.error(name, *value, "expected key=value pairs separated by commas, percent-encoded");
       continue;
     }
-    for (auto& [key, v] : *pairs) {
+    for (auto& pair : *pairs) {
+      const std::string key = lower(pair.first);
       auto it = std::find_if(config.headers.begin(), config.headers.end(),
-                             [&](const auto& h) { return lower(h.first) == lower(key); });
+                             [&](const auto& h) { return lower(h.first) == key; });
       if (it != config.headers.end()) {
-        it->second = v;
+        it->second = pair.second;
       } else {
-        config.headers.emplace_back(key, v);
+        config.headers.push_back(pair);
       }
     }
   }

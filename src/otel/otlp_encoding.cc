@@ -134,23 +134,21 @@ std::string base64_encode(std::string_view raw) {
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   std::size_t i = 0;
+  auto byte = [&](std::size_t at) { return std::uint32_t{static_cast<std::uint8_t>(raw[at])}; };
   for (; i + 2 < raw.size(); i += 3) {
-    std::uint32_t n = static_cast<std::uint8_t>(raw[i]) << 16 |
-                      static_cast<std::uint8_t>(raw[i + 1]) << 8 |
-                      static_cast<std::uint8_t>(raw[i + 2]);
+    const std::uint32_t n = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
     out += kAlphabet[n >> 18 & 63];
     out += kAlphabet[n >> 12 & 63];
     out += kAlphabet[n >> 6 & 63];
     out += kAlphabet[n & 63];
   }
   if (i + 1 == raw.size()) {
-    std::uint32_t n = static_cast<std::uint8_t>(raw[i]) << 16;
+    const std::uint32_t n = byte(i) << 16;
     out += kAlphabet[n >> 18 & 63];
     out += kAlphabet[n >> 12 & 63];
     out += "==";
   } else if (i + 2 == raw.size()) {
-    std::uint32_t n =
-        static_cast<std::uint8_t>(raw[i]) << 16 | static_cast<std::uint8_t>(raw[i + 1]) << 8;
+    const std::uint32_t n = byte(i) << 16 | byte(i + 1) << 8;
     out += kAlphabet[n >> 18 & 63];
     out += kAlphabet[n >> 12 & 63];
     out += kAlphabet[n >> 6 & 63];

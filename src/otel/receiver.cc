@@ -76,7 +76,8 @@ nlohmann::json attributes_json(const Repeated& attributes) {
 }
 
 // One received span with what the tree and the JSON lines need.
-struct ReceivedSpan {
+struct ReceivedSpan {  // NOLINT(bugprone-exception-escape): nlohmann::json's moves do not throw
+
   std::string trace_id, span_id, parent_span_id, name, service, protocol;
   std::uint64_t start = 0, end = 0;
   int kind = 0;
@@ -368,20 +369,24 @@ OtlpReceiver::OtlpReceiver(ReceiverOptions options) : impl_(std::make_unique<Imp
 }
 
 OtlpReceiver::~OtlpReceiver() {
-  if (impl_->http) {
-    impl_->http->stop();
-    impl_->http_thread.join();
+  try {
+    if (impl_->http) {
+      impl_->http->stop();
+      impl_->http_thread.join();
+    }
+    if (impl_->grpc_server) {
+      impl_->grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    }
+    {
+      std::lock_guard lock(impl_->mutex);
+      impl_->stopping = true;
+      impl_->changed.notify_all();
+    }
+    impl_->printer.join();
+    impl_->print_ready(true);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "wasmshim otel: receiver shutdown: %s\n", e.what());
   }
-  if (impl_->grpc_server) {
-    impl_->grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  }
-  {
-    std::lock_guard lock(impl_->mutex);
-    impl_->stopping = true;
-    impl_->changed.notify_all();
-  }
-  impl_->printer.join();
-  impl_->print_ready(true);
 }
 
 int OtlpReceiver::http_port() const {

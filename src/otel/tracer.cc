@@ -10,14 +10,14 @@ namespace wasmshim::otel {
 namespace detail {
 
 void ProviderState::finish(SpanData&& span) const {
-  for (std::size_t i = 0; i < processors.size(); ++i) {
-    if (i + 1 == processors.size()) {
-      processors[i]->on_end(std::move(span));
-    } else {
-      SpanData copy = span;
-      processors[i]->on_end(std::move(copy));
-    }
+  if (processors.empty()) {
+    return;
   }
+  for (std::size_t i = 0; i + 1 < processors.size(); ++i) {
+    SpanData copy = span;
+    processors[i]->on_end(std::move(copy));
+  }
+  processors.back()->on_end(std::move(span));
 }
 
 }  // namespace detail

@@ -194,7 +194,7 @@ class FakeGrpcCollector : public CollectorState,
     grpc::ServerBuilder builder;
     // A server that refuses gzip proves a client really compresses.
     builder.SetCompressionAlgorithmSupportStatus(GRPC_COMPRESS_GZIP, accept_gzip);
-    builder.AddListeningPort("127.0.0.1:0", credentials, &port_);
+    builder.AddListeningPort("127.0.0.1:0", std::move(credentials), &port_);
     builder.RegisterService(this);
     server_ = builder.BuildAndStart();
   }
