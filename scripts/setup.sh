@@ -22,7 +22,12 @@ wasm_packages=(clang lld wasi-libc libclang-rt-14-dev-wasm32)
 # openssl (certificates for the TLS tests), Node.js and npm (the interop
 # receiver built on the OpenTelemetry project's own decoders).
 otel_packages=(libgrpc++-dev protobuf-compiler-grpc libcurl4-openssl-dev zlib1g-dev
-  libcpp-httplib-dev openssl nodejs npm)
+  libcpp-httplib-dev openssl)
+# A machine may already have Node.js with its own npm (packaged with it, which
+# conflicts with Debian's npm package): then use that.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  otel_packages+=(nodejs npm)
+fi
 # Unit tests.
 test_packages=(libgtest-dev libgmock-dev)
 # Interop: the Go ttrpc library (what containerd speaks), built offline in

@@ -288,3 +288,32 @@ TEST(Resource, EnvironmentOverridesTheProgram) {
 
 }  // namespace
 }  // namespace wasmshim::otel
+
+namespace wasmshim::otel {
+namespace {
+
+TEST(ConsoleExporter, PrintsOneLinePerSpanAndEvent) {
+  std::FILE* out = std::tmpfile();
+  ASSERT_NE(out, nullptr);
+  TracerProviderOptions options;
+  options.processors.push_back(std::make_shared<SimpleSpanProcessor>(make_console_exporter(out)));
+  TracerProvider provider(std::move(options));
+  std::string trace_id;
+  {
+    auto span = provider.tracer("console").start_span("load", {.kind = SpanKind::client});
+    span.set_attribute("tier", "jit").add_event("cache-miss");
+    span.set_status(StatusCode::error, "bad magic");
+    trace_id = span.context().trace_id.hex();
+  }
+  std::rewind(out);
+  std::string text(4096, '\0');
+  text.resize(std::fread(text.data(), 1, text.size(), out));
+  std::fclose(out);
+  EXPECT_NE(text.find("span load trace=" + trace_id), std::string::npos) << text;
+  EXPECT_NE(text.find("kind=CLIENT"), std::string::npos) << text;
+  EXPECT_NE(text.find("status=ERROR message=\"bad magic\" tier=jit"), std::string::npos) << text;
+  EXPECT_NE(text.find("\n  event cache-miss\n"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace wasmshim::otel
