@@ -1,0 +1,55 @@
+// The interface an engine implements to run containers under the shim: the
+// shim layer owns the task API, the state machine, events and stdio paths;
+// an Instance owns one container's workload.
+#pragma once
+
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace wasmshim::shim {
+
+struct InstanceConfig {
+  std::string id;
+  // The bundle directory: config.json and rootfs/ (already mounted).
+  std::string bundle;
+  std::string namespace_name;
+  // Fifo paths containerd gave; empty: /dev/null.
+  std::string stdin_path;
+  std::string stdout_path;
+  std::string stderr_path;
+  bool terminal = false;
+};
+
+struct ExitStatus {
+  std::uint32_t code = 0;
+  std::chrono::system_clock::time_point at{};
+};
+
+// One container. create (the engine's static factory) validates and
+// prepares; errors there are reported to containerd at Create, so they must
+// say what is wrong (throw ttrpc::StatusError with a code, or any
+// std::exception for an internal error).
+class Instance {
+ public:
+  virtual ~Instance() = default;
+  // Starts the workload; returns its process id.
+  virtual std::uint32_t start() = 0;
+  // Sends a signal to the running workload.
+  virtual void kill(std::uint32_t signal) = 0;
+  // Blocks until the workload has exited (128 + signal for a signal death).
+  virtual ExitStatus wait() = 0;
+  // Releases what create took; the workload has exited or never started.
+  virtual void remove() = 0;
+};
+
+// What shim_main needs of an engine's instance type.
+template <class T>
+concept InstanceType = std::derived_from<T, Instance> && requires(const InstanceConfig& config) {
+  { T::create(config) } -> std::convertible_to<std::unique_ptr<T>>;
+};
+
+}  // namespace wasmshim::shim

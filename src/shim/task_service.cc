@@ -1,0 +1,453 @@
+#include "task_service.h"
+
+#include <google/protobuf/empty.pb.h>
+#include <unistd.h>
+
+#include <csignal>
+
+#include "github.com/containerd/containerd/api/events/task.pb.h"
+#include "wasmshim/ttrpc/protobuf.h"
+#include "wasmshim/ttrpc/status.h"
+
+namespace wasmshim::shim {
+namespace {
+
+using ttrpc::StatusCode;
+using ttrpc::StatusError;
+namespace types = ::containerd::v1::types;
+namespace events = ::containerd::events;
+
+void set_time(google::protobuf::Timestamp& out, std::chrono::system_clock::time_point at) {
+  const auto ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(at.time_since_epoch()).count();
+  out.set_seconds(ns / 1000000000);
+  out.set_nanos(static_cast<std::int32_t>(ns % 1000000000));
+}
+
+// Internal errors keep their message; containerd shows it to the user.
+[[noreturn]] void rethrow_as_status(const std::string& what) {
+  try {
+    throw;
+  } catch (const StatusError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw StatusError(StatusCode::kInternal, what + ": " + e.what());
+  }
+}
+
+constexpr std::uint32_t kSignalExitBase = 128;
+
+}  // namespace
+
+TaskService::TaskService(TaskServiceOptions options) : options_(std::move(options)) {}
+
+TaskService::~TaskService() {
+  std::vector<std::thread> watchers;
+  {
+    std::lock_guard lock(mutex_);
+    shutting_down_ = true;
+    for (auto& [id, task] : tasks_) {
+      if (task->phase == Phase::running) {
+        try {
+          task->instance->kill(SIGKILL);
+        } catch (const std::exception&) {
+          // Best effort: the process may have just exited.
+        }
+      }
+      if (task->exit_watcher.joinable()) {
+        watchers.push_back(std::move(task->exit_watcher));
+      }
+    }
+  }
+  for (auto& watcher : watchers) {
+    watcher.join();
+  }
+}
+
+TaskService::Task& TaskService::find_locked(const std::string& id, const std::string& exec_id) {
+  if (!exec_id.empty()) {
+    throw StatusError(StatusCode::kNotFound,
+                      "exec process " + exec_id + " not found: Wasm tasks have no exec processes");
+  }
+  auto it = tasks_.find(id);
+  if (it == tasks_.end()) {
+    throw StatusError(StatusCode::kNotFound, "task " + id + " not found");
+  }
+  return *it->second;
+}
+
+void TaskService::publish(const std::string& topic, const google::protobuf::Message& event) {
+  if (options_.events != nullptr) {
+    options_.events->publish(topic, event);
+  }
+}
+
+task::CreateTaskResponse TaskService::create(const task::CreateTaskRequest& request) {
+  if (request.id().empty() || request.bundle().empty()) {
+    throw StatusError(StatusCode::kInvalidArgument, "create needs a task id and a bundle");
+  }
+  if (!request.checkpoint().empty()) {
+    throw StatusError(StatusCode::kUnimplemented,
+                      "checkpoint/restore is not supported for Wasm tasks");
+  }
+  if (request.terminal()) {
+    throw StatusError(StatusCode::kInvalidArgument,
+                      "a terminal (ctr -t, tty: true) is not supported by wasmshim: run the "
+                      "task without one");
+  }
+  auto task = std::make_unique<Task>();
+  task->config = {request.id(),     request.bundle(), options_.namespace_name, request.stdin(),
+                  request.stdout(), request.stderr(), request.terminal()};
+  {
+    std::lock_guard lock(mutex_);
+    if (tasks_.count(request.id()) != 0) {
+      throw StatusError(StatusCode::kAlreadyExists, "task " + request.id() + " already exists");
+    }
+  }
+  if (request.rootfs_size() > 0 && options_.mount_rootfs) {
+    try {
+      options_.mount_rootfs(request.bundle(), request.rootfs());
+    } catch (...) {
+      rethrow_as_status("mounting the rootfs of " + request.id());
+    }
+    task->rootfs_mounted = true;
+  }
+  try {
+    task->instance = options_.create_instance(task->config);
+  } catch (...) {
+    if (task->rootfs_mounted && options_.unmount_rootfs) {
+      options_.unmount_rootfs(request.bundle());
+    }
+    rethrow_as_status("creating task " + request.id());
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (!tasks_.emplace(request.id(), std::move(task)).second) {
+      throw StatusError(StatusCode::kAlreadyExists, "task " + request.id() + " already exists");
+    }
+  }
+  events::TaskCreate event;
+  event.set_container_id(request.id());
+  event.set_bundle(request.bundle());
+  *event.mutable_rootfs() = request.rootfs();
+  event.mutable_io()->set_stdin(request.stdin());
+  event.mutable_io()->set_stdout(request.stdout());
+  event.mutable_io()->set_stderr(request.stderr());
+  publish("/tasks/create", event);
+  return {};
+}
+
+task::StartResponse TaskService::start(const task::StartRequest& request) {
+  Task* task = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    task = &find_locked(request.id(), request.exec_id());
+    if (task->phase != Phase::created) {
+      throw StatusError(StatusCode::kFailedPrecondition,
+                        "task " + request.id() + " was already started");
+    }
+    task->phase = Phase::running;  // also keeps a second Start or a Delete out
+  }
+  std::uint32_t pid = 0;
+  try {
+    pid = task->instance->start();
+  } catch (...) {
+    std::lock_guard lock(mutex_);
+    task->phase = Phase::stopped;
+    task->exit = ExitStatus{kSignalExitBase - 1, std::chrono::system_clock::now()};
+    exited_.notify_all();
+    rethrow_as_status("starting task " + request.id());
+  }
+  {
+    std::lock_guard lock(mutex_);
+    task->pid = pid;
+  }
+  // TaskStart goes out before the watcher can publish TaskExit.
+  events::TaskStart event;
+  event.set_container_id(request.id());
+  event.set_pid(pid);
+  publish("/tasks/start", event);
+  std::lock_guard lock(mutex_);
+  watch_exit(request.id(), *task);
+  task::StartResponse response;
+  response.set_pid(pid);
+  return response;
+}
+
+void TaskService::watch_exit(const std::string& id, Task& task) {
+  task.exit_watcher = std::thread([this, id, &task] {
+    ExitStatus status;
+    try {
+      status = task.instance->wait();
+    } catch (const std::exception&) {
+      status = {kSignalExitBase - 1, std::chrono::system_clock::now()};
+    }
+    std::uint32_t pid = 0;
+    {
+      std::lock_guard lock(mutex_);
+      task.phase = Phase::stopped;
+      task.exit = status;
+      pid = task.pid;
+    }
+    // Publish TaskExit before releasing waiters, so whoever saw Wait
+    // return can count on the event having been sent.
+    events::TaskExit event;
+    event.set_container_id(id);
+    event.set_id(id);
+    event.set_pid(pid);
+    event.set_exit_status(status.code);
+    set_time(*event.mutable_exited_at(), status.at);
+    publish("/tasks/exit", event);
+    std::lock_guard lock(mutex_);
+    exited_.notify_all();
+  });
+}
+
+task::DeleteResponse TaskService::remove(const task::DeleteRequest& request) {
+  std::unique_ptr<Task> task;
+  {
+    std::lock_guard lock(mutex_);
+    Task& found = find_locked(request.id(), request.exec_id());
+    if (found.phase == Phase::running) {
+      throw StatusError(StatusCode::kFailedPrecondition,
+                        "task " + request.id() + " is running: kill it before deleting it");
+    }
+    task = std::move(tasks_[request.id()]);
+    tasks_.erase(request.id());
+  }
+  if (task->exit_watcher.joinable()) {
+    task->exit_watcher.join();
+  }
+  const ExitStatus exit = task->exit.value_or(ExitStatus{0, std::chrono::system_clock::now()});
+  try {
+    task->instance->remove();
+  } catch (const std::exception&) {
+    // The task is gone from the shim either way; containerd must not keep
+    // a record it can never delete.
+  }
+  if (task->rootfs_mounted && options_.unmount_rootfs) {
+    options_.unmount_rootfs(task->config.bundle);
+  }
+  events::TaskDelete event;
+  event.set_container_id(request.id());
+  event.set_pid(task->pid);
+  event.set_exit_status(exit.code);
+  set_time(*event.mutable_exited_at(), exit.at);
+  publish("/tasks/delete", event);
+  task::DeleteResponse response;
+  response.set_pid(task->pid);
+  response.set_exit_status(exit.code);
+  set_time(*response.mutable_exited_at(), exit.at);
+  return response;
+}
+
+task::PidsResponse TaskService::pids(const task::PidsRequest& request) {
+  std::lock_guard lock(mutex_);
+  Task& task = find_locked(request.id());
+  task::PidsResponse response;
+  if (task.phase == Phase::running && task.pid != 0) {
+    response.add_processes()->set_pid(task.pid);
+  }
+  return response;
+}
+
+void TaskService::kill(const task::KillRequest& request) {
+  std::unique_lock lock(mutex_);
+  Task& task = find_locked(request.id(), request.exec_id());
+  switch (task.phase) {
+    case Phase::stopped:
+      throw StatusError(StatusCode::kNotFound, "task " + request.id() + " has already exited");
+    case Phase::created: {
+      // Never started: it ends here, as if the signal had killed it.
+      task.phase = Phase::stopped;
+      task.exit = ExitStatus{kSignalExitBase + request.signal(), std::chrono::system_clock::now()};
+      lock.unlock();
+      events::TaskExit event;
+      event.set_container_id(request.id());
+      event.set_id(request.id());
+      event.set_exit_status(kSignalExitBase + request.signal());
+      set_time(*event.mutable_exited_at(), std::chrono::system_clock::now());
+      publish("/tasks/exit", event);
+      exited_.notify_all();
+      return;
+    }
+    case Phase::running:
+      if (task.pid == 0) {
+        throw StatusError(StatusCode::kFailedPrecondition,
+                          "task " + request.id() + " is still starting");
+      }
+      task.instance->kill(request.signal());
+      return;
+  }
+}
+
+task::WaitResponse TaskService::wait(const task::WaitRequest& request,
+                                     const std::function<bool()>& cancelled) {
+  std::unique_lock lock(mutex_);
+  Task* task = &find_locked(request.id(), request.exec_id());
+  while (!task->exit) {
+    exited_.wait_for(lock, std::chrono::milliseconds(200));
+    if (cancelled && cancelled()) {
+      throw StatusError(StatusCode::kCancelled, "wait for " + request.id() + " cancelled");
+    }
+    task = &find_locked(request.id());
+  }
+  task::WaitResponse response;
+  response.set_exit_status(task->exit->code);
+  set_time(*response.mutable_exited_at(), task->exit->at);
+  return response;
+}
+
+task::StateResponse TaskService::state(const task::StateRequest& request) {
+  std::lock_guard lock(mutex_);
+  Task& task = find_locked(request.id(), request.exec_id());
+  task::StateResponse response;
+  response.set_id(request.id());
+  response.set_bundle(task.config.bundle);
+  response.set_pid(task.pid);
+  response.set_stdin(task.config.stdin_path);
+  response.set_stdout(task.config.stdout_path);
+  response.set_stderr(task.config.stderr_path);
+  response.set_terminal(task.config.terminal);
+  switch (task.phase) {
+    case Phase::created:
+      response.set_status(types::CREATED);
+      break;
+    case Phase::running:
+      response.set_status(types::RUNNING);
+      break;
+    case Phase::stopped:
+      response.set_status(types::STOPPED);
+      response.set_exit_status(task.exit->code);
+      set_time(*response.mutable_exited_at(), task.exit->at);
+      break;
+  }
+  return response;
+}
+
+task::StatsResponse TaskService::stats(const task::StatsRequest& request) {
+  std::lock_guard lock(mutex_);
+  find_locked(request.id());
+  throw StatusError(StatusCode::kUnimplemented,
+                    "task metrics come from the container's cgroup, which wasmshim does not "
+                    "create yet");
+}
+
+task::ConnectResponse TaskService::connect(const task::ConnectRequest& request) {
+  std::lock_guard lock(mutex_);
+  task::ConnectResponse response;
+  response.set_shim_pid(static_cast<std::uint32_t>(::getpid()));
+  response.set_version(options_.version);
+  if (auto it = tasks_.find(request.id()); it != tasks_.end()) {
+    response.set_task_pid(it->second->pid);
+  }
+  return response;
+}
+
+void TaskService::shutdown(const task::ShutdownRequest& request) {
+  std::function<void()> on_shutdown;
+  {
+    std::lock_guard lock(mutex_);
+    // containerd asks after every Delete; a shim holding other tasks of the
+    // group stays up.
+    if ((!tasks_.empty() && !request.now()) || shutting_down_) {
+      return;
+    }
+    shutting_down_ = true;
+    on_shutdown = options_.on_shutdown;
+  }
+  if (on_shutdown) {
+    on_shutdown();
+  }
+}
+
+void TaskService::close_io(const task::CloseIORequest& request) {
+  // The container holds its own end of the stdin fifo; it sees EOF when
+  // containerd closes the other. Nothing to do beyond checking the task.
+  std::lock_guard lock(mutex_);
+  find_locked(request.id(), request.exec_id());
+}
+
+void TaskService::update(const task::UpdateTaskRequest& request) {
+  std::lock_guard lock(mutex_);
+  find_locked(request.id());
+}
+
+void TaskService::resize_pty(const task::ResizePtyRequest& request) {
+  std::lock_guard lock(mutex_);
+  find_locked(request.id(), request.exec_id());
+  throw StatusError(StatusCode::kFailedPrecondition,
+                    "task " + request.id() + " has no terminal to resize");
+}
+
+std::size_t TaskService::task_count() const {
+  std::lock_guard lock(mutex_);
+  return tasks_.size();
+}
+
+namespace {
+
+template <class Request, class Response>
+ttrpc::Handler handler(std::function<Response(const Request&, ttrpc::ServerContext&)> body) {
+  return ttrpc::typed_handler<Request, Response>(
+      [body = std::move(body)](ttrpc::ServerContext& context, const Request& request,
+                               Response& response) -> ttrpc::Status {
+        response = body(request, context);
+        return {};
+      });
+}
+
+template <class Request>
+ttrpc::Handler empty_handler(std::function<void(const Request&)> body) {
+  return handler<Request, google::protobuf::Empty>(
+      [body = std::move(body)](const Request& request, ttrpc::ServerContext&) {
+        body(request);
+        return google::protobuf::Empty();
+      });
+}
+
+ttrpc::Handler unimplemented(std::string reason) {
+  return [reason = std::move(reason)](ttrpc::ServerContext&, std::string_view) -> ttrpc::Reply {
+    return ttrpc::Status(StatusCode::kUnimplemented, reason);
+  };
+}
+
+}  // namespace
+
+void TaskService::register_with(ttrpc::Server& server) {
+  for (const std::string service : {"containerd.task.v2.Task", "containerd.task.v3.Task"}) {
+    auto add = [&](const char* method, ttrpc::Handler h) {
+      server.register_method(service, method, std::move(h));
+    };
+    add("Create", handler<task::CreateTaskRequest, task::CreateTaskResponse>(
+                      [this](const auto& r, auto&) { return create(r); }));
+    add("Start", handler<task::StartRequest, task::StartResponse>(
+                     [this](const auto& r, auto&) { return start(r); }));
+    add("Delete", handler<task::DeleteRequest, task::DeleteResponse>(
+                      [this](const auto& r, auto&) { return remove(r); }));
+    add("Pids", handler<task::PidsRequest, task::PidsResponse>(
+                    [this](const auto& r, auto&) { return pids(r); }));
+    add("Kill", empty_handler<task::KillRequest>([this](const auto& r) { kill(r); }));
+    add("Wait", handler<task::WaitRequest, task::WaitResponse>(
+                    [this](const auto& r, ttrpc::ServerContext& context) {
+                      return wait(r, [&context] { return context.cancelled(); });
+                    }));
+    add("State", handler<task::StateRequest, task::StateResponse>(
+                     [this](const auto& r, auto&) { return state(r); }));
+    add("Stats", handler<task::StatsRequest, task::StatsResponse>(
+                     [this](const auto& r, auto&) { return stats(r); }));
+    add("Connect", handler<task::ConnectRequest, task::ConnectResponse>(
+                       [this](const auto& r, auto&) { return connect(r); }));
+    add("Shutdown", empty_handler<task::ShutdownRequest>([this](const auto& r) { shutdown(r); }));
+    add("CloseIO", empty_handler<task::CloseIORequest>([this](const auto& r) { close_io(r); }));
+    add("Update", empty_handler<task::UpdateTaskRequest>([this](const auto& r) { update(r); }));
+    add("ResizePty",
+        empty_handler<task::ResizePtyRequest>([this](const auto& r) { resize_pty(r); }));
+    add("Exec", unimplemented("exec is not supported for Wasm tasks: a module has one process"));
+    add("Pause", unimplemented("pause is not supported for Wasm tasks yet"));
+    add("Resume", unimplemented("resume is not supported for Wasm tasks yet"));
+    add("Checkpoint", unimplemented("checkpoint is not supported for Wasm tasks"));
+  }
+}
+
+}  // namespace wasmshim::shim

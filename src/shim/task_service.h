@@ -1,0 +1,93 @@
+// containerd's Task service (containerd.task.v2.Task, and the v3 name newer
+// containerd asks for): the state machine of each task in this shim, over
+// the Instance an engine provides. Handlers are plain methods, testable
+// without ttrpc; register() puts them on a ttrpc server.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "events.h"
+#include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
+#include "wasmshim/shim/instance.h"
+#include "wasmshim/ttrpc/server.h"
+
+namespace wasmshim::shim {
+
+namespace task = ::containerd::task::v2;
+using Mounts = google::protobuf::RepeatedPtrField<::containerd::types::Mount>;
+
+struct TaskServiceOptions {
+  std::function<std::unique_ptr<Instance>(const InstanceConfig&)> create_instance;
+  EventSink* events = nullptr;
+  std::string namespace_name;
+  // Mounts the rootfs containerd gives at <bundle>/rootfs, and undoes it.
+  std::function<void(const std::string& bundle, const Mounts& mounts)> mount_rootfs;
+  std::function<void(const std::string& bundle)> unmount_rootfs;
+  // Called (once) when Shutdown finds no task left: the daemon should exit.
+  std::function<void()> on_shutdown;
+  // Version string for Connect.
+  std::string version;
+};
+
+class TaskService {
+ public:
+  explicit TaskService(TaskServiceOptions options);
+  // Kills what still runs and joins the threads that wait for exits.
+  ~TaskService();
+  TaskService(const TaskService&) = delete;
+  TaskService& operator=(const TaskService&) = delete;
+
+  // Registers every method under containerd.task.v2.Task and .v3.Task.
+  void register_with(ttrpc::Server& server);
+
+  // Each throws ttrpc::StatusError on failure.
+  task::CreateTaskResponse create(const task::CreateTaskRequest& request);
+  task::StartResponse start(const task::StartRequest& request);
+  task::DeleteResponse remove(const task::DeleteRequest& request);
+  task::PidsResponse pids(const task::PidsRequest& request);
+  void kill(const task::KillRequest& request);
+  // Blocks until the task exits or `cancelled` says the caller is gone.
+  task::WaitResponse wait(const task::WaitRequest& request,
+                          const std::function<bool()>& cancelled = {});
+  task::StateResponse state(const task::StateRequest& request);
+  task::StatsResponse stats(const task::StatsRequest& request);
+  task::ConnectResponse connect(const task::ConnectRequest& request);
+  void shutdown(const task::ShutdownRequest& request);
+  void close_io(const task::CloseIORequest& request);
+  void update(const task::UpdateTaskRequest& request);
+  void resize_pty(const task::ResizePtyRequest& request);
+
+  std::size_t task_count() const;
+
+ private:
+  enum class Phase { created, running, stopped };
+  struct Task {
+    InstanceConfig config;
+    std::unique_ptr<Instance> instance;
+    Phase phase = Phase::created;
+    std::uint32_t pid = 0;
+    std::optional<ExitStatus> exit;
+    std::thread exit_watcher;
+    bool rootfs_mounted = false;
+  };
+
+  // The task, or NOT_FOUND; exec ids are refused (a Wasm task has no execs).
+  Task& find_locked(const std::string& id, const std::string& exec_id = {});
+  void watch_exit(const std::string& id, Task& task);
+  void publish(const std::string& topic, const google::protobuf::Message& event);
+
+  TaskServiceOptions options_;
+  mutable std::mutex mutex_;
+  std::condition_variable exited_;
+  std::map<std::string, std::unique_ptr<Task>> tasks_;
+  bool shutting_down_ = false;
+};
+
+}  // namespace wasmshim::shim

@@ -1,0 +1,351 @@
+#include "task_service.h"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <future>
+
+#include "github.com/containerd/containerd/api/events/task.pb.h"
+#include "support/temp_dir.h"
+#include "wasmshim/ttrpc/client.h"
+#include "wasmshim/ttrpc/protobuf.h"
+
+namespace wasmshim::shim {
+namespace {
+
+using namespace std::chrono_literals;
+using ttrpc::StatusCode;
+using ttrpc::StatusError;
+
+// An instance whose workload is a promise the test keeps.
+class TestInstance final : public Instance {
+ public:
+  struct Control {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::optional<std::uint32_t> exit_code;
+    std::vector<std::uint32_t> signals;
+    bool removed = false;
+    bool fail_start = false;
+    void finish(std::uint32_t code) {
+      std::lock_guard lock(mutex);
+      exit_code = code;
+      changed.notify_all();
+    }
+  };
+
+  explicit TestInstance(std::shared_ptr<Control> control) : control_(std::move(control)) {}
+  std::uint32_t start() override {
+    if (control_->fail_start) {
+      throw StatusError(StatusCode::kFailedPrecondition, "module has no _start");
+    }
+    return 4242;
+  }
+  void kill(std::uint32_t signal) override {
+    std::lock_guard lock(control_->mutex);
+    control_->signals.push_back(signal);
+    control_->exit_code = 128 + signal;
+    control_->changed.notify_all();
+  }
+  ExitStatus wait() override {
+    std::unique_lock lock(control_->mutex);
+    control_->changed.wait(lock, [&] { return control_->exit_code.has_value(); });
+    return {*control_->exit_code, std::chrono::system_clock::now()};
+  }
+  void remove() override {
+    std::lock_guard lock(control_->mutex);
+    control_->removed = true;
+  }
+
+ private:
+  std::shared_ptr<Control> control_;
+};
+
+class RecordingEvents final : public EventSink {
+ public:
+  void publish(const std::string& topic, const google::protobuf::Message& event) override {
+    std::lock_guard lock(mutex_);
+    topics_.push_back(topic);
+    if (auto* exit = dynamic_cast<const ::containerd::events::TaskExit*>(&event)) {
+      last_exit_status_ = exit->exit_status();
+    }
+  }
+  std::vector<std::string> topics() {
+    std::lock_guard lock(mutex_);
+    return topics_;
+  }
+  std::optional<std::uint32_t> last_exit_status() {
+    std::lock_guard lock(mutex_);
+    return last_exit_status_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::string> topics_;
+  std::optional<std::uint32_t> last_exit_status_;
+};
+
+struct Fixture {
+  std::shared_ptr<TestInstance::Control> control = std::make_shared<TestInstance::Control>();
+  RecordingEvents events;
+  std::vector<std::string> mounted, unmounted;
+  int shutdowns = 0;
+  std::unique_ptr<TaskService> service;
+
+  Fixture() {
+    TaskServiceOptions options;
+    options.create_instance = [this](const InstanceConfig& config) -> std::unique_ptr<Instance> {
+      if (config.bundle == "/bundles/bad-module") {
+        throw StatusError(StatusCode::kInvalidArgument, "/demo.wasm: not a Wasm module");
+      }
+      if (config.bundle == "/bundles/broken") {
+        throw std::runtime_error("disk on fire");
+      }
+      return std::make_unique<TestInstance>(control);
+    };
+    options.events = &events;
+    options.namespace_name = "test";
+    options.mount_rootfs = [this](const std::string& bundle, const Mounts& mounts) {
+      if (mounts.Get(0).type() == "fail") {
+        throw std::runtime_error("mount: no such device");
+      }
+      mounted.push_back(bundle);
+    };
+    options.unmount_rootfs = [this](const std::string& bundle) { unmounted.push_back(bundle); };
+    options.on_shutdown = [this] { ++shutdowns; };
+    options.version = "test";
+    service = std::make_unique<TaskService>(std::move(options));
+  }
+
+  static task::CreateTaskRequest create_request(const std::string& id,
+                                                const std::string& bundle = "/bundles/ok") {
+    task::CreateTaskRequest request;
+    request.set_id(id);
+    request.set_bundle(bundle);
+    request.set_stdout("/run/fifo/stdout");
+    auto* mount = request.add_rootfs();
+    mount->set_type("overlay");
+    mount->set_source("overlay");
+    return request;
+  }
+  template <class R>
+  static R with_id(const std::string& id) {
+    R request;
+    request.set_id(id);
+    return request;
+  }
+};
+
+StatusCode code_of(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const StatusError& e) {
+    return e.status().code();
+  }
+  return StatusCode::kOk;
+}
+
+TEST(TaskService, WholeLifeOfATask) {
+  Fixture f;
+  f.service->create(Fixture::create_request("c1"));
+  EXPECT_EQ(f.mounted, std::vector<std::string>{"/bundles/ok"});
+  auto state = f.service->state(Fixture::with_id<task::StateRequest>("c1"));
+  EXPECT_EQ(state.status(), ::containerd::v1::types::CREATED);
+  EXPECT_EQ(state.stdout(), "/run/fifo/stdout");
+
+  EXPECT_EQ(f.service->start(Fixture::with_id<task::StartRequest>("c1")).pid(), 4242u);
+  state = f.service->state(Fixture::with_id<task::StateRequest>("c1"));
+  EXPECT_EQ(state.status(), ::containerd::v1::types::RUNNING);
+  EXPECT_EQ(f.service->pids(Fixture::with_id<task::PidsRequest>("c1")).processes(0).pid(), 4242u);
+
+  f.control->finish(3);
+  auto waited = f.service->wait(Fixture::with_id<task::WaitRequest>("c1"));
+  EXPECT_EQ(waited.exit_status(), 3u);
+  EXPECT_GT(waited.exited_at().seconds(), 0);
+  // TaskExit was published before Wait returned.
+  EXPECT_EQ(f.events.last_exit_status(), 3u);
+  state = f.service->state(Fixture::with_id<task::StateRequest>("c1"));
+  EXPECT_EQ(state.status(), ::containerd::v1::types::STOPPED);
+  EXPECT_EQ(state.exit_status(), 3u);
+
+  auto deleted = f.service->remove(Fixture::with_id<task::DeleteRequest>("c1"));
+  EXPECT_EQ(deleted.exit_status(), 3u);
+  EXPECT_EQ(deleted.pid(), 4242u);
+  EXPECT_TRUE(f.control->removed);
+  EXPECT_EQ(f.unmounted, std::vector<std::string>{"/bundles/ok"});
+  EXPECT_EQ(f.service->task_count(), 0u);
+  EXPECT_EQ(f.events.topics(), (std::vector<std::string>{"/tasks/create", "/tasks/start",
+                                                         "/tasks/exit", "/tasks/delete"}));
+  f.service->shutdown({});
+  EXPECT_EQ(f.shutdowns, 1);
+}
+
+TEST(TaskService, KillEndsARunningTaskWithTheSignalsStatus) {
+  Fixture f;
+  f.service->create(Fixture::create_request("c1"));
+  f.service->start(Fixture::with_id<task::StartRequest>("c1"));
+  task::KillRequest kill;
+  kill.set_id("c1");
+  kill.set_signal(SIGTERM);
+  f.service->kill(kill);
+  EXPECT_EQ(f.service->wait(Fixture::with_id<task::WaitRequest>("c1")).exit_status(), 143u);
+  EXPECT_EQ(f.control->signals, std::vector<std::uint32_t>{SIGTERM});
+  EXPECT_EQ(code_of([&] { f.service->kill(kill); }), StatusCode::kNotFound);
+}
+
+TEST(TaskService, KillingATaskThatNeverStartedStopsIt) {
+  Fixture f;
+  f.service->create(Fixture::create_request("c1"));
+  task::KillRequest kill;
+  kill.set_id("c1");
+  kill.set_signal(SIGKILL);
+  f.service->kill(kill);
+  EXPECT_EQ(f.service->wait(Fixture::with_id<task::WaitRequest>("c1")).exit_status(), 137u);
+  EXPECT_EQ(code_of([&] { f.service->start(Fixture::with_id<task::StartRequest>("c1")); }),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(f.service->remove(Fixture::with_id<task::DeleteRequest>("c1")).exit_status(), 137u);
+}
+
+TEST(TaskService, CreateErrors) {
+  Fixture f;
+  f.service->create(Fixture::create_request("c1"));
+  EXPECT_EQ(code_of([&] { f.service->create(Fixture::create_request("c1")); }),
+            StatusCode::kAlreadyExists);
+  auto terminal = Fixture::create_request("t");
+  terminal.set_terminal(true);
+  EXPECT_EQ(code_of([&] { f.service->create(terminal); }), StatusCode::kInvalidArgument);
+  auto checkpoint = Fixture::create_request("cp");
+  checkpoint.set_checkpoint("/x");
+  EXPECT_EQ(code_of([&] { f.service->create(checkpoint); }), StatusCode::kUnimplemented);
+  EXPECT_EQ(code_of([&] { f.service->create(task::CreateTaskRequest()); }),
+            StatusCode::kInvalidArgument);
+  try {
+    f.service->create(Fixture::create_request("bad", "/bundles/bad-module"));
+    FAIL();
+  } catch (const StatusError& e) {
+    EXPECT_EQ(e.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(e.status().message(), "/demo.wasm: not a Wasm module");
+  }
+  // The failed create unmounted what it mounted.
+  EXPECT_EQ(f.unmounted, std::vector<std::string>{"/bundles/bad-module"});
+  try {
+    f.service->create(Fixture::create_request("broken", "/bundles/broken"));
+    FAIL();
+  } catch (const StatusError& e) {
+    EXPECT_EQ(e.status().code(), StatusCode::kInternal);
+    EXPECT_NE(e.status().message().find("disk on fire"), std::string::npos);
+  }
+  auto bad_mount = Fixture::create_request("m");
+  bad_mount.mutable_rootfs(0)->set_type("fail");
+  EXPECT_EQ(code_of([&] { f.service->create(bad_mount); }), StatusCode::kInternal);
+  EXPECT_EQ(f.service->task_count(), 1u);
+}
+
+TEST(TaskService, ErrorsOfTheOtherCalls) {
+  Fixture f;
+  EXPECT_EQ(code_of([&] { f.service->start(Fixture::with_id<task::StartRequest>("nope")); }),
+            StatusCode::kNotFound);
+  EXPECT_EQ(code_of([&] { f.service->state(Fixture::with_id<task::StateRequest>("nope")); }),
+            StatusCode::kNotFound);
+  f.service->create(Fixture::create_request("c1"));
+  f.service->start(Fixture::with_id<task::StartRequest>("c1"));
+  EXPECT_EQ(code_of([&] { f.service->start(Fixture::with_id<task::StartRequest>("c1")); }),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(code_of([&] { f.service->remove(Fixture::with_id<task::DeleteRequest>("c1")); }),
+            StatusCode::kFailedPrecondition);
+  task::StateRequest exec_state;
+  exec_state.set_id("c1");
+  exec_state.set_exec_id("e1");
+  EXPECT_EQ(code_of([&] { f.service->state(exec_state); }), StatusCode::kNotFound);
+  EXPECT_EQ(code_of([&] { f.service->resize_pty(Fixture::with_id<task::ResizePtyRequest>("c1")); }),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(code_of([&] { f.service->stats(Fixture::with_id<task::StatsRequest>("c1")); }),
+            StatusCode::kUnimplemented);
+  f.service->close_io(Fixture::with_id<task::CloseIORequest>("c1"));
+  f.service->update(Fixture::with_id<task::UpdateTaskRequest>("c1"));
+  // Shutdown while a task lives does nothing.
+  f.service->shutdown({});
+  EXPECT_EQ(f.shutdowns, 0);
+  f.control->finish(0);
+}
+
+TEST(TaskService, StartFailureStopsTheTask) {
+  Fixture f;
+  f.control->fail_start = true;
+  f.service->create(Fixture::create_request("c1"));
+  EXPECT_EQ(code_of([&] { f.service->start(Fixture::with_id<task::StartRequest>("c1")); }),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(f.service->state(Fixture::with_id<task::StateRequest>("c1")).status(),
+            ::containerd::v1::types::STOPPED);
+  f.service->remove(Fixture::with_id<task::DeleteRequest>("c1"));
+}
+
+TEST(TaskService, WaitGivesUpWhenTheCallerIsGone) {
+  Fixture f;
+  f.service->create(Fixture::create_request("c1"));
+  f.service->start(Fixture::with_id<task::StartRequest>("c1"));
+  std::atomic<bool> gone{false};
+  auto waiting = std::async(std::launch::async, [&] {
+    return code_of([&] {
+      f.service->wait(Fixture::with_id<task::WaitRequest>("c1"), [&] { return gone.load(); });
+    });
+  });
+  gone = true;
+  ASSERT_EQ(waiting.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(waiting.get(), StatusCode::kCancelled);
+  f.control->finish(0);
+}
+
+TEST(TaskService, ShutdownNowAlwaysEnds) {
+  Fixture f;
+  f.service->create(Fixture::create_request("c1"));
+  task::ShutdownRequest now;
+  now.set_now(true);
+  f.service->shutdown(now);
+  f.service->shutdown(now);
+  EXPECT_EQ(f.shutdowns, 1);
+}
+
+TEST(TaskService, ServesBothServiceNamesOverTtrpc) {
+  Fixture f;
+  wasmshim::testing::TempDir dir;
+  ttrpc::Server server;
+  f.service->register_with(server);
+  const std::string address = dir.socket();
+  server.listen(address);
+  auto client = ttrpc::Client::connect(address, 5s);
+  for (const char* service : {"containerd.task.v2.Task", "containerd.task.v3.Task"}) {
+    const std::string id = std::string("c-") + service[15];
+    task::CreateTaskResponse created;
+    ASSERT_TRUE(ttrpc::typed_call(*client, service, "Create", Fixture::create_request(id), created)
+                    .is_ok());
+    task::StartResponse started;
+    ASSERT_TRUE(ttrpc::typed_call(*client, service, "Start",
+                                  Fixture::with_id<task::StartRequest>(id), started)
+                    .is_ok());
+    EXPECT_EQ(started.pid(), 4242u);
+    f.control->finish(7);
+    task::WaitResponse waited;
+    ASSERT_TRUE(
+        ttrpc::typed_call(*client, service, "Wait", Fixture::with_id<task::WaitRequest>(id), waited)
+            .is_ok());
+    EXPECT_EQ(waited.exit_status(), 7u);
+    task::DeleteResponse deleted;
+    ASSERT_TRUE(ttrpc::typed_call(*client, service, "Delete",
+                                  Fixture::with_id<task::DeleteRequest>(id), deleted)
+                    .is_ok());
+    {
+      std::lock_guard lock(f.control->mutex);
+      f.control->exit_code.reset();
+    }
+    auto exec = client->call(service, "Exec", "", {});
+    EXPECT_EQ(exec.status.code(), StatusCode::kUnimplemented);
+    EXPECT_NE(exec.status.message().find("exec"), std::string::npos);
+    auto garbage = client->call(service, "Create", "\xff\xff\xff", {});
+    EXPECT_EQ(garbage.status.code(), StatusCode::kInvalidArgument);
+  }
+  server.shutdown(1s);
+}
+
+}  // namespace
+}  // namespace wasmshim::shim
