@@ -31,6 +31,7 @@ int usage(const char* message) {
       "usage: wasmshim run [--tier jit|aot|auto] [--dir HOST[::GUEST]]... [--env KEY=VALUE]...\n"
       "                    app.wasm [args...]\n"
       "       wasmshim compile app.wasm\n"
+      "       wasmshim image -o OUT.tar --name REF [--path /IN/IMAGE.wasm] app.wasm\n"
       "       wasmshim otlp-receiver [--http HOST:PORT] [--grpc HOST:PORT] [--jsonl FILE]\n");
   return kUsageStatus;
 }
@@ -155,6 +156,9 @@ int main(int argc, char** argv) {
   }
   if (command == "compile") {
     return compile_command(argc - 2, argv + 2);
+  }
+  if (command == "image") {
+    return wasmshim::cmd::image_command(argc - 2, argv + 2);
   }
   if (command == "otlp-receiver") {
     return wasmshim::cmd::otlp_receiver_command(argc - 2, argv + 2);

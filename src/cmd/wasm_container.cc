@@ -1,0 +1,76 @@
+// Container mode of the shim binary: the container's own process. Opens the
+// stdio fifos, reads the bundle's spec and runs its module, the rootfs
+// preopened as "/". Compiling here (not in the daemon) puts the compiler's
+// memory on the container's account.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include "wasm_instance.h"
+#include "wasmshim/container/oci_spec.h"
+#include "wasmshim/wasm/engine.h"
+
+namespace wasmshim::cmd {
+namespace {
+
+constexpr int kCannotRun = 125;
+
+// An empty path is /dev/null. containerd holds the other end of each fifo;
+// a reading end is opened without waiting for a writer (there may never be
+// one when nobody types into the container), then made blocking again.
+bool redirect(const std::string& path, int target, int flags) {
+  const bool reading = (flags & O_ACCMODE) == O_RDONLY;
+  const int fd = ::open(path.empty() ? "/dev/null" : path.c_str(),
+                        flags | O_CLOEXEC | (reading ? O_NONBLOCK : 0));
+  if (fd < 0) {
+    return false;
+  }
+  if (reading) {
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  }
+  const bool ok = ::dup2(fd, target) == target;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+int run_wasm_container(int argc, char** argv) {
+  if (argc != 4) {
+    std::fprintf(stderr, "wasmshim container: expected BUNDLE STDIN STDOUT STDERR\n");
+    return kCannotRun;
+  }
+  const std::string bundle = argv[0];
+  // Nothing of the daemon's (its sockets, pipes) belongs in the container.
+  ::close_range(3, ~0U, 0);
+  if (!redirect(argv[1], STDIN_FILENO, O_RDONLY) || !redirect(argv[2], STDOUT_FILENO, O_WRONLY) ||
+      !redirect(argv[3], STDERR_FILENO, O_WRONLY)) {
+    std::perror("wasmshim container: opening stdio");
+    return kCannotRun;
+  }
+  try {
+    const container::OciSpec spec = container::load_oci_spec(bundle);
+    const std::string& module = spec.process.args[0];
+    const std::string host_module =
+        spec.root_path + (module.starts_with("/") ? module : spec.process.cwd + "/" + module);
+    wasm::EngineOptions engine;
+    engine.cache_dir = wasm::default_cache_dir();
+    wasm::WasiConfig wasi;
+    wasi.args = spec.process.args;
+    wasi.env = spec.process.env;
+    wasi.preopens.push_back({spec.root_path, "/"});
+    wasm::PreparedModule prepared = wasm::prepare_file(host_module, engine);
+    wasm::RunResult result = wasm::run(prepared, wasi, engine);
+    if (result.trap) {
+      std::fprintf(stderr, "wasmshim: %s: wasm trap: %s\n", module.c_str(), result.trap->c_str());
+    }
+    return result.exit_code;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "wasmshim: %s\n", e.what());
+    return kCannotRun;
+  }
+}
+
+}  // namespace wasmshim::cmd

@@ -1,0 +1,44 @@
+// The shim's Instance for Wasm containers: the module is process.args[0] in
+// the rootfs; each container runs in its own process (this binary again, in
+// container mode), spawned with posix_spawn so the threaded daemon never
+// forks without exec.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "wasmshim/container/oci_spec.h"
+#include "wasmshim/shim/instance.h"
+
+namespace wasmshim::cmd {
+
+class WasmInstance final : public shim::Instance {
+ public:
+  // Reads config.json and checks the module is a Wasm file in the rootfs;
+  // throws ttrpc::StatusError (INVALID_ARGUMENT, NOT_FOUND) saying why not.
+  static std::unique_ptr<WasmInstance> create(const shim::InstanceConfig& config);
+
+  std::uint32_t start() override;
+  void kill(std::uint32_t signal) override;
+  shim::ExitStatus wait() override;
+  void remove() override;
+
+ private:
+  WasmInstance(shim::InstanceConfig config, container::OciSpec spec);
+
+  shim::InstanceConfig config_;
+  container::OciSpec spec_;
+  pid_t pid_ = 0;
+  bool reaped_ = false;
+};
+
+// The first argument that puts this binary in container mode.
+inline constexpr const char* kContainerModeFlag = "--wasmshim-container";
+
+// Container mode: argv after the flag is BUNDLE STDIN STDOUT STDERR (empty:
+// /dev/null). Runs the bundle's module and returns its exit status.
+int run_wasm_container(int argc, char** argv);
+
+}  // namespace wasmshim::cmd

@@ -1,0 +1,55 @@
+#include "wasmshim/container/oci_spec.h"
+
+#include <gtest/gtest.h>
+
+namespace wasmshim::container {
+namespace {
+
+std::string error_of(std::string_view json) {
+  try {
+    parse_oci_spec(json, "/b");
+  } catch (const OciSpecError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(OciSpec, ReadsWhatTheEngineNeeds) {
+  auto spec = parse_oci_spec(R"({
+    "ociVersion": "1.0.2",
+    "process": {"args": ["/demo.wasm", "echo", "hi"], "env": ["PATH=/bin", "A=b"], "cwd": "/work"},
+    "root": {"path": "rootfs", "readonly": true},
+    "hostname": "wasm",
+    "annotations": {"io.kubernetes.cri.sandbox-id": "pod1", "n": 3}
+  })",
+                             "/run/bundle");
+  EXPECT_EQ(spec.process.args, (std::vector<std::string>{"/demo.wasm", "echo", "hi"}));
+  EXPECT_EQ(spec.process.env.size(), 2u);
+  EXPECT_EQ(spec.process.cwd, "/work");
+  EXPECT_EQ(spec.root_path, "/run/bundle/rootfs");
+  EXPECT_TRUE(spec.root_readonly);
+  EXPECT_EQ(spec.hostname, "wasm");
+  EXPECT_EQ(spec.annotations.at("io.kubernetes.cri.sandbox-id"), "pod1");
+  EXPECT_EQ(spec.annotations.count("n"), 0u);
+  EXPECT_EQ(parse_oci_spec(R"({"process":{"args":["a"]},"root":{"path":"/abs"}})", "/b").root_path,
+            "/abs");
+}
+
+TEST(OciSpec, NamesWhatIsWrong) {
+  EXPECT_NE(error_of("{not json").find("not valid JSON"), std::string::npos);
+  EXPECT_NE(error_of("[]").find("JSON object"), std::string::npos);
+  EXPECT_NE(error_of("{}").find("process is missing"), std::string::npos);
+  EXPECT_NE(error_of(R"({"process":{"args":[]}})").find("process.args is empty"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"process":{"args":[1]}})").find("process.args must be an array"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"process":{"args":["a"],"env":"x"}})").find("process.env"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"process":{"args":["a"],"cwd":5}})").find("process.cwd"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"process":{"args":["a"],"terminal":"yes"}})").find("process.terminal"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace wasmshim::container

@@ -1,0 +1,22 @@
+// The shim binary's actions, called by run_shim.
+#pragma once
+
+#include "cli.h"
+#include "wasmshim/shim/shim_main.h"
+
+namespace wasmshim::shim {
+
+// `start`: prints the address of a shim for this task (spawning the daemon,
+// or reusing the group's running one).
+int start_command(const ShimFlags& flags, const ShimInfo& info);
+// `delete`: cleans up after a task whose shim is gone; writes a
+// DeleteResponse to stdout.
+int delete_command(const ShimFlags& flags);
+// `serve`: the daemon, on the listening socket `start` passed as fd 3.
+int serve_command(const ShimFlags& flags, const ShimInfo& info, InstanceFactory factory,
+                  std::optional<otel::OtlpConfig> otlp);
+
+// The fd the listening socket has in the daemon.
+inline constexpr int kListenerFd = 3;
+
+}  // namespace wasmshim::shim

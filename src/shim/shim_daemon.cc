@@ -1,0 +1,117 @@
+// `serve`: the shim daemon. Serves the Task service on the socket `start`
+// created until containerd says Shutdown (or SIGTERM), then drains events
+// and exits, removing its socket.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+
+#include "address.h"
+#include "bundle_state.h"
+#include "commands.h"
+#include "publisher.h"
+#include "rootfs.h"
+#include "shim_log.h"
+#include "task_service.h"
+#include "wasmshim/ttrpc/server.h"
+#include "wasmshim/ttrpc/unix_socket.h"
+
+namespace wasmshim::shim {
+namespace {
+
+// The bundle's log fifo; containerd holds its read end open while the shim
+// runs. Not there (run by hand): stderr.
+int open_log_fifo() {
+  return ::open("log", O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+}
+
+std::string env_or_empty(const char* name) {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read before any thread starts.
+  const char* value = std::getenv(name);
+  return value != nullptr ? value : "";
+}
+
+// Blocks SIGTERM, SIGINT and SIGPIPE in this thread and every thread started
+// after; returns the set sigtimedwait takes.
+sigset_t block_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  return set;
+}
+
+}  // namespace
+
+int serve_command(const ShimFlags& flags, const ShimInfo& info, InstanceFactory factory,
+                  std::optional<otel::OtlpConfig> /*otlp*/) {
+  const sigset_t stop_signals = block_signals();
+  int log_fd = open_log_fifo();
+  if (log_fd >= 0) {
+    // Non-blocking only for the open (no reader: fail instead of hanging).
+    ::fcntl(log_fd, F_SETFL, ::fcntl(log_fd, F_GETFL) & ~O_NONBLOCK);
+  }
+  ShimLog log(log_fd, flags.debug, flags.id);
+  log.info("wasmshim " + info.version + " serving (pid " + std::to_string(::getpid()) + ")");
+
+  EventPublisher publisher({env_or_empty("TTRPC_ADDRESS"), flags.address, flags.publish_binary,
+                            flags.namespace_name, [&log](const std::string& m) { log.warn(m); }});
+  RecordingEventSink events(publisher);
+
+  std::mutex mutex;
+  std::condition_variable stop;
+  bool stop_requested = false;
+  TaskServiceOptions options;
+  options.create_instance = std::move(factory);
+  options.events = &events;
+  options.namespace_name = flags.namespace_name;
+  options.mount_rootfs = mount_rootfs;
+  options.unmount_rootfs = unmount_rootfs;
+  options.version = info.version;
+  options.on_shutdown = [&] {
+    std::lock_guard lock(mutex);
+    stop_requested = true;
+    stop.notify_all();
+  };
+  auto service = std::make_unique<TaskService>(std::move(options));
+
+  ttrpc::ServerOptions server_options;
+  server_options.require_same_user = true;
+  server_options.log = [&log](std::string_view m) { log.debug(std::string(m)); };
+  ttrpc::Server server(server_options);
+  service->register_with(server);
+  // Inherited without close-on-exec; containers must not get it.
+  ::fcntl(kListenerFd, F_SETFD, FD_CLOEXEC);
+  server.serve(ttrpc::UniqueFd(kListenerFd));
+
+  // Wait for Shutdown or a stop signal, whichever comes first.
+  while (true) {
+    {
+      std::unique_lock lock(mutex);
+      if (stop.wait_for(lock, std::chrono::milliseconds(100), [&] { return stop_requested; })) {
+        break;
+      }
+    }
+    timespec poll{0, 0};
+    if (sigtimedwait(&stop_signals, nullptr, &poll) > 0) {
+      log.info("stop signal received");
+      break;
+    }
+  }
+  log.info("shutting down");
+  // Shutdown's own answer must reach containerd before the socket closes.
+  server.shutdown(std::chrono::seconds(2));
+  service.reset();
+  publisher.flush(std::chrono::seconds(5));
+  const std::string address =
+      shim_socket_address(flags.address, flags.namespace_name, grouping_id(".", flags.id));
+  ::unlink(ttrpc::parse_socket_address(address).path.c_str());
+  return 0;
+}
+
+}  // namespace wasmshim::shim

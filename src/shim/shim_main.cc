@@ -1,0 +1,71 @@
+#include "wasmshim/shim/shim_main.h"
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+
+#include "commands.h"
+
+namespace wasmshim::shim {
+
+std::vector<std::string> process_arguments() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> args;
+  std::size_t start = 0;
+  while (start < all.size()) {
+    auto end = all.find('\0', start);
+    if (end == std::string::npos) {
+      end = all.size();
+    }
+    args.push_back(all.substr(start, end - start));
+    start = end + 1;
+  }
+  if (!args.empty()) {
+    args.erase(args.begin());
+  }
+  return args;
+}
+
+int run_shim(const std::vector<std::string>& args, const ShimInfo& info, InstanceFactory factory,
+             std::optional<otel::OtlpConfig> otlp) {
+  const std::string binary = "containerd-shim-" + info.name + "-" + info.shim_version;
+  ShimFlags flags;
+  try {
+    flags = parse_flags(args);
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "%s: %s\n", binary.c_str(), e.what());
+    return 2;
+  }
+  if (flags.version) {
+    std::printf("%s:\n  Runtime: io.containerd.%s.%s\n  Version: %s\n  Revision: %s\n",
+                binary.c_str(), info.name.c_str(), info.shim_version.c_str(), info.version.c_str(),
+                info.revision.c_str());
+    return 0;
+  }
+  try {
+    if (flags.action == "start") {
+      return start_command(flags, info);
+    }
+    if (flags.action == "delete") {
+      return delete_command(flags);
+    }
+    if (flags.action == "serve") {
+      return serve_command(flags, info, std::move(factory), std::move(otlp));
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s %s: %s\n", binary.c_str(), flags.action.c_str(), e.what());
+    return 1;
+  }
+  std::fprintf(
+      stderr,
+      "%s: %s\nusage: %s [-namespace NS -id ID -address ADDR -publish-binary BIN "
+      "[-bundle DIR] [-debug]] start|delete, or -v\n",
+      binary.c_str(),
+      flags.action.empty() ? "no action given" : ("unknown action '" + flags.action + "'").c_str(),
+      binary.c_str());
+  return 2;
+}
+
+}  // namespace wasmshim::shim
