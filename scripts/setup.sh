@@ -28,6 +28,9 @@ otel_packages=(libgrpc++-dev protobuf-compiler-grpc libcurl4-openssl-dev zlib1g-
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   otel_packages+=(nodejs npm)
 fi
+# The shim: containerd's task API .proto files (built into the shim), and
+# containerd with ctr for the end-to-end tests.
+shim_packages=(golang-github-containerd-containerd-dev containerd)
 # Unit tests.
 test_packages=(libgtest-dev libgmock-dev)
 # Interop: the Go ttrpc library (what containerd speaks), built offline in
@@ -36,7 +39,7 @@ interop_packages=(golang-go golang-github-containerd-ttrpc-dev)
 # Fuzzing and style: libFuzzer's runtime for clang, clang-format, clang-tidy.
 fuzz_packages=(libclang-rt-14-dev clang-format clang-tidy)
 
-packages=("${build_packages[@]}" "${engine_packages[@]}" "${wasm_packages[@]}" "${otel_packages[@]}" "${test_packages[@]}" "${interop_packages[@]}" "${fuzz_packages[@]}")
+packages=("${build_packages[@]}" "${engine_packages[@]}" "${wasm_packages[@]}" "${otel_packages[@]}" "${shim_packages[@]}" "${test_packages[@]}" "${interop_packages[@]}" "${fuzz_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do

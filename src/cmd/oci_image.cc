@@ -111,6 +111,14 @@ void write_oci_image(const ImageOptions& options) {
   }
   TarWriter layer_tar;
   layer_tar.file(in_image.substr(1), module, 0755);
+  for (const auto& [host, path] : options.extra_files) {
+    // Parent directories first, so tools that need them find them.
+    for (auto slash = path.find('/', 1); slash != std::string::npos;
+         slash = path.find('/', slash + 1)) {
+      layer_tar.directory(path.substr(1, slash));
+    }
+    layer_tar.file(path.substr(1), read_file(host));
+  }
   const std::string layer = layer_tar.finish();
   const std::string layer_digest = "sha256:" + sha256_hex(layer);
   const std::string architecture = host_architecture();
@@ -183,6 +191,13 @@ int image_command(int argc, char** argv) {
         options.name = value();
       } else if (arg == "--path") {
         options.path_in_image = value();
+      } else if (arg == "--add") {
+        const std::string spec = value();
+        const auto colon = spec.find(':');
+        if (colon == std::string::npos || spec.compare(colon + 1, 1, "/") != 0) {
+          throw std::invalid_argument("--add takes HOST:/ABSOLUTE/PATH, not " + spec);
+        }
+        options.extra_files.emplace_back(spec.substr(0, colon), spec.substr(colon + 1));
       } else if (!arg.starts_with("-") && options.module_path.empty()) {
         options.module_path = arg;
       } else {
@@ -195,7 +210,8 @@ int image_command(int argc, char** argv) {
   }
   if (options.output.empty() || options.name.empty() || options.module_path.empty()) {
     std::fprintf(stderr,
-                 "usage: wasmshim image -o OUT.tar --name REF [--path /IN/IMAGE.wasm] app.wasm\n");
+                 "usage: wasmshim image -o OUT.tar --name REF [--path /IN/IMAGE.wasm] "
+                 "[--add HOST:/PATH]... app.wasm\n");
     return 2;
   }
   if (!options.path_in_image.empty() && !options.path_in_image.starts_with("/")) {

@@ -90,6 +90,11 @@ task::CreateTaskResponse TaskService::create(const task::CreateTaskRequest& requ
     throw StatusError(StatusCode::kUnimplemented,
                       "checkpoint/restore is not supported for Wasm tasks");
   }
+  if (request.has_options() && !request.options().type_url().empty()) {
+    throw StatusError(StatusCode::kInvalidArgument, "unknown runtime options of type " +
+                                                        request.options().type_url() +
+                                                        ": the wasmshim runtime takes no options");
+  }
   if (request.terminal()) {
     throw StatusError(StatusCode::kInvalidArgument,
                       "a terminal (ctr -t, tty: true) is not supported by wasmshim: run the "

@@ -1,0 +1,260 @@
+// End to end: Wasm containers under a real containerd and ctr (Debian's),
+// through containerd-shim-wasmshim-v1.
+#include <dirent.h>
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <set>
+
+#include "containerd_fixture.h"
+
+namespace wasmshim::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ContainerdE2E : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (::geteuid() != 0) {
+      return;
+    }
+    containerd_ = new Containerd();
+  }
+  static void TearDownTestSuite() {
+    delete containerd_;
+    containerd_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_EQ(::geteuid(), 0u) << "the end-to-end tests run containerd, which needs root";
+    ASSERT_TRUE(containerd_->ready()) << containerd_->error();
+  }
+  static Containerd& containerd() { return *containerd_; }
+
+  // Polls `ctr task ls` until the task shows `status` (or 20 s pass).
+  static bool wait_for_task(const std::string& id, const std::string& status) {
+    for (int i = 0; i < 400; ++i) {
+      auto tasks = containerd().ctr("task ls");
+      if (std::regex_search(tasks.output, std::regex("(^|\\n)" + id + "\\s+\\d+\\s+" + status))) {
+        return true;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+
+  static inline Containerd* containerd_ = nullptr;
+};
+
+std::vector<pid_t> processes_named(const std::string& needle) {
+  std::vector<pid_t> pids;
+  DIR* proc = ::opendir("/proc");
+  while (dirent* entry = ::readdir(proc)) {  // NOLINT(concurrency-mt-unsafe): one thread reads
+    const pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
+    if (pid <= 0) {
+      continue;
+    }
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmdline.find(needle) != std::string::npos) {
+      pids.push_back(pid);
+    }
+  }
+  ::closedir(proc);
+  return pids;
+}
+
+std::size_t fd_count(pid_t pid) {
+  std::size_t count = 0;
+  for ([[maybe_unused]] const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+    ++count;
+  }
+  return count;
+}
+
+std::size_t mounts_under(const std::string& root) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::size_t count = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    count += line.find(" " + root + "/") != std::string::npos ? 1U : 0U;
+  }
+  return count;
+}
+
+std::set<std::string> shim_sockets() {
+  std::set<std::string> out;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/run/containerd/s", error)) {
+    out.insert(entry.path().string());
+  }
+  return out;
+}
+
+TEST_F(ContainerdE2E, EchoPrintsItsArguments) {
+  auto result = containerd().run("--rm", "echo", "/demo.wasm echo hello");
+  EXPECT_EQ(result.status, 0) << result.output;
+  EXPECT_EQ(result.output, "hello\n");
+}
+
+TEST_F(ContainerdE2E, ExitStatusIsTheModules) {
+  auto result = containerd().run("--rm", "exit3", "/demo.wasm exit 3");
+  EXPECT_EQ(result.status, 3) << result.output;
+}
+
+TEST_F(ContainerdE2E, KillEndsASleepingTask) {
+  for (const auto& [signal, status] :
+       {std::pair<std::string, int>{"SIGTERM", 143}, {"SIGKILL", 137}}) {
+    const std::string id = "sleep-" + signal;
+    ChildProcess running({"/bin/sh", "-c",
+                          containerd().ctr_prefix() +
+                              " run --rm --runtime io.containerd.wasmshim.v1 " +
+                              Containerd::kImage + " " + id + " /demo.wasm sleep 30"});
+    ASSERT_TRUE(wait_for_task(id, "RUNNING")) << containerd().ctr("task ls").output;
+    auto kill = containerd().ctr("task kill -s " + signal + " " + id);
+    EXPECT_EQ(kill.status, 0) << kill.output;
+    EXPECT_EQ(running.wait(), status) << signal;
+  }
+}
+
+TEST_F(ContainerdE2E, DetachedTaskListKillDelete) {
+  auto started = containerd().run("-d", "detached", "/demo.wasm daemon");
+  ASSERT_EQ(started.status, 0) << started.output;
+  ASSERT_TRUE(wait_for_task("detached", "RUNNING"));
+  auto metrics_pid = containerd().ctr("task ps detached");
+  EXPECT_EQ(metrics_pid.status, 0) << metrics_pid.output;
+  EXPECT_EQ(containerd().ctr("task kill detached").status, 0);
+  ASSERT_TRUE(wait_for_task("detached", "STOPPED"));
+  auto deleted = containerd().ctr("task delete detached");
+  EXPECT_EQ(deleted.status, 0) << deleted.output;
+  EXPECT_EQ(containerd().ctr("container delete detached").status, 0);
+  EXPECT_EQ(containerd().ctr("task ls -q").output, "");
+}
+
+TEST_F(ContainerdE2E, ReadsAndWritesFilesInItsRootfs) {
+  auto read = containerd().run("--rm", "reader", "/demo.wasm read /data/in.txt");
+  EXPECT_EQ(read.status, 0) << read.output;
+  EXPECT_EQ(read.output, "data from the image\n");
+  // Written into the container's own snapshot: find it on the host.
+  auto written = containerd().run("", "writer", "/demo.wasm write /out.txt written by wasm");
+  EXPECT_EQ(written.status, 0) << written.output;
+  auto mounts = containerd().ctr("snapshots mounts /mnt writer");
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(mounts.output, match, std::regex("upperdir=([^,]+)")))
+      << mounts.output;
+  std::ifstream out(match[1].str() + "/out.txt");
+  std::string text((std::istreambuf_iterator<char>(out)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "written by wasm\n");
+  EXPECT_EQ(containerd().ctr("container delete writer").status, 0);
+}
+
+TEST_F(ContainerdE2E, ManyContainersLeaveNothingBehind) {
+  const auto sockets_before = shim_sockets();
+  const std::size_t containerd_fds = fd_count(containerd().pid());
+  for (int i = 0; i < 50; ++i) {
+    auto result = containerd().run("--rm", "seq-" + std::to_string(i),
+                                   "/demo.wasm echo sequential " + std::to_string(i));
+    ASSERT_EQ(result.status, 0) << result.output;
+    ASSERT_EQ(result.output, "sequential " + std::to_string(i) + "\n");
+  }
+  std::vector<std::unique_ptr<ChildProcess>> parallel;
+  for (int i = 0; i < 10; ++i) {
+    parallel.push_back(std::make_unique<ChildProcess>(std::vector<std::string>{
+        "/bin/sh", "-c",
+        containerd().ctr_prefix() + " run --rm --runtime io.containerd.wasmshim.v1 " +
+            Containerd::kImage + " par-" + std::to_string(i) + " /demo.wasm echo parallel " +
+            std::to_string(i)}));
+  }
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(parallel[static_cast<std::size_t>(i)]->read_all(),
+              "parallel " + std::to_string(i) + "\n");
+    EXPECT_EQ(parallel[static_cast<std::size_t>(i)]->wait(), 0);
+  }
+  // Shims exit after their last task; give the last ones a moment.
+  for (int i = 0; i < 100 && !processes_named("containerd-shim-wasmshim-v1").empty(); ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(processes_named("containerd-shim-wasmshim-v1").empty());
+  EXPECT_TRUE(processes_named("--wasmshim-container").empty());
+  EXPECT_EQ(mounts_under(containerd().root() + "/state"), 0u);
+  EXPECT_EQ(shim_sockets(), sockets_before);
+  // containerd holds no more descriptors than before (a little slack for
+  // its own caches, far below one per container).
+  EXPECT_LE(fd_count(containerd().pid()), containerd_fds + 5);
+  EXPECT_EQ(containerd().ctr("task ls -q").output, "");
+  EXPECT_EQ(containerd().ctr("container ls -q").output, "");
+}
+
+TEST_F(ContainerdE2E, RecoversFromAShimKilledMidRun) {
+  auto started = containerd().run("-d", "orphan", "/demo.wasm sleep 60");
+  ASSERT_EQ(started.status, 0) << started.output;
+  ASSERT_TRUE(wait_for_task("orphan", "RUNNING"));
+  auto shims = processes_named("containerd-shim-wasmshim-v1");
+  ASSERT_EQ(shims.size(), 2u);  // the daemon and its container process
+  for (pid_t pid : shims) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmdline.find("serve") != std::string::npos) {
+      ::kill(pid, SIGKILL);
+    }
+  }
+  // containerd sees the shim gone, runs `delete`, and the task ends.
+  for (int i = 0; i < 200 && containerd().ctr("task ls -q").output != ""; ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(containerd().ctr("task ls -q").output, "") << containerd().ctr("task ls").output;
+  for (int i = 0; i < 100 && !processes_named("--wasmshim-container").empty(); ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(processes_named("--wasmshim-container").empty());
+  EXPECT_EQ(containerd().ctr("container delete orphan").status, 0);
+  auto next = containerd().run("--rm", "after-orphan", "/demo.wasm echo still working");
+  EXPECT_EQ(next.status, 0) << next.output;
+  EXPECT_EQ(next.output, "still working\n");
+}
+
+TEST_F(ContainerdE2E, BadInputGivesAClearError) {
+  auto missing = containerd().run("--rm", "missing", "/nope.wasm");
+  EXPECT_NE(missing.status, 0);
+  EXPECT_NE(missing.output.find("/nope.wasm: no such file in the container's root filesystem"),
+            std::string::npos)
+      << missing.output;
+
+  auto not_wasm = containerd().run("--rm", "notwasm", "/data/in.txt");
+  EXPECT_NE(not_wasm.status, 0);
+  EXPECT_NE(not_wasm.output.find("/data/in.txt is not a Wasm module"), std::string::npos)
+      << not_wasm.output;
+
+  auto option =
+      containerd().run("--rm --runtime-config-path /etc/hostname", "option", "/demo.wasm echo x");
+  EXPECT_NE(option.status, 0);
+  EXPECT_NE(option.output.find("unknown runtime options of type runtimeoptions.v1.Options"),
+            std::string::npos)
+      << option.output;
+
+  // A spec whose process has no args: the shim names the field.
+  const std::string spec = containerd().root() + "/bad-spec.json";
+  std::ofstream(spec)
+      << R"({"ociVersion":"1.0.2","process":{"args":[],"cwd":"/"},"root":{"path":"rootfs"}})";
+  auto bad_spec = containerd().ctr("run --rm --runtime io.containerd.wasmshim.v1 --config " + spec +
+                                   " badspec");
+  EXPECT_NE(bad_spec.status, 0);
+  EXPECT_NE(bad_spec.output.find("process.args is empty"), std::string::npos) << bad_spec.output;
+
+  // Nothing was left running, and containers still work.
+  EXPECT_TRUE(processes_named("containerd-shim-wasmshim-v1").empty());
+  auto after = containerd().run("--rm", "after-bad", "/demo.wasm echo fine");
+  EXPECT_EQ(after.output, "fine\n");
+}
+
+TEST_F(ContainerdE2E, ShimReportsItsVersion) {
+  auto version = shell(std::string(WASMSHIM_BIN_DIR) + "/containerd-shim-wasmshim-v1 -v");
+  EXPECT_EQ(version.status, 0);
+  EXPECT_NE(version.output.find("Runtime: io.containerd.wasmshim.v1"), std::string::npos);
+  EXPECT_NE(version.output.find("Version: "), std::string::npos);
+  EXPECT_NE(version.output.find("Revision: "), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wasmshim::testing
