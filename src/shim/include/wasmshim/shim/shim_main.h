@@ -42,8 +42,8 @@ std::vector<std::string> process_arguments();
 }  // namespace shim
 
 template <shim::InstanceType I>
-int shim_main(std::string name, std::string version, std::string revision,
-              std::string shim_version, std::optional<otel::OtlpConfig> otlp) {
+int shim_main(std::string name, std::string version, std::string revision, std::string shim_version,
+              std::optional<otel::OtlpConfig> otlp) {
   return shim::run_shim(
       shim::process_arguments(),
       {std::move(name), std::move(version), std::move(revision), std::move(shim_version)},
