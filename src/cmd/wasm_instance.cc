@@ -93,6 +93,11 @@ std::unique_ptr<WasmInstance> WasmInstance::create(const shim::InstanceConfig& c
   } catch (const container::OciSpecError& e) {
     throw StatusError(StatusCode::kInvalidArgument, e.what());
   }
+  if (spec.process.terminal) {
+    throw StatusError(StatusCode::kInvalidArgument,
+                      "config.json asks for a terminal (process.terminal), which wasmshim does "
+                      "not support: run the task without one");
+  }
   check_module(spec);
   return std::unique_ptr<WasmInstance>(new WasmInstance(config, std::move(spec)));
 }

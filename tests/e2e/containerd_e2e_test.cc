@@ -233,6 +233,24 @@ TEST_F(ContainerdE2E, BadInputGivesAClearError) {
             std::string::npos)
       << option.output;
 
+  // ctr -t needs a console of its own: script(1) gives it one.
+  auto terminal =
+      shell("script -qec " +
+            quote(containerd().ctr_prefix() + " run --rm -t --runtime io.containerd.wasmshim.v1 " +
+                  Containerd::kImage + " tty /demo.wasm echo x") +
+            " /dev/null");
+  EXPECT_NE(terminal.output.find("a terminal (ctr -t, tty: true) is not supported"),
+            std::string::npos)
+      << terminal.output;
+  const std::string tty_spec = containerd().root() + "/tty-spec.json";
+  std::ofstream(tty_spec)
+      << R"({"ociVersion":"1.0.2","process":{"args":["/demo.wasm"],"terminal":true,"cwd":"/"},)"
+      << R"("root":{"path":"rootfs"}})";
+  auto tty_config = containerd().ctr("run --rm --runtime io.containerd.wasmshim.v1 --config " +
+                                     tty_spec + " ttyspec");
+  EXPECT_NE(tty_config.status, 0);
+  EXPECT_NE(tty_config.output.find("asks for a terminal"), std::string::npos) << tty_config.output;
+
   // A spec whose process has no args: the shim names the field.
   const std::string spec = containerd().root() + "/bad-spec.json";
   std::ofstream(spec)
@@ -246,6 +264,57 @@ TEST_F(ContainerdE2E, BadInputGivesAClearError) {
   EXPECT_TRUE(processes_named("containerd-shim-wasmshim-v1").empty());
   auto after = containerd().run("--rm", "after-bad", "/demo.wasm echo fine");
   EXPECT_EQ(after.output, "fine\n");
+}
+
+TEST_F(ContainerdE2E, ContainersOfOneGroupShareAShim) {
+  const std::string group = "--annotation io.containerd.wasmshim.group=pod-1 -d";
+  ASSERT_EQ(containerd().run(group, "grouped-a", "/demo.wasm daemon").status, 0);
+  ASSERT_EQ(containerd().run(group, "grouped-b", "/demo.wasm daemon").status, 0);
+  ASSERT_TRUE(wait_for_task("grouped-a", "RUNNING"));
+  ASSERT_TRUE(wait_for_task("grouped-b", "RUNNING"));
+  std::size_t daemons = 0;
+  for (pid_t pid : processes_named("containerd-shim-wasmshim-v1")) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    daemons += cmdline.find("serve") != std::string::npos ? 1U : 0U;
+  }
+  EXPECT_EQ(daemons, 1u);
+  for (const char* id : {"grouped-a", "grouped-b"}) {
+    EXPECT_EQ(containerd().ctr(std::string("task kill -s SIGKILL ") + id).status, 0);
+    ASSERT_TRUE(wait_for_task(id, "STOPPED"));
+    EXPECT_EQ(containerd().ctr(std::string("task delete ") + id).status, 0);
+    EXPECT_EQ(containerd().ctr(std::string("container delete ") + id).status, 0);
+  }
+  for (int i = 0; i < 100 && !processes_named("containerd-shim-wasmshim-v1").empty(); ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(processes_named("containerd-shim-wasmshim-v1").empty());
+}
+
+TEST_F(ContainerdE2E, PublishesTaskEvents) {
+  ChildProcess events({"/bin/sh", "-c", "exec " + containerd().ctr_prefix() + " events"});
+  std::this_thread::sleep_for(300ms);  // subscribed before the container starts
+  auto result = containerd().run("--rm", "evented", "/demo.wasm exit 7");
+  EXPECT_EQ(result.status, 7) << result.output;
+  std::string seen;
+  for (int i = 0; i < 40; ++i) {
+    auto line = events.read_line(500ms);
+    if (line) {
+      seen += *line + "\n";
+    }
+    if (seen.find("/tasks/delete") != std::string::npos) {
+      break;
+    }
+  }
+  events.signal(SIGTERM);
+  events.wait();
+  for (const char* topic : {"/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"}) {
+    EXPECT_NE(seen.find(topic), std::string::npos) << topic << " missing from:\n" << seen;
+  }
+  EXPECT_NE(seen.find("\"exit_status\":7"), std::string::npos) << seen;
+  // Exit comes after start, and before delete.
+  EXPECT_LT(seen.find("/tasks/start"), seen.find("/tasks/exit"));
+  EXPECT_LT(seen.find("/tasks/exit"), seen.find("/tasks/delete"));
 }
 
 TEST_F(ContainerdE2E, ShimReportsItsVersion) {
