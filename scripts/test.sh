@@ -30,6 +30,12 @@ cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWASMSHIM_S
 cmake --build build-tsan -j"$jobs"
 (cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 die_after_fork=0 suppressions=$root/scripts/tsan.supp" ctest --output-on-failure -j"$jobs" -L unit)
 
+echo "== tracing compiled out (WASMSHIM_OPENTELEMETRY=OFF): unit and end-to-end tests"
+cmake -S . -B build-notrace -G Ninja -DWASMSHIM_OPENTELEMETRY=OFF -DWASMSHIM_WERROR=ON \
+  -DWASMSHIM_BUILD_BENCH=OFF -DWASMSHIM_NODE_MODULES="$root/build/npm/node_modules" >/dev/null
+cmake --build build-notrace -j"$jobs"
+(cd build-notrace && ctest --output-on-failure -j"$jobs" -L "unit|e2e")
+
 echo "== full suite"
 cmake -S . -B build -G Ninja -DWASMSHIM_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"

@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -53,7 +54,7 @@ class TarWriter {
       throw std::runtime_error("tar: name too long: " + name);
     }
     char header[512] = {};
-    std::memcpy(header, name.data(), name.size());
+    std::copy_n(name.data(), name.size(), header);
     octal(header + 100, 8, mode);
     octal(header + 108, 8, 0);
     octal(header + 116, 8, 0);
@@ -61,8 +62,8 @@ class TarWriter {
     octal(header + 136, 12, 0);
     std::memset(header + 148, ' ', 8);
     header[156] = type;
-    std::memcpy(header + 257, "ustar", 6);
-    std::memcpy(header + 263, "00", 2);
+    std::copy_n("ustar", 6, header + 257);
+    std::copy_n("00", 2, header + 263);
     unsigned sum = 0;
     for (char c : header) {
       sum += static_cast<unsigned char>(c);
@@ -80,7 +81,7 @@ class TarWriter {
 std::string host_architecture() {
   utsname name{};
   ::uname(&name);
-  const std::string machine = name.machine;
+  std::string machine = name.machine;
   if (machine == "x86_64") {
     return "amd64";
   }

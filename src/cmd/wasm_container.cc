@@ -6,11 +6,18 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "wasm_instance.h"
 #include "wasmshim/container/oci_spec.h"
+#include "wasmshim/otel/instrument.h"
 #include "wasmshim/wasm/engine.h"
+
+#if WASMSHIM_OPENTELEMETRY
+#include "wasmshim/otel/session.h"
+#endif
 
 namespace wasmshim::cmd {
 namespace {
@@ -43,13 +50,29 @@ int run_wasm_container(int argc, char** argv) {
     return kCannotRun;
   }
   const std::string bundle = argv[0];
-  // Nothing of the daemon's (its sockets, pipes) belongs in the container.
-  ::close_range(3, ~0U, 0);
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): one thread so far.
+  const bool traced = std::getenv("WASMSHIM_TRACE_FD") != nullptr;
+  // Nothing of the daemon's (its sockets, pipes) belongs in the container,
+  // except the span pipe.
+  ::close_range(traced ? kTraceFd + 1 : kTraceFd, ~0U, 0);
   if (!redirect(argv[1], STDIN_FILENO, O_RDONLY) || !redirect(argv[2], STDOUT_FILENO, O_WRONLY) ||
       !redirect(argv[3], STDERR_FILENO, O_WRONLY)) {
     std::perror("wasmshim container: opening stdio");
     return kCannotRun;
   }
+#if WASMSHIM_OPENTELEMETRY
+  std::optional<otel::TracingSession> tracing;
+  if (traced) {
+    ::fcntl(kTraceFd, F_SETFD, FD_CLOEXEC);
+    tracing.emplace(otel::SessionOptions{
+        {"", WASMSHIM_VERSION}, std::nullopt, [](std::string_view) {}, kTraceFd});
+  }
+  trace::ScopedSpan span("wasmshim.container", "container.run", trace::Kind::internal,
+                         trace::Parent{otel::context_from_environment()});
+#else
+  trace::ScopedSpan span("wasmshim.container", "container.run");
+#endif
+  span.set("container.bundle", bundle);
   try {
     const container::OciSpec spec = container::load_oci_spec(bundle);
     const std::string& module = spec.process.args[0];
@@ -65,10 +88,13 @@ int run_wasm_container(int argc, char** argv) {
     wasm::RunResult result = wasm::run(prepared, wasi, engine);
     if (result.trap) {
       std::fprintf(stderr, "wasmshim: %s: wasm trap: %s\n", module.c_str(), result.trap->c_str());
+      span.fail("wasm trap: " + *result.trap);
     }
+    span.set("exit_code", static_cast<std::int64_t>(result.exit_code));
     return result.exit_code;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "wasmshim: %s\n", e.what());
+    span.fail(e.what());
     return kCannotRun;
   }
 }

@@ -11,8 +11,16 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <system_error>
 
+#include "wasmshim/otel/instrument.h"
+#include "wasmshim/shim/environment.h"
 #include "wasmshim/ttrpc/status.h"
+
+#if WASMSHIM_OPENTELEMETRY
+#include "wasmshim/otel/session.h"
+#include "wasmshim/otel/span_stream.h"
+#endif
 
 extern char** environ;
 
@@ -48,7 +56,7 @@ void check_module(const container::OciSpec& spec) {
   if (fd < 0) {
     throw StatusError(StatusCode::kNotFound,
                       module + ": no such file in the container's root filesystem (" +
-                          std::strerror(errno) + ")");
+                          std::generic_category().message(errno) + ")");
   }
   unsigned char magic[4] = {};
   const ssize_t n = ::read(fd, magic, sizeof(magic));
@@ -102,6 +110,13 @@ std::unique_ptr<WasmInstance> WasmInstance::create(const shim::InstanceConfig& c
   return std::unique_ptr<WasmInstance>(new WasmInstance(config, std::move(spec)));
 }
 
+WasmInstance::~WasmInstance() {
+  remove();
+  if (span_reader_.joinable()) {
+    span_reader_.join();
+  }
+}
+
 std::uint32_t WasmInstance::start() {
   std::vector<std::string> args{self_executable(),  kContainerModeFlag,  config_.bundle,
                                 config_.stdin_path, config_.stdout_path, config_.stderr_path};
@@ -110,6 +125,25 @@ std::uint32_t WasmInstance::start() {
     argv.push_back(arg.data());
   }
   argv.push_back(nullptr);
+  std::vector<std::string> trace_env;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  int span_pipe[2] = {-1, -1};
+#if WASMSHIM_OPENTELEMETRY
+  // The container's spans come back over a pipe and leave with the shim's.
+  auto provider = otel::global_tracer_provider();
+  if (provider && ::pipe2(span_pipe, O_CLOEXEC) == 0) {
+    posix_spawn_file_actions_adddup2(&actions, span_pipe[1], kTraceFd);
+    trace_env = otel::environment_for(otel::Context::current());
+    trace_env.push_back("WASMSHIM_TRACE_FD=" + std::to_string(kTraceFd));
+  }
+#endif
+  std::vector<std::string> env_entries = shim::child_environment(trace_env);
+  std::vector<char*> envp;
+  for (auto& entry : env_entries) {
+    envp.push_back(entry.data());
+  }
+  envp.push_back(nullptr);
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
   // Its own process group, so a signal for the container reaches nothing else.
@@ -118,11 +152,27 @@ std::uint32_t WasmInstance::start() {
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attributes, &none);
   pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, argv[0], nullptr, &attributes, argv.data(), environ);
+  const int rc = ::posix_spawn(&pid, argv[0], &actions, &attributes, argv.data(), envp.data());
   posix_spawnattr_destroy(&attributes);
+  posix_spawn_file_actions_destroy(&actions);
+  if (span_pipe[1] >= 0) {
+    ::close(span_pipe[1]);
+  }
+#if WASMSHIM_OPENTELEMETRY
+  if (span_pipe[0] >= 0) {
+    span_reader_ = std::thread([fd = span_pipe[0], provider] {
+      otel::read_span_stream(fd, [&](std::vector<otel::SpanData>&& spans) {
+        for (auto& span : spans) {
+          provider->submit(std::move(span));
+        }
+      });
+      ::close(fd);
+    });
+  }
+#endif
   if (rc != 0) {
-    throw StatusError(StatusCode::kInternal,
-                      std::string("starting the container process: ") + std::strerror(rc));
+    throw StatusError(StatusCode::kInternal, std::string("starting the container process: ") +
+                                                 std::generic_category().message(rc));
   }
   pid_ = pid;
   return static_cast<std::uint32_t>(pid);
@@ -130,8 +180,8 @@ std::uint32_t WasmInstance::start() {
 
 void WasmInstance::kill(std::uint32_t signal) {
   if (pid_ > 0 && ::kill(pid_, static_cast<int>(signal)) != 0 && errno != ESRCH) {
-    throw StatusError(StatusCode::kInternal,
-                      std::string("kill ") + std::to_string(pid_) + ": " + std::strerror(errno));
+    throw StatusError(StatusCode::kInternal, std::string("kill ") + std::to_string(pid_) + ": " +
+                                                 std::generic_category().message(errno));
   }
 }
 
@@ -142,6 +192,10 @@ shim::ExitStatus WasmInstance::wait() {
     done = ::waitpid(pid_, &status, 0);
   } while (done < 0 && errno == EINTR);
   reaped_ = true;
+  // The container's last spans are in the pipe before its end closes.
+  if (span_reader_.joinable()) {
+    span_reader_.join();
+  }
   shim::ExitStatus exit;
   exit.at = std::chrono::system_clock::now();
   if (done < 0) {

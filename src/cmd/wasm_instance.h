@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "wasmshim/container/oci_spec.h"
 #include "wasmshim/shim/instance.h"
@@ -16,6 +17,7 @@ namespace wasmshim::cmd {
 
 class WasmInstance final : public shim::Instance {
  public:
+  ~WasmInstance() override;
   // Reads config.json and checks the module is a Wasm file in the rootfs;
   // throws ttrpc::StatusError (INVALID_ARGUMENT, NOT_FOUND) saying why not.
   static std::unique_ptr<WasmInstance> create(const shim::InstanceConfig& config);
@@ -32,13 +34,18 @@ class WasmInstance final : public shim::Instance {
   container::OciSpec spec_;
   pid_t pid_ = 0;
   bool reaped_ = false;
+  // Hands the container process's spans to the shim's exporter.
+  std::thread span_reader_;
 };
 
 // The first argument that puts this binary in container mode.
 inline constexpr const char* kContainerModeFlag = "--wasmshim-container";
 
 // Container mode: argv after the flag is BUNDLE STDIN STDOUT STDERR (empty:
-// /dev/null). Runs the bundle's module and returns its exit status.
+// /dev/null). Runs the bundle's module and returns its exit status. With
+// WASMSHIM_TRACE_FD set, its spans go to the shim through that fd (it never
+// waits for a collector itself), children of the context in TRACEPARENT.
+inline constexpr int kTraceFd = 3;
 int run_wasm_container(int argc, char** argv);
 
 }  // namespace wasmshim::cmd

@@ -12,6 +12,11 @@
 #include <vector>
 
 #include "commands.h"
+#include "wasmshim/otel/instrument.h"
+
+#if WASMSHIM_OPENTELEMETRY
+#include "wasmshim/otel/session.h"
+#endif
 #include "wasmshim/wasm/engine.h"
 #include "wasmshim/wasm/module.h"
 
@@ -107,6 +112,17 @@ bool parse_run(int argc, char** argv, RunCommand& out, std::string& error) {
 }
 
 int run_command(int argc, char** argv) {
+  // Traced when the environment asks (the seed's rule); spans leave before
+  // exit, within the export timeout.
+#if WASMSHIM_OPENTELEMETRY
+  wasmshim::otel::TracingSession tracing(
+      {{"", WASMSHIM_VERSION}, std::nullopt, wasmshim::otel::stderr_diagnostic_log(), -1});
+  wasmshim::trace::ScopedSpan span(
+      "wasmshim.cli", "wasmshim run", wasmshim::trace::Kind::internal,
+      wasmshim::trace::Parent{wasmshim::otel::context_from_environment()});
+#else
+  wasmshim::trace::ScopedSpan span("wasmshim.cli", "wasmshim run");
+#endif
   RunCommand command;
   command.engine.cache_dir = default_cache_dir();
   std::string error;
@@ -119,10 +135,13 @@ int run_command(int argc, char** argv) {
     if (result.trap) {
       std::fprintf(stderr, "wasmshim: %s: wasm trap: %s\n", command.module_path.c_str(),
                    result.trap->c_str());
+      span.fail("wasm trap: " + *result.trap);
     }
+    span.set("exit_code", static_cast<std::int64_t>(result.exit_code));
     return result.exit_code;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "wasmshim: %s\n", e.what());
+    span.fail(e.what());
     return kCannotRunStatus;
   }
 }

@@ -263,6 +263,119 @@ ExportRequest to_request(std::span<const SpanData> spans) {
   return request;
 }
 
+namespace {
+
+AttributeValue from_any(const common::AnyValue& value) {
+  using V = common::AnyValue;
+  switch (value.value_case()) {
+    case V::kBoolValue:
+      return value.bool_value();
+    case V::kIntValue:
+      return value.int_value();
+    case V::kDoubleValue:
+      return value.double_value();
+    case V::kArrayValue: {
+      // Arrays of one type, as the API makes them; anything else as text.
+      const auto& items = value.array_value().values();
+      if (!items.empty() && items[0].has_int_value()) {
+        std::vector<std::int64_t> out;
+        for (const auto& item : items) {
+          out.push_back(item.int_value());
+        }
+        return out;
+      }
+      if (!items.empty() && items[0].has_double_value()) {
+        std::vector<double> out;
+        for (const auto& item : items) {
+          out.push_back(item.double_value());
+        }
+        return out;
+      }
+      if (!items.empty() && items[0].has_bool_value()) {
+        std::vector<bool> out;
+        for (const auto& item : items) {
+          out.push_back(item.bool_value());
+        }
+        return out;
+      }
+      std::vector<std::string> out;
+      for (const auto& item : items) {
+        out.push_back(item.string_value());
+      }
+      return out;
+    }
+    default:
+      return value.string_value();
+  }
+}
+
+template <class Repeated>
+Attributes from_key_values(const Repeated& key_values) {
+  Attributes out;
+  for (const auto& kv : key_values) {
+    out.push_back({kv.key(), from_any(kv.value())});
+  }
+  return out;
+}
+
+SpanContext context_of(const std::string& trace_id, const std::string& span_id,
+                       const std::string& trace_state, std::uint32_t flags) {
+  SpanContext context;
+  context.trace_id = TraceId::from_bytes(trace_id).value_or(TraceId{});
+  context.span_id = SpanId::from_bytes(span_id).value_or(SpanId{});
+  context.flags = static_cast<std::uint8_t>(flags & 0xff);
+  context.trace_state = TraceState::parse(trace_state).value_or(TraceState{});
+  context.remote = (flags & kIsRemote) != 0;
+  return context;
+}
+
+}  // namespace
+
+std::vector<SpanData> from_request(const ExportRequest& request) {
+  std::vector<SpanData> out;
+  for (const auto& resource_spans : request.resource_spans()) {
+    auto resource = std::make_shared<const Resource>(Resource{
+        from_key_values(resource_spans.resource().attributes()), resource_spans.schema_url()});
+    for (const auto& scope_spans : resource_spans.scope_spans()) {
+      auto scope = std::make_shared<const InstrumentationScope>(
+          InstrumentationScope{scope_spans.scope().name(), scope_spans.scope().version()});
+      for (const auto& span : scope_spans.spans()) {
+        SpanData data;
+        data.context =
+            context_of(span.trace_id(), span.span_id(), span.trace_state(), span.flags() & 0xff);
+        data.parent_span_id = SpanId::from_bytes(span.parent_span_id()).value_or(SpanId{});
+        data.parent_remote = (span.flags() & kIsRemote) != 0;
+        data.name = span.name();
+        data.kind = span.kind() == trace::Span::SPAN_KIND_UNSPECIFIED
+                        ? SpanKind::internal
+                        : static_cast<SpanKind>(span.kind());
+        data.start_unix_nano = static_cast<std::int64_t>(span.start_time_unix_nano());
+        data.end_unix_nano = static_cast<std::int64_t>(span.end_time_unix_nano());
+        data.attributes = from_key_values(span.attributes());
+        data.dropped_attributes = span.dropped_attributes_count();
+        for (const auto& event : span.events()) {
+          data.events.push_back({event.name(), static_cast<std::int64_t>(event.time_unix_nano()),
+                                 from_key_values(event.attributes()),
+                                 event.dropped_attributes_count()});
+        }
+        data.dropped_events = span.dropped_events_count();
+        for (const auto& link : span.links()) {
+          data.links.push_back(
+              {context_of(link.trace_id(), link.span_id(), link.trace_state(), link.flags()),
+               from_key_values(link.attributes()), link.dropped_attributes_count()});
+        }
+        data.dropped_links = span.dropped_links_count();
+        data.status = static_cast<StatusCode>(span.status().code());
+        data.status_message = span.status().message();
+        data.resource = resource;
+        data.scope = scope;
+        out.push_back(std::move(data));
+      }
+    }
+  }
+  return out;
+}
+
 std::string to_json(const google::protobuf::Message& message) {
   std::string text;
   google::protobuf::util::JsonPrintOptions options;

@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "wasmshim/otel/span_data.h"
@@ -17,6 +18,9 @@ using ExportResponse = opentelemetry::proto::collector::trace::v1::ExportTraceSe
 
 // Groups spans by resource, then by instrumentation scope.
 ExportRequest to_request(std::span<const SpanData> spans);
+
+// The other way: spans with shared resource and scope objects per group.
+std::vector<SpanData> from_request(const ExportRequest& request);
 
 std::string to_json(const google::protobuf::Message& message);
 // False (with the reason in `error`) when `text` is not OTLP/JSON for `out`.

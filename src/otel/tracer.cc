@@ -124,6 +124,16 @@ const Resource& TracerProvider::resource() const {
   return *state_->resource;
 }
 
+void TracerProvider::submit(SpanData&& span) {
+  if (state_->shut_down.load(std::memory_order_acquire)) {
+    return;
+  }
+  if (!span.resource) {
+    span.resource = state_->resource;
+  }
+  state_->finish(std::move(span));
+}
+
 namespace {
 
 // The process's one tracer provider (see tracer.h).

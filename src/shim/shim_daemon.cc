@@ -15,6 +15,7 @@
 #include "publisher.h"
 #include "rootfs.h"
 #include "shim_log.h"
+#include "shim_tracing.h"
 #include "task_service.h"
 #include "wasmshim/ttrpc/server.h"
 #include "wasmshim/ttrpc/unix_socket.h"
@@ -49,7 +50,7 @@ sigset_t block_signals() {
 }  // namespace
 
 int serve_command(const ShimFlags& flags, const ShimInfo& info, InstanceFactory factory,
-                  std::optional<otel::OtlpConfig> /*otlp*/) {
+                  const std::optional<otel::OtlpConfig>& otlp) {
   const sigset_t stop_signals = block_signals();
   int log_fd = open_log_fifo();
   if (log_fd >= 0) {
@@ -58,6 +59,9 @@ int serve_command(const ShimFlags& flags, const ShimInfo& info, InstanceFactory 
   }
   ShimLog log(log_fd, flags.debug, flags.id);
   log.info("wasmshim " + info.version + " serving (pid " + std::to_string(::getpid()) + ")");
+  // Tracing starts before the server, so the first request is traced, and
+  // ends after it, so the last one is exported.
+  DaemonTrace trace(flags, info, otlp, [&log](const std::string& m) { log.warn(m); });
 
   EventPublisher publisher({env_or_empty("TTRPC_ADDRESS"), flags.address, flags.publish_binary,
                             flags.namespace_name, [&log](const std::string& m) { log.warn(m); }});
@@ -73,6 +77,7 @@ int serve_command(const ShimFlags& flags, const ShimInfo& info, InstanceFactory 
   options.mount_rootfs = mount_rootfs;
   options.unmount_rootfs = unmount_rootfs;
   options.version = info.version;
+  options.parent_traceparent = trace.traceparent();
   options.on_shutdown = [&] {
     std::lock_guard lock(mutex);
     stop_requested = true;

@@ -29,7 +29,7 @@ std::vector<std::string> process_arguments() {
 }
 
 int run_shim(const std::vector<std::string>& args, const ShimInfo& info, InstanceFactory factory,
-             std::optional<otel::OtlpConfig> otlp) {
+             const std::optional<otel::OtlpConfig>& otlp) {
   const std::string binary = "containerd-shim-" + info.name + "-" + info.shim_version;
   ShimFlags flags;
   try {
@@ -46,13 +46,13 @@ int run_shim(const std::vector<std::string>& args, const ShimInfo& info, Instanc
   }
   try {
     if (flags.action == "start") {
-      return start_command(flags, info);
+      return start_command(flags, info, otlp);
     }
     if (flags.action == "delete") {
-      return delete_command(flags);
+      return delete_command(flags, info, otlp);
     }
     if (flags.action == "serve") {
-      return serve_command(flags, info, std::move(factory), std::move(otlp));
+      return serve_command(flags, info, std::move(factory), otlp);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s %s: %s\n", binary.c_str(), flags.action.c_str(), e.what());

@@ -18,6 +18,8 @@
 #include "commands.h"
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
 #include "rootfs.h"
+#include "shim_tracing.h"
+#include "wasmshim/shim/environment.h"
 #include "wasmshim/ttrpc/unix_socket.h"
 
 extern char** environ;
@@ -64,7 +66,7 @@ void refuse_runtime_options() {
                               ": the wasmshim runtime takes no options");
 }
 
-void spawn_daemon(const ShimFlags& flags, int listener) {
+void spawn_daemon(const ShimFlags& flags, int listener, const StartTrace& trace) {
   ShimFlags daemon = flags;
   daemon.action = "serve";
   std::vector<std::string> args = to_args(daemon);
@@ -82,11 +84,20 @@ void spawn_daemon(const ShimFlags& flags, int listener) {
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, listener, kListenerFd);
+  if (trace.daemon_span_fd() >= 0) {
+    posix_spawn_file_actions_adddup2(&actions, trace.daemon_span_fd(), kStartSpansFd);
+  }
+  std::vector<std::string> env_entries = child_environment(trace.daemon_environment());
+  std::vector<char*> envp;
+  for (auto& entry : env_entries) {
+    envp.push_back(entry.data());
+  }
+  envp.push_back(nullptr);
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);
   pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, argv[0], &actions, &attributes, argv.data(), environ);
+  const int rc = ::posix_spawn(&pid, argv[0], &actions, &attributes, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   if (rc != 0) {
@@ -101,7 +112,8 @@ void write_address_file(const std::string& address) {
 
 }  // namespace
 
-int start_command(const ShimFlags& flags, const ShimInfo& /*info*/) {
+int start_command(const ShimFlags& flags, const ShimInfo& info,
+                  const std::optional<otel::OtlpConfig>& otlp) {
   if (flags.id.empty() || flags.namespace_name.empty() || flags.address.empty()) {
     throw std::invalid_argument("start needs -id, -namespace and -address");
   }
@@ -118,13 +130,17 @@ int start_command(const ShimFlags& flags, const ShimInfo& /*info*/) {
       throw;
     }
     // The group's shim is up and answering: it takes this task too.
+    StartTrace trace(flags, info, otlp, /*spawning=*/false);
     write_address_file(address);
     std::fputs(address.c_str(), stdout);
     return 0;
   }
+  StartTrace trace(flags, info, otlp, /*spawning=*/true);
   try {
-    spawn_daemon(flags, listener.get());
-  } catch (...) {
+    spawn_daemon(flags, listener.get(), trace);
+    trace.spawned();
+  } catch (const std::exception& e) {
+    trace.fail(e.what());
     ::unlink(ttrpc::parse_socket_address(address).path.c_str());
     throw;
   }
@@ -133,7 +149,9 @@ int start_command(const ShimFlags& flags, const ShimInfo& /*info*/) {
   return 0;
 }
 
-int delete_command(const ShimFlags& flags) {
+int delete_command(const ShimFlags& flags, const ShimInfo& info,
+                   const std::optional<otel::OtlpConfig>& otlp) {
+  DeleteTrace trace(flags, info, otlp);
   const std::string bundle = flags.bundle.empty() ? current_directory() : flags.bundle;
   BundleState state = read_bundle_state(bundle);
   ::containerd::task::v2::DeleteResponse response;
@@ -154,6 +172,7 @@ int delete_command(const ShimFlags& flags) {
   }
   response.mutable_exited_at()->set_seconds(exited_ns / 1000000000);
   response.mutable_exited_at()->set_nanos(static_cast<std::int32_t>(exited_ns % 1000000000));
+  trace.set_exit(response.exit_status());
   unmount_rootfs(bundle);
   const std::string bytes = response.SerializeAsString();
   std::fwrite(bytes.data(), 1, bytes.size(), stdout);

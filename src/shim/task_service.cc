@@ -117,8 +117,16 @@ task::CreateTaskResponse TaskService::create(const task::CreateTaskRequest& requ
     }
     task->rootfs_mounted = true;
   }
+  trace::ScopedSpan span("wasmshim.shim", "instance.create");
+  span.set("container.id", request.id());
   try {
     task->instance = options_.create_instance(task->config);
+  } catch (const std::exception& e) {
+    span.fail(e.what());
+    if (task->rootfs_mounted && options_.unmount_rootfs) {
+      options_.unmount_rootfs(request.bundle());
+    }
+    rethrow_as_status("creating task " + request.id());
   } catch (...) {
     if (task->rootfs_mounted && options_.unmount_rootfs) {
       options_.unmount_rootfs(request.bundle());
@@ -154,9 +162,13 @@ task::StartResponse TaskService::start(const task::StartRequest& request) {
     task->phase = Phase::running;  // also keeps a second Start or a Delete out
   }
   std::uint32_t pid = 0;
+  trace::ScopedSpan span("wasmshim.shim", "instance.start");
+  span.set("container.id", request.id());
   try {
     pid = task->instance->start();
-  } catch (...) {
+    span.set("process.pid", static_cast<std::int64_t>(pid));
+  } catch (const std::exception& e) {
+    span.fail(e.what());
     std::lock_guard lock(mutex_);
     task->phase = Phase::stopped;
     task->exit = ExitStatus{kSignalExitBase - 1, std::chrono::system_clock::now()};
@@ -166,6 +178,7 @@ task::StartResponse TaskService::start(const task::StartRequest& request) {
   {
     std::lock_guard lock(mutex_);
     task->pid = pid;
+    task->started_in = trace::current();
   }
   // TaskStart goes out before the watcher can publish TaskExit.
   events::TaskStart event;
@@ -180,12 +193,21 @@ task::StartResponse TaskService::start(const task::StartRequest& request) {
 }
 
 void TaskService::watch_exit(const std::string& id, Task& task) {
-  task.exit_watcher = std::thread([this, id, &task] {
+  task.exit_watcher = std::thread([this, id, &task, parent = task.started_in] {
     ExitStatus status;
-    try {
-      status = task.instance->wait();
-    } catch (const std::exception&) {
-      status = {kSignalExitBase - 1, std::chrono::system_clock::now()};
+    {
+      trace::ScopedSpan span("wasmshim.shim", "instance.wait", trace::Kind::internal, parent);
+      span.set("container.id", id);
+      try {
+        status = task.instance->wait();
+      } catch (const std::exception& e) {
+        span.fail(e.what());
+        status = {kSignalExitBase - 1, std::chrono::system_clock::now()};
+      }
+      span.set("exit_code", static_cast<std::int64_t>(status.code));
+      if (status.code > kSignalExitBase && status.code < kSignalExitBase + 65) {
+        span.set("signal", static_cast<std::int64_t>(status.code - kSignalExitBase));
+      }
     }
     std::uint32_t pid = 0;
     {
@@ -224,9 +246,12 @@ task::DeleteResponse TaskService::remove(const task::DeleteRequest& request) {
     task->exit_watcher.join();
   }
   const ExitStatus exit = task->exit.value_or(ExitStatus{0, std::chrono::system_clock::now()});
+  trace::ScopedSpan span("wasmshim.shim", "instance.delete");
+  span.set("container.id", request.id()).set("exit_code", static_cast<std::int64_t>(exit.code));
   try {
     task->instance->remove();
-  } catch (const std::exception&) {
+  } catch (const std::exception& e) {
+    span.fail(e.what());
     // The task is gone from the shim either way; containerd must not keep
     // a record it can never delete.
   }
@@ -276,13 +301,17 @@ void TaskService::kill(const task::KillRequest& request) {
       exited_.notify_all();
       return;
     }
-    case Phase::running:
+    case Phase::running: {
       if (task.pid == 0) {
         throw StatusError(StatusCode::kFailedPrecondition,
                           "task " + request.id() + " is still starting");
       }
+      trace::ScopedSpan span("wasmshim.shim", "instance.kill");
+      span.set("container.id", request.id())
+          .set("signal", static_cast<std::int64_t>(request.signal()));
       task.instance->kill(request.signal());
       return;
+    }
   }
 }
 
@@ -290,8 +319,17 @@ task::WaitResponse TaskService::wait(const task::WaitRequest& request,
                                      const std::function<bool()>& cancelled) {
   std::unique_lock lock(mutex_);
   Task* task = &find_locked(request.id(), request.exec_id());
+  auto period_start = std::chrono::steady_clock::now();
+  std::int64_t period_start_ns = trace::now_unix_nano();
   while (!task->exit) {
-    exited_.wait_for(lock, std::chrono::milliseconds(200));
+    exited_.wait_for(lock, std::min(std::chrono::milliseconds(200), options_.wait_span_interval));
+    if (std::chrono::steady_clock::now() - period_start >= options_.wait_span_interval) {
+      // A long Wait shows up in its trace while it lasts.
+      const std::int64_t now_ns = trace::now_unix_nano();
+      trace::record_span("wasmshim.shim", "wait.still_running", period_start_ns, now_ns);
+      period_start = std::chrono::steady_clock::now();
+      period_start_ns = now_ns;
+    }
     if (cancelled && cancelled()) {
       throw StatusError(StatusCode::kCancelled, "wait for " + request.id() + " cancelled");
     }
@@ -392,23 +430,52 @@ std::size_t TaskService::task_count() const {
 
 namespace {
 
+// The parent of an RPC's span: the caller's traceparent when it sent one
+// (containerd >= 1.7 does), else the daemon's shim_main.
+trace::Parent rpc_parent(const ttrpc::ServerContext& context, const std::string& fallback) {
+  if (auto traceparent = context.metadata().get("traceparent")) {
+    return trace::from_traceparent(*traceparent, context.metadata().get("tracestate").value_or(""));
+  }
+  return trace::from_traceparent(fallback);
+}
+
+// Every Task RPC is one SERVER span named service/method, with the task's id.
 template <class Request, class Response>
-ttrpc::Handler handler(std::function<Response(const Request&, ttrpc::ServerContext&)> body) {
+ttrpc::Handler handler(std::function<Response(const Request&, ttrpc::ServerContext&)> body,
+                       const std::string* parent_traceparent) {
   return ttrpc::typed_handler<Request, Response>(
-      [body = std::move(body)](ttrpc::ServerContext& context, const Request& request,
-                               Response& response) -> ttrpc::Status {
-        response = body(request, context);
+      [body = std::move(body), parent_traceparent](ttrpc::ServerContext& context,
+                                                   const Request& request,
+                                                   Response& response) -> ttrpc::Status {
+        trace::ScopedSpan span("wasmshim.shim", context.service() + "/" + context.method(),
+                               trace::Kind::server, rpc_parent(context, *parent_traceparent));
+        span.set("rpc.system", "ttrpc")
+            .set("rpc.service", context.service())
+            .set("rpc.method", context.method())
+            .set("container.id", request.id());
+        try {
+          response = body(request, context);
+        } catch (const StatusError& e) {
+          span.set("rpc.ttrpc.status_code", static_cast<std::int64_t>(e.status().code()));
+          span.fail(e.status().message());
+          throw;
+        } catch (const std::exception& e) {
+          span.fail(e.what());
+          throw;
+        }
         return {};
       });
 }
 
 template <class Request>
-ttrpc::Handler empty_handler(std::function<void(const Request&)> body) {
+ttrpc::Handler empty_handler(std::function<void(const Request&)> body,
+                             const std::string* parent_traceparent) {
   return handler<Request, google::protobuf::Empty>(
       [body = std::move(body)](const Request& request, ttrpc::ServerContext&) {
         body(request);
         return google::protobuf::Empty();
-      });
+      },
+      parent_traceparent);
 }
 
 ttrpc::Handler unimplemented(std::string reason) {
@@ -420,34 +487,39 @@ ttrpc::Handler unimplemented(std::string reason) {
 }  // namespace
 
 void TaskService::register_with(ttrpc::Server& server) {
+  const std::string* parent = &options_.parent_traceparent;
   for (const std::string service : {"containerd.task.v2.Task", "containerd.task.v3.Task"}) {
     auto add = [&](const char* method, ttrpc::Handler h) {
       server.register_method(service, method, std::move(h));
     };
     add("Create", handler<task::CreateTaskRequest, task::CreateTaskResponse>(
-                      [this](const auto& r, auto&) { return create(r); }));
+                      [this](const auto& r, auto&) { return create(r); }, parent));
     add("Start", handler<task::StartRequest, task::StartResponse>(
-                     [this](const auto& r, auto&) { return start(r); }));
+                     [this](const auto& r, auto&) { return start(r); }, parent));
     add("Delete", handler<task::DeleteRequest, task::DeleteResponse>(
-                      [this](const auto& r, auto&) { return remove(r); }));
+                      [this](const auto& r, auto&) { return remove(r); }, parent));
     add("Pids", handler<task::PidsRequest, task::PidsResponse>(
-                    [this](const auto& r, auto&) { return pids(r); }));
-    add("Kill", empty_handler<task::KillRequest>([this](const auto& r) { kill(r); }));
+                    [this](const auto& r, auto&) { return pids(r); }, parent));
+    add("Kill", empty_handler<task::KillRequest>([this](const auto& r) { kill(r); }, parent));
     add("Wait", handler<task::WaitRequest, task::WaitResponse>(
                     [this](const auto& r, ttrpc::ServerContext& context) {
                       return wait(r, [&context] { return context.cancelled(); });
-                    }));
+                    },
+                    parent));
     add("State", handler<task::StateRequest, task::StateResponse>(
-                     [this](const auto& r, auto&) { return state(r); }));
+                     [this](const auto& r, auto&) { return state(r); }, parent));
     add("Stats", handler<task::StatsRequest, task::StatsResponse>(
-                     [this](const auto& r, auto&) { return stats(r); }));
+                     [this](const auto& r, auto&) { return stats(r); }, parent));
     add("Connect", handler<task::ConnectRequest, task::ConnectResponse>(
-                       [this](const auto& r, auto&) { return connect(r); }));
-    add("Shutdown", empty_handler<task::ShutdownRequest>([this](const auto& r) { shutdown(r); }));
-    add("CloseIO", empty_handler<task::CloseIORequest>([this](const auto& r) { close_io(r); }));
-    add("Update", empty_handler<task::UpdateTaskRequest>([this](const auto& r) { update(r); }));
+                       [this](const auto& r, auto&) { return connect(r); }, parent));
+    add("Shutdown",
+        empty_handler<task::ShutdownRequest>([this](const auto& r) { shutdown(r); }, parent));
+    add("CloseIO",
+        empty_handler<task::CloseIORequest>([this](const auto& r) { close_io(r); }, parent));
+    add("Update",
+        empty_handler<task::UpdateTaskRequest>([this](const auto& r) { update(r); }, parent));
     add("ResizePty",
-        empty_handler<task::ResizePtyRequest>([this](const auto& r) { resize_pty(r); }));
+        empty_handler<task::ResizePtyRequest>([this](const auto& r) { resize_pty(r); }, parent));
     add("Exec", unimplemented("exec is not supported for Wasm tasks: a module has one process"));
     add("Pause", unimplemented("pause is not supported for Wasm tasks yet"));
     add("Resume", unimplemented("resume is not supported for Wasm tasks yet"));

@@ -15,6 +15,7 @@
 
 #include "events.h"
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
+#include "wasmshim/otel/instrument.h"
 #include "wasmshim/shim/instance.h"
 #include "wasmshim/ttrpc/server.h"
 
@@ -34,6 +35,12 @@ struct TaskServiceOptions {
   std::function<void()> on_shutdown;
   // Version string for Connect.
   std::string version;
+  // The parent of RPC spans whose request carries no traceparent (the
+  // daemon's shim_main), as a W3C traceparent; empty: none.
+  std::string parent_traceparent;
+  // A Wait that lasts emits a child span this often, so a long-running task
+  // shows in its trace before it ends.
+  std::chrono::milliseconds wait_span_interval{60000};
 };
 
 class TaskService {
@@ -75,6 +82,8 @@ class TaskService {
     std::uint32_t pid = 0;
     std::optional<ExitStatus> exit;
     std::thread exit_watcher;
+    // The Start RPC's context, for the span that waits for the exit.
+    trace::Parent started_in;
     bool rootfs_mounted = false;
   };
 

@@ -14,6 +14,7 @@
 #include "runtime.h"
 #include "wasi/context.h"
 #include "wasi/functions.h"
+#include "wasmshim/otel/instrument.h"
 
 namespace wasmshim::wasm {
 
@@ -99,6 +100,9 @@ struct GuestRun {
   const GlueFunctions* glue;
   wasi::Context* context;
   void* instance;
+  // When instantiation ended; a plain number, as nothing with a destructor
+  // may live on the guest thread.
+  std::int64_t instantiated_at = 0;
 };
 
 // Runs on the guarded guest thread: no C++ objects with destructors live
@@ -107,6 +111,7 @@ void guest_body(void* raw) {
   auto* run = static_cast<GuestRun*>(raw);
   run->glue->instantiate(run->instance, run->context);
   run->context->set_memory(run->glue->memory(run->instance));
+  run->instantiated_at = trace::now_unix_nano();
   if (run->glue->start != nullptr) {
     run->glue->start(run->instance);
   }
@@ -254,6 +259,7 @@ std::unique_ptr<CompiledModule> build_aot(const Module& module, const ModuleCach
 }  // namespace
 
 PreparedModule prepare(const Module& module, const EngineOptions& options) {
+  trace::ScopedSpan span("wasmshim.wasm", "wasm.compile");
   auto state = std::make_unique<PreparedModule::State>();
   state->imports = bind_imports(module);
   ModuleCache cache(options.cache_dir);
@@ -285,13 +291,19 @@ PreparedModule prepare(const Module& module, const EngineOptions& options) {
   }
   state->tier = state->compiled->tier();
   report.tier = state->tier;
+  span.set("wasm.tier", state->tier)
+      .set("wasm.cache_hit", report.object_from_cache || report.c_from_cache)
+      .set("wasm.aot_in_background", report.background_build_started);
   state->has_start = state->compiled->glue().start != nullptr;
   state->compiled->glue().bind(&host_runtime(), state->imports.data());
   return PreparedModule(std::move(state));
 }
 
 PreparedModule prepare_file(const std::string& path, const EngineOptions& options) {
+  trace::ScopedSpan span("wasmshim.wasm", "wasm.load");
+  span.set("wasm.module", path);
   std::vector<std::uint8_t> bytes = read_module_bytes(path);
+  span.set("wasm.module.bytes", static_cast<std::int64_t>(bytes.size()));
   ModuleCache cache(options.cache_dir);
   if (options.tier != Tier::kJit && cache.enabled() && segment_base_available()) {
     CacheNames names = cache_names(module_digest(bytes));
@@ -304,10 +316,16 @@ PreparedModule prepare_file(const std::string& path, const EngineOptions& option
       state->report.object_from_cache = true;
       state->has_start = state->compiled->glue().start != nullptr;
       state->compiled->glue().bind(&host_runtime(), state->imports.data());
+      span.set("wasm.tier", state->tier).set("wasm.cache_hit", true);
       return PreparedModule(std::move(state));
     }
   }
-  return prepare(Module::from_bytes(path, std::move(bytes)), options);
+  try {
+    return prepare(Module::from_bytes(path, std::move(bytes)), options);
+  } catch (const std::exception& e) {
+    span.fail(e.what());
+    throw;
+  }
 }
 
 std::string precompile(const Module& module, const EngineOptions& options) {
@@ -328,6 +346,8 @@ std::string precompile(const Module& module, const EngineOptions& options) {
 RunResult run(const PreparedModule& prepared, const WasiConfig& wasi_config,
               const EngineOptions& options) {
   const PreparedModule::State& state = *prepared.state_;
+  trace::ScopedSpan span("wasmshim.wasm", "wasm.run");
+  span.set("wasm.tier", state.tier);
   if (!state.has_start) {
     throw std::runtime_error("the module exports no _start function to run");
   }
@@ -340,7 +360,11 @@ RunResult run(const PreparedModule& prepared, const WasiConfig& wasi_config,
     throw std::bad_alloc();
   }
   GuestRun guest{&glue, &context, instance};
+  const std::int64_t started = trace::now_unix_nano();
   GuestOutcome outcome = run_guarded(guest_body, &guest, options.stack_bytes);
+  if (guest.instantiated_at != 0) {
+    trace::record_span("wasmshim.wasm", "wasm.instantiate", started, guest.instantiated_at);
+  }
   glue.free(instance);
   std::free(instance);
   RunResult result;
@@ -355,8 +379,10 @@ RunResult run(const PreparedModule& prepared, const WasiConfig& wasi_config,
     case GuestOutcome::Kind::kTrapped:
       result.exit_code = kTrapExitStatus;
       result.trap = trap_message(outcome.trap);
+      span.fail("wasm trap: " + *result.trap);
       break;
   }
+  span.set("exit_code", static_cast<std::int64_t>(result.exit_code));
   return result;
 }
 

@@ -200,7 +200,7 @@ TEST_F(ContainerdE2E, RecoversFromAShimKilledMidRun) {
     }
   }
   // containerd sees the shim gone, runs `delete`, and the task ends.
-  for (int i = 0; i < 200 && containerd().ctr("task ls -q").output != ""; ++i) {
+  for (int i = 0; i < 200 && !containerd().ctr("task ls -q").output.empty(); ++i) {
     std::this_thread::sleep_for(50ms);
   }
   EXPECT_EQ(containerd().ctr("task ls -q").output, "") << containerd().ctr("task ls").output;

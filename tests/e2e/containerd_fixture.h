@@ -43,7 +43,9 @@ class Containerd {
  public:
   static constexpr const char* kImage = "docker.io/wasmshim/demo:latest";
 
-  Containerd() {
+  // `environment`: extra NAME=value entries for containerd (and so for the
+  // shims it starts), e.g. the OTEL_* variables.
+  explicit Containerd(std::vector<std::string> environment = {}) {
     root_ = dir_.path().string();
     socket_ = root_ + "/containerd.sock";
     std::ofstream(root_ + "/config.toml") << "version = 2\n"
@@ -58,6 +60,9 @@ class Containerd {
       ::setenv("PATH", path.c_str(), 1);
       // The engine's cache stays inside the test's directory.
       ::setenv("WASMSHIM_CACHE_DIR", (root_ + "/cache").c_str(), 1);
+      for (auto& entry : environment) {
+        ::putenv(entry.data());
+      }
       std::string log = root_ + "/containerd.log";
       std::freopen(log.c_str(), "w", stderr);
       std::freopen("/dev/null", "w", stdout);

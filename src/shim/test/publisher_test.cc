@@ -74,7 +74,7 @@ TEST(EventPublisher, ForwardsInOrderOverTtrpc) {
 
 // A stand-in for `containerd publish`: records its arguments and stdin.
 std::string fake_publish_binary(const wasmshim::testing::TempDir& dir) {
-  const std::string path = (dir.path() / "publish.sh").string();
+  std::string path = (dir.path() / "publish.sh").string();
   std::ofstream(path) << "#!/bin/sh\necho \"$@\" >> " << dir.path().string() << "/args\ncat > "
                       << dir.path().string() << "/stdin\n";
   ::chmod(path.c_str(), 0755);

@@ -34,7 +34,7 @@ struct OciSpec {
 };
 
 // `bundle` resolves a relative root.path. Throws OciSpecError.
-OciSpec parse_oci_spec(std::string_view json, const std::string& bundle);
+OciSpec parse_oci_spec(std::string_view text, const std::string& bundle);
 // Reads <bundle>/config.json. Throws OciSpecError.
 OciSpec load_oci_spec(const std::string& bundle);
 

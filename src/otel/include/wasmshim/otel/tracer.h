@@ -69,6 +69,9 @@ class TracerProvider {
   // afterwards are not recorded.
   bool shutdown(std::chrono::milliseconds timeout);
   const Resource& resource() const;
+  // Hands a span finished in another process (see span_stream.h) to the
+  // processors, as if it had ended here. Ignored after shutdown.
+  void submit(SpanData&& span);
 
  private:
   std::shared_ptr<detail::ProviderState> state_;

@@ -34,7 +34,7 @@ using InstanceFactory = std::function<std::unique_ptr<Instance>(const InstanceCo
 
 // `args` without the program name. Returns the process exit status.
 int run_shim(const std::vector<std::string>& args, const ShimInfo& info, InstanceFactory factory,
-             std::optional<otel::OtlpConfig> otlp);
+             const std::optional<otel::OtlpConfig>& otlp);
 
 // This process's arguments (from /proc/self/cmdline), without the program name.
 std::vector<std::string> process_arguments();
@@ -43,14 +43,14 @@ std::vector<std::string> process_arguments();
 
 template <shim::InstanceType I>
 int shim_main(std::string name, std::string version, std::string revision, std::string shim_version,
-              std::optional<otel::OtlpConfig> otlp) {
+              const std::optional<otel::OtlpConfig>& otlp) {
   return shim::run_shim(
       shim::process_arguments(),
       {std::move(name), std::move(version), std::move(revision), std::move(shim_version)},
       [](const shim::InstanceConfig& config) -> std::unique_ptr<shim::Instance> {
         return I::create(config);
       },
-      std::move(otlp));
+      otlp);
 }
 
 }  // namespace wasmshim

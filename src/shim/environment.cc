@@ -1,0 +1,26 @@
+#include "wasmshim/shim/environment.h"
+
+#include <algorithm>
+
+extern char** environ;
+
+namespace wasmshim::shim {
+
+std::vector<std::string> child_environment(const std::vector<std::string>& replacements) {
+  auto name_of = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
+  std::vector<std::string> names;
+  for (const auto& entry : replacements) {
+    names.push_back(name_of(entry));
+  }
+  std::vector<std::string> out;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    std::string text = *entry;
+    if (std::find(names.begin(), names.end(), name_of(text)) == names.end()) {
+      out.push_back(std::move(text));
+    }
+  }
+  out.insert(out.end(), replacements.begin(), replacements.end());
+  return out;
+}
+
+}  // namespace wasmshim::shim

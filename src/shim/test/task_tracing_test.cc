@@ -1,0 +1,165 @@
+// The Task service's spans: one SERVER span per RPC, continuing the
+// caller's trace when the request's metadata carries a traceparent, else
+// under the daemon's shim_main.
+#include <gtest/gtest.h>
+
+#include "support/temp_dir.h"
+#include "task_service.h"
+#include "wasmshim/otel/propagation.h"
+#include "wasmshim/otel/tracer.h"
+#include "wasmshim/ttrpc/client.h"
+#include "wasmshim/ttrpc/protobuf.h"
+
+namespace wasmshim::shim {
+namespace {
+
+using namespace std::chrono_literals;
+
+class NoopInstance final : public Instance {
+ public:
+  std::uint32_t start() override { return 77; }
+  void kill(std::uint32_t) override {}
+  ExitStatus wait() override { return {0, std::chrono::system_clock::now()}; }
+  void remove() override {}
+};
+
+struct TracedService {
+  otel::InMemorySpanExporter* spans = nullptr;
+  std::shared_ptr<otel::TracerProvider> provider;
+  otel::SpanContext shim_main;
+  std::unique_ptr<TaskService> service;
+  wasmshim::testing::TempDir dir;
+  ttrpc::Server server;
+  std::unique_ptr<ttrpc::Client> client;
+
+  TracedService() {
+    auto memory = std::make_unique<otel::InMemorySpanExporter>();
+    spans = memory.get();
+    otel::TracerProviderOptions options;
+    options.processors.push_back(std::make_shared<otel::SimpleSpanProcessor>(std::move(memory)));
+    provider = std::make_shared<otel::TracerProvider>(std::move(options));
+    otel::set_global_tracer_provider(provider);
+    shim_main = {otel::random_trace_id(), otel::random_span_id(), otel::kSampledFlag, {}, false};
+    TaskServiceOptions service_options;
+    service_options.create_instance = [](const InstanceConfig&) {
+      return std::make_unique<NoopInstance>();
+    };
+    service_options.parent_traceparent = otel::format_traceparent(shim_main);
+    service = std::make_unique<TaskService>(std::move(service_options));
+    service->register_with(server);
+    server.listen(dir.socket());
+    client = ttrpc::Client::connect(dir.socket(), 5s);
+  }
+  ~TracedService() {
+    server.shutdown(1s);
+    otel::set_global_tracer_provider(nullptr);
+  }
+  const otel::SpanData* find(const std::string& name) {
+    static std::vector<otel::SpanData> last;
+    last = spans->spans();
+    for (const auto& span : last) {
+      if (span.name == name) {
+        return &span;
+      }
+    }
+    return nullptr;
+  }
+};
+
+TEST(TaskTracing, RpcSpansHangUnderShimMainWithoutACallerTrace) {
+  TracedService traced;
+  task::CreateTaskRequest create;
+  create.set_id("c1");
+  create.set_bundle("/b");
+  task::CreateTaskResponse created;
+  ASSERT_TRUE(
+      ttrpc::typed_call(*traced.client, "containerd.task.v2.Task", "Create", create, created)
+          .is_ok());
+  const auto* span = traced.find("containerd.task.v2.Task/Create");
+  ASSERT_NE(span, nullptr);
+  EXPECT_EQ(span->kind, otel::SpanKind::server);
+  EXPECT_EQ(span->context.trace_id, traced.shim_main.trace_id);
+  EXPECT_EQ(span->parent_span_id, traced.shim_main.span_id);
+  EXPECT_EQ(std::get<std::string>(*otel::find_attribute(span->attributes, "rpc.system")), "ttrpc");
+  EXPECT_EQ(std::get<std::string>(*otel::find_attribute(span->attributes, "rpc.service")),
+            "containerd.task.v2.Task");
+  EXPECT_EQ(std::get<std::string>(*otel::find_attribute(span->attributes, "rpc.method")), "Create");
+  EXPECT_EQ(std::get<std::string>(*otel::find_attribute(span->attributes, "container.id")), "c1");
+  const auto* instance = traced.find("instance.create");
+  ASSERT_NE(instance, nullptr);
+  EXPECT_EQ(instance->parent_span_id, span->context.span_id);
+}
+
+TEST(TaskTracing, ContinuesTheCallersTraceparent) {
+  TracedService traced;
+  const otel::SpanContext caller{
+      otel::random_trace_id(), otel::random_span_id(), otel::kSampledFlag, {}, true};
+  task::ConnectRequest connect;
+  connect.set_id("c1");
+  ttrpc::CallOptions options;
+  options.metadata.set("traceparent", otel::format_traceparent(caller));
+  auto response = traced.client->call("containerd.task.v3.Task", "Connect",
+                                      connect.SerializeAsString(), options);
+  ASSERT_TRUE(response.status.is_ok());
+  const auto* span = traced.find("containerd.task.v3.Task/Connect");
+  ASSERT_NE(span, nullptr);
+  EXPECT_EQ(span->context.trace_id, caller.trace_id);
+  EXPECT_EQ(span->parent_span_id, caller.span_id);
+  EXPECT_TRUE(span->parent_remote);
+}
+
+TEST(TaskTracing, FailedRpcsSayWhy) {
+  TracedService traced;
+  task::StartRequest start;
+  start.set_id("missing");
+  auto response =
+      traced.client->call("containerd.task.v2.Task", "Start", start.SerializeAsString());
+  EXPECT_EQ(response.status.code(), ttrpc::StatusCode::kNotFound);
+  const auto* span = traced.find("containerd.task.v2.Task/Start");
+  ASSERT_NE(span, nullptr);
+  EXPECT_EQ(span->status, otel::StatusCode::error);
+  EXPECT_EQ(span->status_message, "task missing not found");
+}
+
+TEST(TaskTracing, LongWaitsShowWhileTheyLast) {
+  auto memory = std::make_unique<otel::InMemorySpanExporter>();
+  auto* spans = memory.get();
+  otel::TracerProviderOptions options;
+  options.processors.push_back(std::make_shared<otel::SimpleSpanProcessor>(std::move(memory)));
+  auto provider = std::make_shared<otel::TracerProvider>(std::move(options));
+  otel::set_global_tracer_provider(provider);
+  struct SlowInstance final : public Instance {
+    std::uint32_t start() override { return 1; }
+    void kill(std::uint32_t) override {}
+    ExitStatus wait() override {
+      std::this_thread::sleep_for(400ms);
+      return {0, std::chrono::system_clock::now()};
+    }
+    void remove() override {}
+  };
+  TaskServiceOptions service_options;
+  service_options.create_instance = [](const InstanceConfig&) {
+    return std::make_unique<SlowInstance>();
+  };
+  service_options.wait_span_interval = 100ms;
+  TaskService service(std::move(service_options));
+  task::CreateTaskRequest create;
+  create.set_id("slow");
+  create.set_bundle("/b");
+  service.create(create);
+  task::StartRequest start;
+  start.set_id("slow");
+  service.start(start);
+  task::WaitRequest wait;
+  wait.set_id("slow");
+  service.wait(wait);
+  std::size_t ticks = 0;
+  for (const auto& span : spans->spans()) {
+    ticks += span.name == "wait.still_running" ? 1U : 0U;
+  }
+  EXPECT_GE(ticks, 2u);
+  otel::set_global_tracer_provider(nullptr);
+}
+
+}  // namespace
+}  // namespace wasmshim::shim
