@@ -6,6 +6,10 @@
 //	go-ttrpc-peer call SOCKET METHOD PAYLOAD [-timeout DUR] [KEY=VALUE ...]
 //	go-ttrpc-peer concurrent SOCKET CALLS
 //	go-ttrpc-peer bench SOCKET CONCURRENCY DURATION PAYLOAD_BYTES
+//	go-ttrpc-peer rawcall SOCKET SERVICE METHOD HEX_PAYLOAD [KEY=VALUE ...]
+//
+// rawcall sends any service's request as bytes (hex) with metadata and
+// prints {"code","message","payload"} with the response bytes in hex.
 //
 // The service, wasmshim.interop.v1.Peer, takes and returns
 // google.protobuf.StringValue:
@@ -19,6 +23,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -54,6 +59,8 @@ func main() {
 		err = concurrent(os.Args[2], os.Args[3:])
 	case "bench":
 		err = bench(os.Args[2], os.Args[3:])
+	case "rawcall":
+		err = rawcall(os.Args[2], os.Args[3:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -322,6 +329,49 @@ func bench(socket string, args []string) error {
 		return float64(latencies[int(p*float64(len(latencies)-1))].Nanoseconds()) / 1000
 	}
 	out, _ := json.Marshal(benchResult{Calls: int64(len(latencies)), Errors: errors, Seconds: elapsed, P50Micros: pct(0.5), P99Micros: pct(0.99)})
+	fmt.Println(string(out))
+	return nil
+}
+
+// rawMessage carries bytes through ttrpc's protobuf codec untouched.
+type rawMessage struct{ data []byte }
+
+func (m *rawMessage) Reset()                   { m.data = nil }
+func (m *rawMessage) String() string           { return hex.EncodeToString(m.data) }
+func (m *rawMessage) ProtoMessage()            {}
+func (m *rawMessage) Marshal() ([]byte, error) { return m.data, nil }
+func (m *rawMessage) Unmarshal(b []byte) error { m.data = append([]byte(nil), b...); return nil }
+
+func rawcall(socket string, args []string) error {
+	if len(args) < 3 {
+		return fmt.Errorf("rawcall needs SERVICE METHOD HEX_PAYLOAD")
+	}
+	payload, err := hex.DecodeString(args[2])
+	if err != nil {
+		return err
+	}
+	md := ttrpc.MD{}
+	for _, kv := range args[3:] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return fmt.Errorf("metadata %q is not KEY=VALUE", kv)
+		}
+		md.Append(k, v)
+	}
+	ctx := context.Background()
+	if len(md) > 0 {
+		ctx = ttrpc.WithMetadata(ctx, md)
+	}
+	client, err := dial(socket)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	var resp rawMessage
+	err = client.Call(ctx, args[0], args[1], &rawMessage{data: payload}, &resp)
+	st, _ := status.FromError(err)
+	out, _ := json.Marshal(callResult{Code: int(st.Code()), Message: st.Message(),
+		Payload: hex.EncodeToString(resp.data)})
 	fmt.Println(string(out))
 	return nil
 }
