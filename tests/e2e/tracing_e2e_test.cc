@@ -64,7 +64,7 @@ TEST_P(TracingE2E, OneContainerIsOneTrace) {
   };
   ASSERT_TRUE(spans.count("start_shim"));
   expect_child("shim_main", "start_shim");
-  for (const char* rpc : {"Create", "Start", "Wait", "Delete", "Shutdown"}) {
+  for (const char* rpc : {"Create", "Start", "Wait", "State", "Delete", "Shutdown"}) {
     expect_child(std::string("containerd.task.v2.Task/") + rpc, "shim_main");
   }
   expect_child("instance.create", "containerd.task.v2.Task/Create");
@@ -120,6 +120,29 @@ struct HangingCollector {
   }
   ~HangingCollector() { ::close(fd); }
 };
+
+// Nothing listens at the endpoint at all.
+TEST_F(TracingFaults, AbsentCollectorCostsNothing) {
+  int port = 0;
+  {
+    HangingCollector closed;  // bound, then closed: the port refuses
+    port = closed.port;
+  }
+  Containerd containerd({"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:" + std::to_string(port),
+                         "OTEL_EXPORTER_OTLP_TIMEOUT=1000"});
+  ASSERT_TRUE(containerd.ready()) << containerd.error();
+  for (int i = 0; i < 3; ++i) {
+    auto result = containerd.run("--rm", "absent-" + std::to_string(i), "/demo.wasm echo fine");
+    EXPECT_EQ(result.status, 0) << result.output;
+    EXPECT_EQ(result.output, "fine\n");
+  }
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = shell("pgrep -f '[c]ontainerd-shim-wasmshim-v1.*serve'").status != 0;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(gone);
+}
 
 TEST_F(TracingFaults, HangingCollectorNeitherSlowsNorKeepsTheShim) {
   HangingCollector hanging;
