@@ -3,6 +3,8 @@
 // under the daemon's shim_main.
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "support/temp_dir.h"
 #include "task_service.h"
 #include "wasmshim/otel/propagation.h"
@@ -54,15 +56,14 @@ struct TracedService {
     server.shutdown(1s);
     otel::set_global_tracer_provider(nullptr);
   }
-  const otel::SpanData* find(const std::string& name) {
-    static std::vector<otel::SpanData> last;
-    last = spans->spans();
-    for (const auto& span : last) {
+  // A copy: the exporter's list may grow while the test looks.
+  std::optional<otel::SpanData> find(const std::string& name) const {
+    for (auto& span : spans->spans()) {
       if (span.name == name) {
-        return &span;
+        return span;
       }
     }
-    return nullptr;
+    return std::nullopt;
   }
 };
 
@@ -75,8 +76,8 @@ TEST(TaskTracing, RpcSpansHangUnderShimMainWithoutACallerTrace) {
   ASSERT_TRUE(
       ttrpc::typed_call(*traced.client, "containerd.task.v2.Task", "Create", create, created)
           .is_ok());
-  const auto* span = traced.find("containerd.task.v2.Task/Create");
-  ASSERT_NE(span, nullptr);
+  const auto span = traced.find("containerd.task.v2.Task/Create");
+  ASSERT_TRUE(span);
   EXPECT_EQ(span->kind, otel::SpanKind::server);
   EXPECT_EQ(span->context.trace_id, traced.shim_main.trace_id);
   EXPECT_EQ(span->parent_span_id, traced.shim_main.span_id);
@@ -85,8 +86,8 @@ TEST(TaskTracing, RpcSpansHangUnderShimMainWithoutACallerTrace) {
             "containerd.task.v2.Task");
   EXPECT_EQ(std::get<std::string>(*otel::find_attribute(span->attributes, "rpc.method")), "Create");
   EXPECT_EQ(std::get<std::string>(*otel::find_attribute(span->attributes, "container.id")), "c1");
-  const auto* instance = traced.find("instance.create");
-  ASSERT_NE(instance, nullptr);
+  const auto instance = traced.find("instance.create");
+  ASSERT_TRUE(instance);
   EXPECT_EQ(instance->parent_span_id, span->context.span_id);
 }
 
@@ -101,8 +102,8 @@ TEST(TaskTracing, ContinuesTheCallersTraceparent) {
   auto response = traced.client->call("containerd.task.v3.Task", "Connect",
                                       connect.SerializeAsString(), options);
   ASSERT_TRUE(response.status.is_ok());
-  const auto* span = traced.find("containerd.task.v3.Task/Connect");
-  ASSERT_NE(span, nullptr);
+  const auto span = traced.find("containerd.task.v3.Task/Connect");
+  ASSERT_TRUE(span);
   EXPECT_EQ(span->context.trace_id, caller.trace_id);
   EXPECT_EQ(span->parent_span_id, caller.span_id);
   EXPECT_TRUE(span->parent_remote);
@@ -115,8 +116,8 @@ TEST(TaskTracing, FailedRpcsSayWhy) {
   auto response =
       traced.client->call("containerd.task.v2.Task", "Start", start.SerializeAsString());
   EXPECT_EQ(response.status.code(), ttrpc::StatusCode::kNotFound);
-  const auto* span = traced.find("containerd.task.v2.Task/Start");
-  ASSERT_NE(span, nullptr);
+  const auto span = traced.find("containerd.task.v2.Task/Start");
+  ASSERT_TRUE(span);
   EXPECT_EQ(span->status, otel::StatusCode::error);
   EXPECT_EQ(span->status_message, "task missing not found");
 }
