@@ -157,17 +157,6 @@ std::string base64_encode(std::string_view raw) {
   return out;
 }
 
-std::string to_hex(std::string_view raw) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (char c : raw) {
-    const auto byte = static_cast<unsigned char>(c);
-    out += kDigits[byte >> 4];
-    out += kDigits[byte & 0xf];
-  }
-  return out;
-}
-
 std::optional<std::string> from_hex(std::string_view text) {
   auto digit = [](char c) {
     if (c >= '0' && c <= '9') {
@@ -374,6 +363,30 @@ std::vector<SpanData> from_request(const ExportRequest& request) {
     }
   }
   return out;
+}
+
+std::string to_hex(std::string_view raw) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (char c : raw) {
+    const auto byte = static_cast<unsigned char>(c);
+    out += kDigits[byte >> 4];
+    out += kDigits[byte & 0xf];
+  }
+  return out;
+}
+
+std::optional<std::string> partial_success_message(const ExportResponse& response,
+                                                   std::size_t sent) {
+  if (!response.has_partial_success()) {
+    return std::nullopt;
+  }
+  const auto& partial = response.partial_success();
+  if (partial.rejected_spans() == 0 && partial.error_message().empty()) {
+    return std::nullopt;
+  }
+  return "collector accepted the export but rejected " + std::to_string(partial.rejected_spans()) +
+         " of " + std::to_string(sent) + " span(s): " + partial.error_message();
 }
 
 std::string to_json(const google::protobuf::Message& message) {

@@ -3,6 +3,7 @@
 // strings). Shared by the exporters and the receiver.
 #pragma once
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -21,6 +22,14 @@ ExportRequest to_request(std::span<const SpanData> spans);
 
 // The other way: spans with shared resource and scope objects per group.
 std::vector<SpanData> from_request(const ExportRequest& request);
+
+// Lower-case hex of raw bytes (OTLP/JSON ids, receiver output).
+std::string to_hex(std::string_view raw);
+
+// What to log about a response's partial success: nothing when the
+// collector took every span.
+std::optional<std::string> partial_success_message(const ExportResponse& response,
+                                                   std::size_t sent);
 
 std::string to_json(const google::protobuf::Message& message);
 // False (with the reason in `error`) when `text` is not OTLP/JSON for `out`.

@@ -224,14 +224,8 @@ class OtlpGrpcExporter final : public SpanExporter {
   }
 
   void report_partial_success(const otlp::ExportResponse& response, std::size_t sent) {
-    if (!response.has_partial_success()) {
-      return;
-    }
-    const auto& partial = response.partial_success();
-    if (partial.rejected_spans() > 0 || !partial.error_message().empty()) {
-      log_("collector accepted the export but rejected " +
-           std::to_string(partial.rejected_spans()) + " of " + std::to_string(sent) +
-           " span(s): " + partial.error_message());
+    if (auto message = otlp::partial_success_message(response, sent)) {
+      log_(*message);
     }
   }
 

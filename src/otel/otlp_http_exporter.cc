@@ -321,14 +321,11 @@ class OtlpHttpExporter final : public SpanExporter {
     std::string error;
     const bool parsed =
         json ? otlp::from_json(body, response, error) : response.ParseFromString(body);
-    if (!parsed || !response.has_partial_success()) {
+    if (!parsed) {
       return;
     }
-    const auto& partial = response.partial_success();
-    if (partial.rejected_spans() > 0 || !partial.error_message().empty()) {
-      log_("collector accepted the export but rejected " +
-           std::to_string(partial.rejected_spans()) + " of " + std::to_string(sent) +
-           " span(s): " + partial.error_message());
+    if (auto message = otlp::partial_success_message(response, sent)) {
+      log_(*message);
     }
   }
 

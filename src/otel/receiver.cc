@@ -22,16 +22,7 @@ namespace {
 namespace proto = opentelemetry::proto;
 using proto::collector::trace::v1::TraceService;
 
-std::string hex(const std::string& raw) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (char c : raw) {
-    const auto byte = static_cast<unsigned char>(c);
-    out += kDigits[byte >> 4];
-    out += kDigits[byte & 0xf];
-  }
-  return out;
-}
+using otlp::to_hex;
 
 nlohmann::json any_value_json(const proto::common::v1::AnyValue& value) {
   using V = proto::common::v1::AnyValue;
@@ -59,7 +50,7 @@ nlohmann::json any_value_json(const proto::common::v1::AnyValue& value) {
       return object;
     }
     case V::kBytesValue:
-      return hex(value.bytes_value());
+      return to_hex(value.bytes_value());
     case V::VALUE_NOT_SET:
       break;
   }
@@ -154,9 +145,9 @@ struct OtlpReceiver::Impl : public TraceService::Service {
                               const std::string& protocol, const nlohmann::json& resource,
                               const proto::common::v1::InstrumentationScope& scope) {
     ReceivedSpan out;
-    out.trace_id = hex(span.trace_id());
-    out.span_id = hex(span.span_id());
-    out.parent_span_id = hex(span.parent_span_id());
+    out.trace_id = to_hex(span.trace_id());
+    out.span_id = to_hex(span.span_id());
+    out.parent_span_id = to_hex(span.parent_span_id());
     out.name = span.name();
     out.service = service;
     out.protocol = protocol;
@@ -174,7 +165,7 @@ struct OtlpReceiver::Impl : public TraceService::Service {
     }
     auto links = nlohmann::json::array();
     for (const auto& link : span.links()) {
-      links.push_back({{"trace_id", hex(link.trace_id())}, {"span_id", hex(link.span_id())}});
+      links.push_back({{"trace_id", to_hex(link.trace_id())}, {"span_id", to_hex(link.span_id())}});
     }
     out.json = {{"trace_id", out.trace_id},
                 {"span_id", out.span_id},
