@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "hex.h"
+
 namespace wasmshim::otel {
 namespace {
 
@@ -30,14 +32,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 std::optional<std::string> percent_decode(std::string_view s) {
   std::string out;
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -48,8 +42,8 @@ std::optional<std::string> percent_decode(std::string_view s) {
     if (i + 2 >= s.size()) {
       return std::nullopt;
     }
-    int hi = hex_value(s[i + 1]);
-    int lo = hex_value(s[i + 2]);
+    int hi = detail::hex_digit(s[i + 1]);
+    int lo = detail::hex_digit(s[i + 2]);
     if (hi < 0 || lo < 0) {
       return std::nullopt;
     }

@@ -9,21 +9,10 @@
 #include <chrono>
 #include <cstring>
 
+#include "hex.h"
+
 namespace wasmshim::otel {
 namespace {
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 // Bumped in every child after fork, so per-thread generators copied into
 // the child notice and reseed instead of repeating the parent's ids.
@@ -151,8 +140,8 @@ std::optional<Id<N>> Id<N>::from_hex(std::string_view text) {
   }
   Id id;
   for (std::size_t i = 0; i < N; ++i) {
-    int hi = hex_digit(text[2 * i]);
-    int lo = hex_digit(text[2 * i + 1]);
+    int hi = detail::hex_digit(text[2 * i]);
+    int lo = detail::hex_digit(text[2 * i + 1]);
     if (hi < 0 || lo < 0) {
       return std::nullopt;
     }

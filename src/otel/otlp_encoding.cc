@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "hex.h"
 #include "wasmshim/otel/ids.h"
 
 namespace wasmshim::otel::otlp {
@@ -158,25 +159,13 @@ std::string base64_encode(std::string_view raw) {
 }
 
 std::optional<std::string> from_hex(std::string_view text) {
-  auto digit = [](char c) {
-    if (c >= '0' && c <= '9') {
-      return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-      return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-      return c - 'A' + 10;
-    }
-    return -1;
-  };
   if (text.size() % 2 != 0) {
     return std::nullopt;
   }
   std::string raw;
   for (std::size_t i = 0; i < text.size(); i += 2) {
-    int hi = digit(text[i]);
-    int lo = digit(text[i + 1]);
+    int hi = detail::hex_digit(text[i]);
+    int lo = detail::hex_digit(text[i + 1]);
     if (hi < 0 || lo < 0) {
       return std::nullopt;
     }

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "hex.h"
+
 namespace wasmshim::otel {
 namespace {
 
@@ -43,19 +45,6 @@ bool is_token(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
     return c > 0x20 && c < 0x7f && kSpecials.find(c) == std::string_view::npos;
   });
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
 }
 
 constexpr std::size_t kMaxBaggageMembers = 180;
@@ -156,7 +145,8 @@ std::optional<SpanContext> parse_traceparent(std::string_view header) {
   if (!context.valid()) {
     return std::nullopt;
   }
-  context.flags = static_cast<std::uint8_t>(hex_value(flags_hex[0]) << 4 | hex_value(flags_hex[1]));
+  context.flags = static_cast<std::uint8_t>(detail::hex_digit(flags_hex[0]) << 4 |
+                                            detail::hex_digit(flags_hex[1]));
   context.remote = true;
   return context;
 }
@@ -196,8 +186,8 @@ std::optional<Baggage> parse_baggage(std::string_view header) {
           if (i + 2 >= raw.size()) {
             return std::nullopt;
           }
-          int hi = hex_value(raw[i + 1]);
-          int lo = hex_value(raw[i + 2]);
+          int hi = detail::hex_digit(raw[i + 1]);
+          int lo = detail::hex_digit(raw[i + 2]);
           if (hi < 0 || lo < 0) {
             return std::nullopt;
           }
