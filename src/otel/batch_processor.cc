@@ -4,9 +4,9 @@
 // Locking: State::mutex guards the queue and counters and is never held
 // while exporting or logging. Fork: the prepare handler takes every live
 // processor's mutex so no other thread holds it at the moment of fork; the
-// child releases it, forgets the parent's export thread (it does not exist in
-// the child), drops the parent's queued spans (the parent exports those) and
-// starts a new thread on its first span.
+// child releases it, forgets the parent's export thread and its condition
+// variables (see renew_after_fork), drops the parent's queued spans (the
+// parent exports those) and starts a new thread on its first span.
 #include <pthread.h>
 
 #include <algorithm>
@@ -27,8 +27,9 @@ struct BatchSpanProcessor::State {
   DiagnosticLog log;
 
   std::mutex mutex;
-  std::condition_variable wake_worker;
-  std::condition_variable progress;
+  // Replaced in a forked child: see renew_after_fork.
+  std::unique_ptr<std::condition_variable> wake_worker = std::make_unique<std::condition_variable>();
+  std::unique_ptr<std::condition_variable> progress = std::make_unique<std::condition_variable>();
   std::deque<SpanData> queue;
   // Spans accepted into the queue, and spans whose export finished (either
   // way), ever: a flush waits for the second to reach the first.
@@ -44,6 +45,7 @@ struct BatchSpanProcessor::State {
   Clock::time_point last_drop_report{};
 
   void start_worker_locked(const std::shared_ptr<State>& self);
+  void renew_after_fork();
   void run();
   void report_drops(bool final_report);
 };
@@ -77,13 +79,7 @@ void after_fork_in_parent() {
 
 void after_fork_in_child() {
   for (auto* state : registry()) {
-    // The thread object describes a thread of the parent; destroying or
-    // joining it here is undefined, so it is leaked.
-    (void)state->worker.release();
-    state->worker_running = false;
-    state->stats.queued -= state->queue.size();
-    state->queue.clear();
-    state->finished = state->accepted;
+    state->renew_after_fork();
     state->exporter->after_fork_in_child();
     state->mutex.unlock();
   }
@@ -116,11 +112,28 @@ void BatchSpanProcessor::State::start_worker_locked(const std::shared_ptr<State>
   worker = std::make_unique<std::thread>([self] { self->run(); });
 }
 
+// In a forked child, with the mutex held. The thread object and the
+// condition variables describe the parent's export thread, which does not
+// exist here: a condition variable it slept on still counts it as a waiter,
+// and glibc's signalling would wait for it to leave, forever. Destroying them
+// is undefined (and would wait too), so they are leaked and replaced.
+void BatchSpanProcessor::State::renew_after_fork() {
+  (void)worker.release();
+  (void)wake_worker.release();
+  (void)progress.release();
+  wake_worker = std::make_unique<std::condition_variable>();
+  progress = std::make_unique<std::condition_variable>();
+  worker_running = false;
+  stats.queued -= queue.size();
+  queue.clear();
+  finished = accepted;
+}
+
 void BatchSpanProcessor::State::run() {
   std::unique_lock lock(mutex);
   auto next_export = Clock::now() + options.schedule_delay;
   while (true) {
-    wake_worker.wait_until(lock, stopping ? stop_deadline : next_export, [&] {
+    wake_worker->wait_until(lock, stopping ? stop_deadline : next_export, [&] {
       return stopping || queue.size() >= options.max_export_batch_size || flush_target > finished;
     });
     const auto now = Clock::now();
@@ -156,7 +169,7 @@ void BatchSpanProcessor::State::run() {
     } else {
       stats.dropped_export_failed += count;
     }
-    progress.notify_all();
+    progress->notify_all();
     if (queue.size() < options.max_export_batch_size) {
       next_export = Clock::now() + options.schedule_delay;
     }
@@ -165,7 +178,7 @@ void BatchSpanProcessor::State::run() {
   finished += queue.size();
   queue.clear();
   worker_running = false;
-  progress.notify_all();
+  progress->notify_all();
 }
 
 // Drops are counted always and logged at most every ten seconds.
@@ -228,7 +241,7 @@ void BatchSpanProcessor::on_end(SpanData&& span) {
   ++state_->accepted;
   ++state_->stats.queued;
   if (state_->queue.size() == state_->options.max_export_batch_size) {
-    state_->wake_worker.notify_one();
+    state_->wake_worker->notify_one();
   }
 }
 
@@ -240,8 +253,8 @@ bool BatchSpanProcessor::force_flush(std::chrono::milliseconds timeout) {
   }
   const std::uint64_t target = state_->accepted;
   state_->flush_target = std::max(state_->flush_target, target);
-  state_->wake_worker.notify_one();
-  return state_->progress.wait_until(lock, deadline, [&] { return state_->finished >= target; });
+  state_->wake_worker->notify_one();
+  return state_->progress->wait_until(lock, deadline, [&] { return state_->finished >= target; });
 }
 
 bool BatchSpanProcessor::shutdown(std::chrono::milliseconds timeout) {
@@ -259,8 +272,8 @@ bool BatchSpanProcessor::shutdown(std::chrono::milliseconds timeout) {
     // Keep a little of the deadline to abort a stuck export and join.
     const auto margin = std::min<Clock::duration>(timeout / 10, std::chrono::milliseconds(200));
     state_->stop_deadline = deadline - margin;
-    state_->wake_worker.notify_one();
-    finished_in_time = state_->progress.wait_until(lock, state_->stop_deadline,
+    state_->wake_worker->notify_one();
+    finished_in_time = state_->progress->wait_until(lock, state_->stop_deadline,
                                                    [&] { return !state_->worker_running; });
     worker = std::move(state_->worker);
   }
@@ -269,7 +282,7 @@ bool BatchSpanProcessor::shutdown(std::chrono::milliseconds timeout) {
     state_->exporter->shutdown();
     std::unique_lock lock(state_->mutex);
     finished_in_time =
-        state_->progress.wait_until(lock, deadline, [&] { return !state_->worker_running; });
+        state_->progress->wait_until(lock, deadline, [&] { return !state_->worker_running; });
   }
   if (worker) {
     if (finished_in_time) {

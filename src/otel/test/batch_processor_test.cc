@@ -289,5 +289,44 @@ TEST(BatchSpanProcessor, ChildAfterForkTracesWithoutDeadlock) {
   EXPECT_TRUE(provider.shutdown(5s));
 }
 
+// The parent's export thread is asleep on the processor's condition
+// variable at the moment of fork. In the child that sleeper does not exist,
+// yet the variable still counts it; glibc's signalling then waits for it to
+// leave, forever, unless the child starts with fresh condition variables.
+TEST(BatchSpanProcessor, ChildSignalsPastTheParentsSleepingExportThread) {
+  auto exporter = std::make_unique<FilteringExporter>();
+  auto* memory = exporter.get();
+  BatchSpanProcessor processor(std::move(exporter), BatchOptions{4096, 1h, 5s, 2});
+  processor.on_end(sampled_span("parent-busy"));
+  EXPECT_TRUE(processor.force_flush(5s));
+  // The export thread now sleeps for the hour-long schedule delay.
+  std::this_thread::sleep_for(50ms);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    bool flushed = true;
+    for (int i = 0; i < 10; ++i) {
+      processor.on_end(sampled_span("in-child"));
+      processor.on_end(sampled_span("in-child"));
+      flushed = processor.force_flush(2s) && flushed;
+    }
+    _exit(flushed && memory->kept().size() == 20 ? 0 : 1);
+  }
+  int status = 0;
+  pid_t done = 0;
+  for (int i = 0; i < 1000 && done == 0; ++i) {
+    done = waitpid(child, &status, WNOHANG);
+    if (done == 0) {
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  if (done == 0) {
+    kill(child, SIGKILL);
+    waitpid(child, &status, 0);
+    FAIL() << "the child hung signalling the processor";
+  }
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 }  // namespace
 }  // namespace wasmshim::otel
