@@ -30,7 +30,9 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 # The shim: containerd's task API .proto files (built into the shim), and
 # containerd with ctr for the end-to-end tests.
-shim_packages=(golang-github-containerd-containerd-dev containerd)
+shim_packages=(golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev containerd)
+# container: seccomp filters from the spec (libseccomp); e2e compares runc.
+container_packages=(libseccomp-dev pkg-config)
 # Unit tests.
 test_packages=(libgtest-dev libgmock-dev)
 # Interop: the Go ttrpc library (what containerd speaks), built offline in
@@ -39,7 +41,7 @@ interop_packages=(golang-go golang-github-containerd-ttrpc-dev)
 # Fuzzing and style: libFuzzer's runtime for clang, clang-format, clang-tidy.
 fuzz_packages=(libclang-rt-14-dev clang-format clang-tidy)
 
-packages=("${build_packages[@]}" "${engine_packages[@]}" "${wasm_packages[@]}" "${otel_packages[@]}" "${shim_packages[@]}" "${test_packages[@]}" "${interop_packages[@]}" "${fuzz_packages[@]}")
+packages=("${build_packages[@]}" "${engine_packages[@]}" "${wasm_packages[@]}" "${otel_packages[@]}" "${shim_packages[@]}" "${container_packages[@]}" "${test_packages[@]}" "${interop_packages[@]}" "${fuzz_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do

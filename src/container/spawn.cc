@@ -1,0 +1,239 @@
+#include "wasmshim/container/spawn.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <optional>
+#include <system_error>
+
+#include "wasmshim/container/setup.h"
+
+namespace wasmshim::container {
+namespace {
+
+using ttrpc::UniqueFd;
+
+// The steps the child reports a failure of.
+enum class Step : int { join_namespace, join_cgroup, cgroup_namespace, process_group, fds, exec };
+
+const char* step_name(Step step) {
+  switch (step) {
+    case Step::join_namespace:
+      return "joining a namespace";
+    case Step::join_cgroup:
+      return "joining the cgroup";
+    case Step::cgroup_namespace:
+      return "creating the cgroup namespace";
+    case Step::process_group:
+      return "setting the process group";
+    case Step::fds:
+      return "setting up file descriptors";
+    case Step::exec:
+      return "exec";
+  }
+  return "?";
+}
+
+// Everything the child touches, made ready before clone: between clone and
+// exec it shares the daemon's memory and may only make system calls.
+struct ChildPlan {
+  const char* path = nullptr;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+  std::vector<std::pair<int, int>> join_fds;  // (fd, nstype)
+  std::vector<int> cgroup_fds;
+  bool new_cgroup_namespace = false;
+  bool new_process_group = true;
+  std::vector<std::pair<int, int>> fds;
+  sigset_t child_mask{};
+  int error_fd = -1;
+};
+
+[[noreturn]] void child_fail(const ChildPlan& plan, Step step, std::size_t index) {
+  const int report[3] = {static_cast<int>(step), errno, static_cast<int>(index)};
+  (void)!::write(plan.error_fd, report, sizeof(report));
+  ::_exit(127);
+}
+
+int child_main(void* argument) {
+  const auto& plan = *static_cast<const ChildPlan*>(argument);
+  // Handlers are the daemon's: back to defaults before any signal can come.
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) {
+      std::signal(sig, SIG_DFL);
+    }
+  }
+  for (std::size_t i = 0; i < plan.join_fds.size(); ++i) {
+    if (::setns(plan.join_fds[i].first, plan.join_fds[i].second) != 0) {
+      child_fail(plan, Step::join_namespace, i);
+    }
+  }
+  for (int fd : plan.cgroup_fds) {
+    if (::write(fd, "0", 1) != 1) {
+      child_fail(plan, Step::join_cgroup, 0);
+    }
+  }
+  // After joining, so the namespace's root is the container's own cgroup.
+  if (plan.new_cgroup_namespace && ::unshare(CLONE_NEWCGROUP) != 0) {
+    child_fail(plan, Step::cgroup_namespace, 0);
+  }
+  if (plan.new_process_group && ::setpgid(0, 0) != 0) {
+    child_fail(plan, Step::process_group, 0);
+  }
+  for (const auto& [from, to] : plan.fds) {
+    const int rc = from == to ? ::fcntl(from, F_SETFD, 0) : ::dup2(from, to);
+    if (rc < 0) {
+      child_fail(plan, Step::fds, 0);
+    }
+  }
+  ::sigprocmask(SIG_SETMASK, &plan.child_mask, nullptr);
+  ::execve(plan.path, plan.argv, plan.envp);
+  child_fail(plan, Step::exec, 0);
+}
+
+std::vector<char*> pointers(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (const auto& s : strings) {
+    out.push_back(const_cast<char*>(s.c_str()));
+  }
+  out.push_back(nullptr);
+  return out;
+}
+
+// A child stack; the child only makes system calls and returns at exec.
+class ChildStack {
+ public:
+  ChildStack() {
+    memory_ = ::mmap(nullptr, kSize, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (memory_ == MAP_FAILED) {
+      throw ContainerSetupError("allocating a stack to start the container: " +
+                                std::generic_category().message(errno));
+    }
+  }
+  ~ChildStack() { ::munmap(memory_, kSize); }
+  ChildStack(const ChildStack&) = delete;
+  ChildStack& operator=(const ChildStack&) = delete;
+  void* top() const { return static_cast<char*>(memory_) + kSize; }
+
+ private:
+  static constexpr std::size_t kSize = 256 * 1024;
+  void* memory_ = nullptr;
+};
+
+// setns(CLONE_NEWPID) applies to the calling thread's next children only;
+// this puts the thread back into its own pid namespace afterwards.
+class PidNamespaceForChildren {
+ public:
+  explicit PidNamespaceForChildren(const std::string& path) {
+    own_.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+    UniqueFd target(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!own_.valid() || !target.valid() || ::setns(target.get(), CLONE_NEWPID) != 0) {
+      throw ContainerSetupError("joining the pid namespace " + path + ": " +
+                                std::generic_category().message(errno));
+    }
+  }
+  ~PidNamespaceForChildren() { ::setns(own_.get(), CLONE_NEWPID); }
+  PidNamespaceForChildren(const PidNamespaceForChildren&) = delete;
+  PidNamespaceForChildren& operator=(const PidNamespaceForChildren&) = delete;
+
+ private:
+  UniqueFd own_;
+};
+
+}  // namespace
+
+pid_t spawn_container_process(const SpawnRequest& request) {
+  ChildPlan plan;
+  std::vector<char*> argv = pointers(request.argv);
+  std::vector<char*> envp = pointers(request.env);
+  plan.path = request.path.c_str();
+  plan.argv = argv.data();
+  plan.envp = envp.data();
+  plan.new_process_group = request.new_process_group;
+  plan.fds = request.fds;
+  int clone_flags = 0;
+  std::vector<UniqueFd> join_fds;
+  std::vector<std::string> join_paths;
+  std::optional<PidNamespaceForChildren> pid_join;
+  for (const auto& ns : request.namespaces) {
+    if (ns.clone_flag == CLONE_NEWUSER) {
+      throw ContainerSetupError("linux.namespaces: user namespaces are not supported by wasmshim");
+    }
+    if (ns.path.empty()) {
+      if (ns.clone_flag == CLONE_NEWCGROUP) {
+        plan.new_cgroup_namespace = true;
+      } else {
+        clone_flags |= ns.clone_flag;
+      }
+    } else if (ns.clone_flag == CLONE_NEWPID) {
+      pid_join.emplace(ns.path);
+    } else {
+      UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd.valid()) {
+        throw ContainerSetupError("linux.namespaces: cannot open the " + ns.type + " namespace " +
+                                  ns.path + ": " + std::generic_category().message(errno));
+      }
+      plan.join_fds.emplace_back(fd.get(), ns.clone_flag);
+      join_paths.push_back(ns.type + " namespace " + ns.path);
+      join_fds.push_back(std::move(fd));
+    }
+  }
+  std::vector<UniqueFd> cgroup_fds;
+  if (request.cgroup != nullptr) {
+    cgroup_fds = request.cgroup->open_procs();
+    for (const auto& fd : cgroup_fds) {
+      plan.cgroup_fds.push_back(fd.get());
+    }
+  }
+  int error_pipe[2];
+  if (::pipe2(error_pipe, O_CLOEXEC) != 0) {
+    throw ContainerSetupError("starting the container: pipe: " +
+                              std::generic_category().message(errno));
+  }
+  UniqueFd error_read(error_pipe[0]);
+  UniqueFd error_write(error_pipe[1]);
+  plan.error_fd = error_write.get();
+  sigemptyset(&plan.child_mask);
+  ChildStack stack;
+  // No handler of the daemon's may run on the child's stack before it
+  // resets them: block everything across clone.
+  sigset_t all;
+  sigset_t old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  const pid_t pid =
+      ::clone(child_main, stack.top(), CLONE_VM | CLONE_VFORK | SIGCHLD | clone_flags, &plan);
+  const int clone_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  pid_join.reset();
+  if (pid < 0) {
+    throw ContainerSetupError("clone into new namespaces: " +
+                              std::generic_category().message(clone_errno));
+  }
+  error_write.reset();
+  int report[3] = {0, 0, 0};
+  const ssize_t n = ::read(error_read.get(), report, sizeof(report));
+  if (n == static_cast<ssize_t>(sizeof(report))) {
+    ::waitpid(pid, nullptr, 0);
+    const auto step = static_cast<Step>(report[0]);
+    std::string what = step_name(step);
+    if (step == Step::join_namespace && static_cast<std::size_t>(report[2]) < join_paths.size()) {
+      what = "joining the " + join_paths[static_cast<std::size_t>(report[2])];
+    }
+    throw ContainerSetupError("starting the container: " + what + ": " +
+                              std::generic_category().message(report[1]));
+  }
+  return pid;
+}
+
+}  // namespace wasmshim::container
