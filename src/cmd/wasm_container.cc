@@ -1,8 +1,11 @@
-// Container mode of the shim binary: the container's own process. Opens the
-// stdio fifos, reads the bundle's spec and runs its module, the rootfs
-// preopened as "/". Compiling here (not in the daemon) puts the compiler's
-// memory on the container's account.
+// Container mode of the shim binary: the container's own process, already in
+// its namespaces and cgroup. Opens the stdio fifos, reads the bundle's spec,
+// compiles the module (on the host's cache: compiling here puts the
+// compiler's memory on the container's account), then isolates itself as the
+// spec asks (rootfs, hostname, rlimits, ids, capabilities, seccomp) and runs
+// the module with "/" preopened.
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -12,6 +15,7 @@
 
 #include "wasm_instance.h"
 #include "wasmshim/container/oci_spec.h"
+#include "wasmshim/container/setup.h"
 #include "wasmshim/otel/instrument.h"
 #include "wasmshim/wasm/engine.h"
 
@@ -42,6 +46,81 @@ bool redirect(const std::string& path, int target, int flags) {
   return ok;
 }
 
+// Room the process itself needs inside the memory limit, beyond what it
+// holds once the module is compiled: stacks, WASI buffers, page tables.
+constexpr std::uint64_t kMemoryHeadroom = 8ULL << 20;
+
+std::uint64_t resident_bytes() {
+  std::FILE* status = std::fopen("/proc/self/statm", "r");
+  if (status == nullptr) {
+    return 0;
+  }
+  unsigned long size = 0;
+  unsigned long resident = 0;
+  const int read = std::fscanf(status, "%lu %lu", &size, &resident);
+  std::fclose(status);
+  return read == 2 ? resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)) : 0;
+}
+
+// The cgroup's memory limit minus what this process already uses: linear
+// memory growth past it fails inside Wasm (memory.grow returns -1) instead
+// of waking the kernel's OOM killer.
+std::uint64_t guest_memory_budget(const container::OciSpec& spec) {
+  if (!spec.linux || !spec.linux->resources.memory_limit || *spec.linux->resources.memory_limit < 0) {
+    return 0;
+  }
+  const auto limit = static_cast<std::uint64_t>(*spec.linux->resources.memory_limit);
+  const std::uint64_t used = resident_bytes() + kMemoryHeadroom;
+  // At least one page, so the cap stays a cap (0 means none).
+  return limit > used + 65536 ? limit - used : 65536;
+}
+
+// As pid 1 of its namespace the process gets no signal it has no handler
+// for, so `kill` with SIGTERM would do nothing: end as the signal would.
+void exit_on_signal(int signal) { ::_exit(128 + signal); }
+
+// The shim starts this process with signals blocked (a signal sent before
+// the handlers exist then waits instead of being dropped).
+void handle_signals_then_unblock() {
+  if (::getpid() == 1) {
+    for (int signal : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE}) {
+      struct sigaction action {};
+      action.sa_handler = exit_on_signal;
+      sigemptyset(&action.sa_mask);
+      ::sigaction(signal, &action, nullptr);
+    }
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+// Returns the host directory to preopen as "/": the rootfs, or "/" once the
+// process has pivoted into it.
+std::string isolate(const container::OciSpec& spec) {
+  if (!spec.linux) {
+    return spec.root_path;
+  }
+  trace::ScopedSpan span("wasmshim.container", "container.isolate");
+  const container::OciNamespace* mount = container::find_namespace(spec, "mount");
+  const bool pivot = mount != nullptr && mount->path.empty();
+  span.set("container.pivot_root", pivot)
+      .set("container.mounts", static_cast<std::int64_t>(spec.mounts.size()))
+      .set("container.seccomp", spec.linux->seccomp.has_value());
+  try {
+    if (pivot) {
+      container::enter_rootfs(spec);
+    }
+    container::set_hostname(spec);
+    container::apply_rlimits(spec);
+    container::drop_privileges(spec);
+  } catch (const std::exception& e) {
+    span.fail(e.what());
+    throw;
+  }
+  return pivot ? "/" : spec.root_path;
+}
+
 }  // namespace
 
 int run_wasm_container(int argc, char** argv) {
@@ -49,6 +128,7 @@ int run_wasm_container(int argc, char** argv) {
     std::fprintf(stderr, "wasmshim container: expected BUNDLE STDIN STDOUT STDERR\n");
     return kCannotRun;
   }
+  handle_signals_then_unblock();
   const std::string bundle = argv[0];
   // NOLINTNEXTLINE(concurrency-mt-unsafe): one thread so far.
   const bool traced = std::getenv("WASMSHIM_TRACE_FD") != nullptr;
@@ -80,11 +160,18 @@ int run_wasm_container(int argc, char** argv) {
         spec.root_path + (module.starts_with("/") ? module : spec.process.cwd + "/" + module);
     wasm::EngineOptions engine;
     engine.cache_dir = wasm::default_cache_dir();
+    // An isolated container's pid namespace ends with it, and a build would
+    // end too: the shim starts it instead (WasmInstance::after_exit).
+    engine.background_aot = !spec.linux.has_value();
+    wasm::PreparedModule prepared = wasm::prepare_file(host_module, engine);
+    engine.max_memory_bytes = guest_memory_budget(spec);
+    if (engine.max_memory_bytes != 0) {
+      span.set("wasm.max_memory_bytes", static_cast<std::int64_t>(engine.max_memory_bytes));
+    }
     wasm::WasiConfig wasi;
     wasi.args = spec.process.args;
     wasi.env = spec.process.env;
-    wasi.preopens.push_back({spec.root_path, "/"});
-    wasm::PreparedModule prepared = wasm::prepare_file(host_module, engine);
+    wasi.preopens.push_back({isolate(spec), "/"});
     wasm::RunResult result = wasm::run(prepared, wasi, engine);
     if (result.trap) {
       std::fprintf(stderr, "wasmshim: %s: wasm trap: %s\n", module.c_str(), result.trap->c_str());

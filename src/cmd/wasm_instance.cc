@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,7 +12,10 @@
 #include <cstring>
 #include <system_error>
 
+#include "wasmshim/container/setup.h"
+#include "wasmshim/container/spawn.h"
 #include "wasmshim/otel/instrument.h"
+#include "wasmshim/wasm/engine.h"
 #include "wasmshim/shim/environment.h"
 #include "wasmshim/ttrpc/status.h"
 
@@ -21,8 +23,6 @@
 #include "wasmshim/otel/session.h"
 #include "wasmshim/otel/span_stream.h"
 #endif
-
-extern char** environ;
 
 namespace wasmshim::cmd {
 namespace {
@@ -80,6 +80,31 @@ void check_module(const container::OciSpec& spec) {
                     module + " is not a Wasm module (no \\0asm magic at its start)");
 }
 
+// What the spec asks that wasmshim cannot give is refused at Create, with
+// the field at fault, so it never surfaces as a failed Start.
+void check_isolation(const container::OciSpec& spec) {
+  if (!spec.linux) {
+    return;
+  }
+  if (container::find_namespace(spec, "user") != nullptr) {
+    throw StatusError(StatusCode::kInvalidArgument,
+                      "config.json: linux.namespaces asks for a user namespace, which wasmshim "
+                      "does not support");
+  }
+  if (!spec.hostname.empty() && container::find_namespace(spec, "uts") == nullptr) {
+    throw StatusError(StatusCode::kInvalidArgument,
+                      "config.json: hostname is set but linux.namespaces has no uts namespace: "
+                      "it would rename the host");
+  }
+  if (spec.linux->seccomp) {
+    try {
+      container::check_seccomp(*spec.linux->seccomp);
+    } catch (const container::ContainerSetupError& e) {
+      throw StatusError(StatusCode::kInvalidArgument, std::string("config.json: ") + e.what());
+    }
+  }
+}
+
 std::string self_executable() {
   char path[PATH_MAX];
   const ssize_t n = ::readlink("/proc/self/exe", path, sizeof(path) - 1);
@@ -107,7 +132,39 @@ std::unique_ptr<WasmInstance> WasmInstance::create(const shim::InstanceConfig& c
                       "not support: run the task without one");
   }
   check_module(spec);
-  return std::unique_ptr<WasmInstance>(new WasmInstance(config, std::move(spec)));
+  check_isolation(spec);
+  std::unique_ptr<WasmInstance> instance(new WasmInstance(config, std::move(spec)));
+  instance->make_cgroup();
+  return instance;
+}
+
+void WasmInstance::make_cgroup() {
+  if (!spec_.linux) {
+    return;
+  }
+  trace::ScopedSpan span("wasmshim.container", "container.cgroup");
+  static const container::CgroupLayout layout = container::CgroupLayout::detect();
+  span.set("cgroup.version", static_cast<std::int64_t>(layout.version))
+      .set("cgroup.path", spec_.linux->cgroups_path);
+  try {
+    cgroup_ = container::Cgroup::create(layout, spec_.linux->cgroups_path, spec_.linux->resources,
+                                        config_.namespace_name + "-" + config_.id);
+  } catch (const container::CgroupError& e) {
+    span.fail(e.what());
+    throw StatusError(StatusCode::kFailedPrecondition, e.what());
+  }
+}
+
+std::string WasmInstance::host_module_path() const {
+  const std::string& module = spec_.process.args[0];
+  return spec_.root_path + (module.starts_with("/") ? module : spec_.process.cwd + "/" + module);
+}
+
+std::optional<container::CgroupStats> WasmInstance::stats() {
+  if (!cgroup_ || cgroup_->empty()) {
+    return std::nullopt;
+  }
+  return cgroup_->stats();
 }
 
 WasmInstance::~WasmInstance() {
@@ -118,43 +175,44 @@ WasmInstance::~WasmInstance() {
 }
 
 std::uint32_t WasmInstance::start() {
-  std::vector<std::string> args{self_executable(),  kContainerModeFlag,  config_.bundle,
-                                config_.stdin_path, config_.stdout_path, config_.stderr_path};
-  std::vector<char*> argv;
-  for (auto& arg : args) {
-    argv.push_back(arg.data());
+  trace::ScopedSpan span("wasmshim.container", "container.spawn");
+  container::SpawnRequest request;
+  request.path = self_executable();
+  request.argv = {request.path,        kContainerModeFlag,  config_.bundle,
+                  config_.stdin_path, config_.stdout_path, config_.stderr_path};
+  // run_wasm_container unblocks once its handlers are in place.
+  request.start_with_signals_blocked = true;
+  if (spec_.linux) {
+    request.namespaces = spec_.linux->namespaces;
+    std::string names;
+    for (const auto& ns : request.namespaces) {
+      names += (names.empty() ? "" : ",") + ns.type + (ns.path.empty() ? "" : "=" + ns.path);
+    }
+    span.set("container.namespaces", names);
   }
-  argv.push_back(nullptr);
+  if (cgroup_ && !cgroup_->empty()) {
+    request.cgroup = &*cgroup_;
+    oom_kills_before_ = cgroup_->stats().oom_kills;
+  }
   std::vector<std::string> trace_env;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
   int span_pipe[2] = {-1, -1};
 #if WASMSHIM_OPENTELEMETRY
   // The container's spans come back over a pipe and leave with the shim's.
   auto provider = otel::global_tracer_provider();
   if (provider && ::pipe2(span_pipe, O_CLOEXEC) == 0) {
-    posix_spawn_file_actions_adddup2(&actions, span_pipe[1], kTraceFd);
+    request.fds.emplace_back(span_pipe[1], kTraceFd);
     trace_env = otel::environment_for(otel::Context::current());
     trace_env.push_back("WASMSHIM_TRACE_FD=" + std::to_string(kTraceFd));
   }
 #endif
-  std::vector<std::string> env_entries = shim::child_environment(trace_env);
-  std::vector<char*> envp;
-  for (auto& entry : env_entries) {
-    envp.push_back(entry.data());
+  request.env = shim::child_environment(trace_env);
+  pid_t pid = -1;
+  std::string error;
+  try {
+    pid = container::spawn_container_process(request);
+  } catch (const container::ContainerSetupError& e) {
+    error = e.what();
   }
-  envp.push_back(nullptr);
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  // Its own process group, so a signal for the container reaches nothing else.
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, argv[0], &actions, &attributes, argv.data(), envp.data());
-  posix_spawnattr_destroy(&attributes);
-  posix_spawn_file_actions_destroy(&actions);
   if (span_pipe[1] >= 0) {
     ::close(span_pipe[1]);
   }
@@ -162,18 +220,19 @@ std::uint32_t WasmInstance::start() {
   if (span_pipe[0] >= 0) {
     span_reader_ = std::thread([fd = span_pipe[0], provider] {
       otel::read_span_stream(fd, [&](std::vector<otel::SpanData>&& spans) {
-        for (auto& span : spans) {
-          provider->submit(std::move(span));
+        for (auto& finished : spans) {
+          provider->submit(std::move(finished));
         }
       });
       ::close(fd);
     });
   }
 #endif
-  if (rc != 0) {
-    throw StatusError(StatusCode::kInternal, std::string("starting the container process: ") +
-                                                 std::generic_category().message(rc));
+  if (pid < 0) {
+    span.fail(error);
+    throw StatusError(StatusCode::kInternal, error);
   }
+  span.set("process.pid", static_cast<std::int64_t>(pid));
   pid_ = pid;
   return static_cast<std::uint32_t>(pid);
 }
@@ -198,6 +257,10 @@ shim::ExitStatus WasmInstance::wait() {
   }
   shim::ExitStatus exit;
   exit.at = std::chrono::system_clock::now();
+  if (cgroup_ && !cgroup_->empty()) {
+    oom_killed_ = cgroup_->stats().oom_kills > oom_kills_before_;
+  }
+  after_exit();
   if (done < 0) {
     exit.code = 255;
   } else if (WIFSIGNALED(status)) {
@@ -208,11 +271,30 @@ shim::ExitStatus WasmInstance::wait() {
   return exit;
 }
 
+// An isolated container cannot leave the aot build behind (its pid
+// namespace dies with it): the daemon starts it once the jit run has left
+// the translation in the cache.
+void WasmInstance::after_exit() {
+  if (!spec_.linux) {
+    return;
+  }
+  try {
+    wasm::EngineOptions options;
+    options.cache_dir = wasm::default_cache_dir();
+    wasm::start_background_build(host_module_path(), options);
+  } catch (const std::exception&) {
+    // Only a later start's speed depends on it.
+  }
+}
+
 void WasmInstance::remove() {
   if (pid_ > 0 && !reaped_) {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
     reaped_ = true;
+  }
+  if (cgroup_) {
+    cgroup_->remove();
   }
 }
 

@@ -1,15 +1,17 @@
 // The shim's Instance for Wasm containers: the module is process.args[0] in
 // the rootfs; each container runs in its own process (this binary again, in
-// container mode), spawned with posix_spawn so the threaded daemon never
-// forks without exec.
+// container mode), cloned straight into the spec's namespaces and cgroup and
+// exec'd at once, so the threaded daemon never forks without exec.
 #pragma once
 
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
+#include "wasmshim/container/cgroup.h"
 #include "wasmshim/container/oci_spec.h"
 #include "wasmshim/shim/instance.h"
 
@@ -26,12 +28,20 @@ class WasmInstance final : public shim::Instance {
   void kill(std::uint32_t signal) override;
   shim::ExitStatus wait() override;
   void remove() override;
+  std::optional<container::CgroupStats> stats() override;
+  bool oom_killed() override { return oom_killed_; }
 
  private:
   WasmInstance(shim::InstanceConfig config, container::OciSpec spec);
+  void make_cgroup();
+  std::string host_module_path() const;
+  void after_exit();
 
   shim::InstanceConfig config_;
   container::OciSpec spec_;
+  std::optional<container::Cgroup> cgroup_;
+  std::uint64_t oom_kills_before_ = 0;
+  bool oom_killed_ = false;
   pid_t pid_ = 0;
   bool reaped_ = false;
   // Hands the container process's spans to the shim's exporter.

@@ -203,7 +203,11 @@ pid_t spawn_container_process(const SpawnRequest& request) {
   UniqueFd error_read(error_pipe[0]);
   UniqueFd error_write(error_pipe[1]);
   plan.error_fd = error_write.get();
-  sigemptyset(&plan.child_mask);
+  if (request.start_with_signals_blocked) {
+    sigfillset(&plan.child_mask);
+  } else {
+    sigemptyset(&plan.child_mask);
+  }
   ChildStack stack;
   // No handler of the daemon's may run on the child's stack before it
   // resets them: block everything across clone.

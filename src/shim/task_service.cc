@@ -6,6 +6,7 @@
 #include <csignal>
 
 #include "github.com/containerd/containerd/api/events/task.pb.h"
+#include "metrics.h"
 #include "wasmshim/ttrpc/protobuf.h"
 #include "wasmshim/ttrpc/status.h"
 
@@ -216,6 +217,11 @@ void TaskService::watch_exit(const std::string& id, Task& task) {
       task.exit = status;
       pid = task.pid;
     }
+    if (task.instance->oom_killed()) {
+      events::TaskOOM oom;
+      oom.set_container_id(id);
+      publish("/tasks/oom", oom);
+    }
     // Publish TaskExit before releasing waiters, so whoever saw Wait
     // return can count on the event having been sent.
     events::TaskExit event;
@@ -369,11 +375,20 @@ task::StateResponse TaskService::state(const task::StateRequest& request) {
 }
 
 task::StatsResponse TaskService::stats(const task::StatsRequest& request) {
-  std::lock_guard lock(mutex_);
-  find_locked(request.id());
-  throw StatusError(StatusCode::kUnimplemented,
-                    "task metrics come from the container's cgroup, which wasmshim does not "
-                    "create yet");
+  std::optional<container::CgroupStats> stats;
+  {
+    std::lock_guard lock(mutex_);
+    Task& task = find_locked(request.id());
+    stats = task.instance->stats();
+  }
+  if (!stats) {
+    throw StatusError(StatusCode::kNotFound,
+                      "task " + request.id() +
+                          " has no cgroup to read metrics from (its config.json asks for none)");
+  }
+  task::StatsResponse response;
+  *response.mutable_stats() = metrics_any(*stats);
+  return response;
 }
 
 task::ConnectResponse TaskService::connect(const task::ConnectRequest& request) {

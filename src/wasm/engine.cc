@@ -299,6 +299,19 @@ PreparedModule prepare(const Module& module, const EngineOptions& options) {
   return PreparedModule(std::move(state));
 }
 
+bool start_background_build(const std::string& path, const EngineOptions& options) {
+  ModuleCache cache(options.cache_dir);
+  if (options.tier != Tier::kAuto || !cache.enabled() || !segment_base_available()) {
+    return false;
+  }
+  const CacheNames names = cache_names(module_digest(read_module_bytes(path)));
+  if (::access(cache.path(names.so_name).c_str(), F_OK) == 0 ||
+      ::access(cache.path(names.c_name).c_str(), R_OK) != 0) {
+    return false;  // built already, or never translated
+  }
+  return start_background_aot(cache, names.c_name, names.so_name, names.aot_key);
+}
+
 PreparedModule prepare_file(const std::string& path, const EngineOptions& options) {
   trace::ScopedSpan span("wasmshim.wasm", "wasm.load");
   span.set("wasm.module", path);

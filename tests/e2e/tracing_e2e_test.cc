@@ -69,7 +69,10 @@ TEST_P(TracingE2E, OneContainerIsOneTrace) {
   }
   expect_child("instance.create", "containerd.task.v2.Task/Create");
   expect_child("instance.start", "containerd.task.v2.Task/Start");
-  expect_child("container.run", "instance.start");
+  expect_child("container.cgroup", "instance.create");
+  expect_child("container.spawn", "instance.start");
+  expect_child("container.run", "container.spawn");
+  expect_child("container.isolate", "container.run");
   expect_child("wasm.load", "container.run");
   expect_child("wasm.run", "container.run");
   expect_child("wasm.instantiate", "wasm.run");

@@ -7,7 +7,7 @@
 foreach(file ${FILES})
   file(READ "${SOURCE_ROOT}/${file}" text)
   # Imports of gogo.proto and fieldpath.proto exist only for options.
-  string(REGEX REPLACE "import weak \"gogoproto/gogo.proto\";\n" "" text "${text}")
+  string(REGEX REPLACE "import (weak )?\"gogoproto/gogo.proto\";\n" "" text "${text}")
   string(REGEX REPLACE "import weak \"[^\"]*/fieldpath.proto\";\n" "" text "${text}")
   string(REPLACE "import weak " "import " text "${text}")
   # File and message options of gogoproto and containerd's plugin.

@@ -26,6 +26,10 @@ struct SpawnRequest {
   // (from, to): dup2'd in the child; everything else is close-on-exec.
   std::vector<std::pair<int, int>> fds;
   bool new_process_group = true;
+  // Exec with every signal blocked, for a program that installs its
+  // handlers first and then unblocks: as pid 1 of a new pid namespace, a
+  // signal that finds no handler is dropped, while a blocked one waits.
+  bool start_with_signals_blocked = false;
 };
 
 // Returns the process id (in the caller's pid namespace). Throws

@@ -7,8 +7,11 @@
 #include <concepts>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "wasmshim/container/cgroup.h"
 
 namespace wasmshim::shim {
 
@@ -44,6 +47,12 @@ class Instance {
   virtual ExitStatus wait() = 0;
   // Releases what create took; the workload has exited or never started.
   virtual void remove() = 0;
+  // Usage from the container's cgroup; none when it has no cgroup (Stats
+  // then answers NOT_FOUND saying so).
+  virtual std::optional<container::CgroupStats> stats() { return std::nullopt; }
+  // After wait(): whether the kernel's OOM killer ended something in the
+  // container while it ran (containerd gets a TaskOOM event).
+  virtual bool oom_killed() { return false; }
 };
 
 // What shim_main needs of an engine's instance type.

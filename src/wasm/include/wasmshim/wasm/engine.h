@@ -87,6 +87,12 @@ PreparedModule prepare(const Module& module, const EngineOptions& options);
 // prepare().
 PreparedModule prepare_file(const std::string& path, const EngineOptions& options);
 
+// For a module run with background_aot off (in a container whose process
+// cannot leave a build behind it): starts its aot build in the background
+// when the cache holds its translation but no object. Returns whether a
+// build started. Throws like Module::from_file when the file is unreadable.
+bool start_background_build(const std::string& path, const EngineOptions& options);
+
 // Builds the aot object for the module into the cache now (wasmshim compile);
 // returns its path. Throws like prepare().
 std::string precompile(const Module& module, const EngineOptions& options);
