@@ -5,6 +5,8 @@
 //   write FILE TEXT...  write the text (space separated, newline ended) to FILE
 //   read FILE           print FILE's contents
 //   daemon              print a numbered line every second, forever
+//   grow MIB            grow linear memory by MIB MiB, a MiB at a time, touching
+//                       each page; print how far it got (exit 1 if not all)
 // Anything else prints a message on stderr and exits 1.
 #include <errno.h>
 #include <stdio.h>
@@ -14,7 +16,7 @@
 #include <unistd.h>
 
 static int usage(const char* self) {
-  fprintf(stderr, "usage: %s echo ARGS... | sleep SECONDS | exit CODE | write FILE TEXT... | read FILE | daemon\n",
+  fprintf(stderr, "usage: %s echo ARGS... | sleep SECONDS | exit CODE | write FILE TEXT... | read FILE | daemon | grow MIB\n",
           self);
   return 1;
 }
@@ -92,6 +94,29 @@ static int cmd_read(const char* path) {
   return failed ? 1 : 0;
 }
 
+static int cmd_grow(const char* mib_text) {
+  long mib = 0;
+  if (parse_number(mib_text, &mib) != 0 || mib < 0) {
+    fprintf(stderr, "grow: not a number of MiB: %s\n", mib_text);
+    return 1;
+  }
+  const unsigned long pages_per_mib = 16;  // 64 KiB Wasm pages
+  for (long got = 0; got < mib; got++) {
+    long before = (long)__builtin_wasm_memory_grow(0, pages_per_mib);
+    if (before < 0) {
+      printf("memory.grow failed after %ld MiB\n", got);
+      return 1;
+    }
+    // Touch every page so the host really commits it.
+    char* start = (char*)(before * 65536L);
+    for (unsigned long page = 0; page < pages_per_mib; page++) {
+      start[page * 65536] = 1;
+    }
+  }
+  printf("grew %ld MiB\n", mib);
+  return 0;
+}
+
 static int cmd_daemon(void) {
   for (unsigned long tick = 1;; tick++) {
     printf("daemon tick %lu\n", tick);
@@ -120,6 +145,9 @@ int main(int argc, char** argv) {
   }
   if (strcmp(command, "read") == 0 && argc == 3) {
     return cmd_read(argv[2]);
+  }
+  if (strcmp(command, "grow") == 0 && argc == 3) {
+    return cmd_grow(argv[2]);
   }
   if (strcmp(command, "daemon") == 0 && argc == 2) {
     return cmd_daemon();

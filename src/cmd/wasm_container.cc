@@ -4,6 +4,7 @@
 // compiler's memory on the container's account), then isolates itself as the
 // spec asks (rootfs, hostname, rlimits, ids, capabilities, seccomp) and runs
 // the module with "/" preopened.
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -28,19 +29,21 @@ namespace {
 
 constexpr int kCannotRun = 125;
 
-// An empty path is /dev/null. containerd holds the other end of each fifo;
-// a reading end is opened without waiting for a writer (there may never be
-// one when nobody types into the container), then made blocking again.
+// An empty path is /dev/null. containerd holds the other end of each fifo,
+// or nobody does (a detached `ctr run -d`): no open may wait for a peer.
+// A reading end opens without waiting; a writing end with no reader yet is
+// opened read-write (output waits in the pipe for a reader to come); both
+// are made blocking again.
 bool redirect(const std::string& path, int target, int flags) {
-  const bool reading = (flags & O_ACCMODE) == O_RDONLY;
-  const int fd = ::open(path.empty() ? "/dev/null" : path.c_str(),
-                        flags | O_CLOEXEC | (reading ? O_NONBLOCK : 0));
+  const char* name = path.empty() ? "/dev/null" : path.c_str();
+  int fd = ::open(name, flags | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0 && errno == ENXIO) {
+    fd = ::open(name, (flags & ~O_ACCMODE) | O_RDWR | O_CLOEXEC | O_NONBLOCK);
+  }
   if (fd < 0) {
     return false;
   }
-  if (reading) {
-    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   const bool ok = ::dup2(fd, target) == target;
   ::close(fd);
   return ok;
