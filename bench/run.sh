@@ -4,6 +4,7 @@
 #   bench/run.sh ttrpc [--seconds S] [--payload BYTES] [--concurrency N]
 #   bench/run.sh engine [--runs N] [--only NAME]
 #   bench/run.sh otel [SPANS [EXPORT_SPANS]]
+#   bench/run.sh stress [--tasks N] [--concurrency M] [--runtimes wasmshim,wasmshim-bare,runc]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which="${1:-}"
@@ -34,8 +35,14 @@ case "$which" in
     cmake --build "$build" -j2 --target otel_bench
     "$build/bin/otel_bench" "$@"
     ;;
+  stress)
+    # As root: shims, runc and cgroups. runc comes with Debian's containerd.
+    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$build" -j2 --target stress
+    "$build/bin/stress" "$@"
+    ;;
   *)
-    echo "usage: bench/run.sh ttrpc|engine|otel [options]" >&2
+    echo "usage: bench/run.sh ttrpc|engine|otel|stress [options]" >&2
     exit 2
     ;;
 esac

@@ -94,6 +94,7 @@ static int cmd_read(const char* path) {
   return failed ? 1 : 0;
 }
 
+#ifdef __wasm__
 static int cmd_grow(const char* mib_text) {
   long mib = 0;
   if (parse_number(mib_text, &mib) != 0 || mib < 0) {
@@ -116,6 +117,13 @@ static int cmd_grow(const char* mib_text) {
   printf("grew %ld MiB\n", mib);
   return 0;
 }
+#else
+// Built natively (the peer runtime's image in bench/stress): no linear memory.
+static int cmd_grow(const char* mib_text) {
+  fprintf(stderr, "grow %s: only the Wasm build grows linear memory\n", mib_text);
+  return 1;
+}
+#endif
 
 static int cmd_daemon(void) {
   for (unsigned long tick = 1;; tick++) {

@@ -69,7 +69,8 @@ std::uint64_t resident_bytes() {
 // memory growth past it fails inside Wasm (memory.grow returns -1) instead
 // of waking the kernel's OOM killer.
 std::uint64_t guest_memory_budget(const container::OciSpec& spec) {
-  if (!spec.linux || !spec.linux->resources.memory_limit || *spec.linux->resources.memory_limit < 0) {
+  if (!spec.linux || !spec.linux->resources.memory_limit ||
+      *spec.linux->resources.memory_limit < 0) {
     return 0;
   }
   const auto limit = static_cast<std::uint64_t>(*spec.linux->resources.memory_limit);
@@ -80,7 +81,9 @@ std::uint64_t guest_memory_budget(const container::OciSpec& spec) {
 
 // As pid 1 of its namespace the process gets no signal it has no handler
 // for, so `kill` with SIGTERM would do nothing: end as the signal would.
-void exit_on_signal(int signal) { ::_exit(128 + signal); }
+void exit_on_signal(int signal) {
+  ::_exit(128 + signal);
+}
 
 // The shim starts this process with signals blocked (a signal sent before
 // the handlers exist then waits instead of being dropped).
@@ -95,7 +98,7 @@ void handle_signals_then_unblock() {
   }
   sigset_t none;
   sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::pthread_sigmask(SIG_SETMASK, &none, nullptr);
 }
 
 // Returns the host directory to preopen as "/": the rootfs, or "/" once the

@@ -15,9 +15,9 @@
 #include "wasmshim/container/setup.h"
 #include "wasmshim/container/spawn.h"
 #include "wasmshim/otel/instrument.h"
-#include "wasmshim/wasm/engine.h"
 #include "wasmshim/shim/environment.h"
 #include "wasmshim/ttrpc/status.h"
+#include "wasmshim/wasm/engine.h"
 
 #if WASMSHIM_OPENTELEMETRY
 #include "wasmshim/otel/session.h"
@@ -178,7 +178,7 @@ std::uint32_t WasmInstance::start() {
   trace::ScopedSpan span("wasmshim.container", "container.spawn");
   container::SpawnRequest request;
   request.path = self_executable();
-  request.argv = {request.path,        kContainerModeFlag,  config_.bundle,
+  request.argv = {request.path,       kContainerModeFlag,  config_.bundle,
                   config_.stdin_path, config_.stdout_path, config_.stderr_path};
   // run_wasm_container unblocks once its handlers are in place.
   request.start_with_signals_blocked = true;

@@ -66,9 +66,11 @@ struct ChildPlan {
 int child_main(void* argument) {
   const auto& plan = *static_cast<const ChildPlan*>(argument);
   // Handlers are the daemon's: back to defaults before any signal can come.
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig != SIGKILL && sig != SIGSTOP) {
-      std::signal(sig, SIG_DFL);
+      ::sigaction(sig, &default_action, nullptr);
     }
   }
   for (std::size_t i = 0; i < plan.join_fds.size(); ++i) {
@@ -94,7 +96,7 @@ int child_main(void* argument) {
       child_fail(plan, Step::fds, 0);
     }
   }
-  ::sigprocmask(SIG_SETMASK, &plan.child_mask, nullptr);
+  ::pthread_sigmask(SIG_SETMASK, &plan.child_mask, nullptr);
   ::execve(plan.path, plan.argv, plan.envp);
   child_fail(plan, Step::exec, 0);
 }
@@ -126,7 +128,7 @@ class ChildStack {
   void* top() const { return static_cast<char*>(memory_) + kSize; }
 
  private:
-  static constexpr std::size_t kSize = 256 * 1024;
+  static constexpr std::size_t kSize = std::size_t{256} * 1024;
   void* memory_ = nullptr;
 };
 

@@ -13,11 +13,8 @@ namespace {
 // few differently from the kernel.
 std::string v1_field_name(std::string key) {
   static const std::pair<const char*, const char*> kRenames[] = {
-      {"pgpgin", "pg_pg_in"},
-      {"pgpgout", "pg_pg_out"},
-      {"pgmajfault", "pg_maj_fault"},
-      {"pgfault", "pg_fault"},
-      {"memsw_limit", "swap_limit"},
+      {"pgpgin", "pg_pg_in"},  {"pgpgout", "pg_pg_out"},      {"pgmajfault", "pg_maj_fault"},
+      {"pgfault", "pg_fault"}, {"memsw_limit", "swap_limit"},
   };
   for (const auto& [from, to] : kRenames) {
     if (auto at = key.find(from); at != std::string::npos) {
@@ -34,7 +31,8 @@ void copy_memory_stat(const std::map<std::string, std::uint64_t>& values,
   const auto* reflection = message.GetReflection();
   for (const auto& [key, value] : values) {
     const auto* field = descriptor->FindFieldByName(v1 ? v1_field_name(key) : key);
-    if (field != nullptr && field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_UINT64 &&
+    if (field != nullptr &&
+        field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_UINT64 &&
         !field->is_repeated()) {
       reflection->SetUInt64(&message, field, value);
     }

@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -108,9 +108,8 @@ TEST_F(IsolationE2E, TheHostnameIsTheSpecs) {
 TEST_F(IsolationE2E, MemoryLimitBoundsGuestGrowth) {
   // 48 MiB for the whole container: growth by 100 fails inside Wasm, the
   // guest sees it and exits on its own (status 1, not an OOM kill's 137).
-  auto limited =
-      containerd().run("--rm --memory-limit " + std::to_string(48 << 20), "limited",
-                       "/demo.wasm grow 100");
+  auto limited = containerd().run("--rm --memory-limit " + std::to_string(48 << 20), "limited",
+                                  "/demo.wasm grow 100");
   EXPECT_EQ(limited.status, 1) << limited.output;
   long got = -1;
   std::sscanf(limited.output.c_str(), "memory.grow failed after %ld MiB", &got);
@@ -119,6 +118,26 @@ TEST_F(IsolationE2E, MemoryLimitBoundsGuestGrowth) {
   auto unlimited = containerd().run("--rm", "unlimited", "/demo.wasm grow 100");
   EXPECT_EQ(unlimited.status, 0) << unlimited.output;
   EXPECT_EQ(unlimited.output, "grew 100 MiB\n");
+}
+
+TEST_F(IsolationE2E, AnOomKillSendsContainerdItsEvent) {
+  // A limit below what the engine's own process needs: the kernel's OOM
+  // killer ends it before any guest runs, and containerd hears of it.
+  ChildProcess events({"/bin/sh", "-c", "exec " + containerd().ctr_prefix() + " events"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto result = containerd().run("--rm --memory-limit " + std::to_string(3 << 20), "starved",
+                                 "/demo.wasm echo never");
+  EXPECT_EQ(result.status, 137) << result.output;
+  std::string seen;
+  for (int i = 0; i < 40 && seen.find("/tasks/delete") == std::string::npos; ++i) {
+    if (auto line = events.read_line(std::chrono::milliseconds(500))) {
+      seen += *line + "\n";
+    }
+  }
+  events.signal(SIGTERM);
+  events.wait();
+  EXPECT_NE(seen.find("/tasks/oom"), std::string::npos) << seen;
+  EXPECT_LT(seen.find("/tasks/oom"), seen.find("/tasks/exit")) << seen;
 }
 
 TEST_F(IsolationE2E, MetricsReportTheCgroup) {
@@ -133,7 +152,8 @@ TEST_F(IsolationE2E, MetricsReportTheCgroup) {
     if (at == std::string::npos) {
       return -1;
     }
-    return std::atoll(metrics.output.c_str() + metrics.output.find_first_of("0123456789", at + name.size()));
+    return std::atoll(metrics.output.c_str() +
+                      metrics.output.find_first_of("0123456789", at + name.size()));
   };
   EXPECT_GT(value_of("memory.usage_in_bytes"), 0) << metrics.output;
   EXPECT_EQ(value_of("memory.limit_in_bytes"), 64 << 20) << metrics.output;
@@ -150,7 +170,10 @@ TEST_F(IsolationE2E, MetricsReportTheCgroup) {
 TEST_F(IsolationE2E, PidsLimitHolds) {
   auto started = run_with_spec(
       "few-pids", {"/demo.wasm", "sleep", "30"},
-      [](json& spec) { spec["linux"]["resources"]["pids"] = {{"limit", 3}}; }, "", true);
+      [](json& spec) {
+        spec["linux"]["resources"]["pids"] = {{"limit", 3}};
+      },
+      "", true);
   ASSERT_EQ(started.status, 0) << started.output;
   ASSERT_TRUE(wait_for_task("few-pids", "RUNNING"));
   // The container's process and its guest thread hold 2 of the 3; a shell
@@ -163,8 +186,7 @@ TEST_F(IsolationE2E, PidsLimitHolds) {
   }
   ASSERT_EQ(shell("cat " + cgroup + "/pids.current").output, "2\n");
   auto forked = shell("sh -c " + quote("echo $$ > " + procs + " && /bin/true && echo forked"));
-  EXPECT_EQ(forked.output.find("forked"), std::string::npos)
-      << forked.output;
+  EXPECT_EQ(forked.output.find("forked"), std::string::npos) << forked.output;
   EXPECT_NE(forked.output.find("fork"), std::string::npos) << forked.output;
   auto metrics = containerd().ctr("task metrics few-pids");
   EXPECT_NE(metrics.output.find("pids.limit"), std::string::npos) << metrics.output;
@@ -183,7 +205,8 @@ TEST_F(IsolationE2E, SeccompProfileIsApplied) {
   // A profile denying what the engine never needs but the guest's file
   // access uses (openat2, behind WASI path_open): the guest is refused.
   const std::string profile = containerd().root() + "/deny-openat2.json";
-  std::ofstream(profile) << R"({"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],
+  std::ofstream(profile)
+      << R"({"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],
     "syscalls":[{"names":["openat2"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]})";
   auto denied = containerd().run("--rm --seccomp --seccomp-profile " + profile, "no-open",
                                  "/demo.wasm read /data/in.txt");

@@ -162,5 +162,43 @@ TEST(Cgroup, RealV1LimitsJoinAndStats) {
   }
 }
 
+// The kernel's own v2 tree (on this hybrid machine it holds no memory, cpu
+// or pids controller, so no limits): creation, joining between clone and
+// exec, the stats every v2 cgroup has, removal.
+TEST(Cgroup, RealV2JoinStatsAndRemove) {
+  CgroupLayout layout;
+  layout.version = 2;
+  layout.unified_root = CgroupLayout::detect().unified_root;
+  if (layout.unified_root.empty() || ::geteuid() != 0) {
+    GTEST_SKIP() << "needs root and a cgroup2 mount (this test's machine has both)";
+  }
+  const std::string path = "/wasmshim-test-v2-" + std::to_string(::getpid());
+  Cgroup group = Cgroup::create(layout, path, {}, "unused");
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  SpawnRequest request;
+  request.path = "/bin/sh";
+  request.argv = {"sh", "-c",
+                  "cat /proc/self/cgroup; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"};
+  request.cgroup = &group;
+  request.fds = {{out[1], 1}};
+  const pid_t pid = spawn_container_process(request);
+  ::close(out[1]);
+  std::string text;
+  char buffer[4096];
+  ssize_t n = 0;
+  while ((n = ::read(out[0], buffer, sizeof(buffer))) > 0) {
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(out[0]);
+  ::waitpid(pid, nullptr, 0);
+  EXPECT_NE(text.find("0::" + path + "\n"), std::string::npos) << text;
+  const CgroupStats stats = group.stats();
+  EXPECT_EQ(stats.version, 2);
+  EXPECT_GT(stats.cpu_usage_ns, 0u);
+  group.remove();
+  EXPECT_FALSE(fs::exists(layout.unified_root + path));
+}
+
 }  // namespace
 }  // namespace wasmshim::container

@@ -1,0 +1,72 @@
+#include "bundles.h"
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "support/child_process.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const nlohmann::json& default_spec() {
+  static const nlohmann::json spec = [] {
+    auto out = wasmshim::testing::run({"/usr/bin/ctr", "oci", "spec"});
+    if (out.status != 0) {
+      throw std::runtime_error("ctr oci spec failed: " + out.out);
+    }
+    return nlohmann::json::parse(out.out);
+  }();
+  return spec;
+}
+
+void place(const std::string& from, const fs::path& to) {
+  std::error_code error;
+  fs::create_hard_link(from, to, error);
+  if (error) {
+    fs::copy_file(from, to, fs::copy_options::overwrite_existing);
+  }
+}
+
+}  // namespace
+
+void make_bundle(BundleKind kind, const std::string& dir, const std::string& cgroups_path,
+                 const std::vector<std::string>& workload) {
+  static std::mutex first_use;
+  nlohmann::json spec;
+  {
+    std::lock_guard lock(first_use);
+    spec = default_spec();
+  }
+  fs::create_directories(fs::path(dir) / "rootfs");
+  std::vector<std::string> args;
+  if (kind == BundleKind::native) {
+    place(DEMO_NATIVE, fs::path(dir) / "rootfs" / "demo");
+    args.emplace_back("/demo");
+  } else {
+    place(DEMO_WASM, fs::path(dir) / "rootfs" / "demo.wasm");
+    args.emplace_back("/demo.wasm");
+  }
+  args.insert(args.end(), workload.begin(), workload.end());
+  spec["process"]["args"] = args;
+  spec["process"]["terminal"] = false;
+  spec["linux"]["cgroupsPath"] = cgroups_path;
+  if (kind == BundleKind::wasm_bare) {
+    spec.erase("linux");
+    spec.erase("mounts");
+  }
+  std::ofstream(fs::path(dir) / "config.json") << spec.dump();
+}
+
+void prepare_cache(const std::string& cache_dir) {
+  fs::create_directories(cache_dir);
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): before any thread starts.
+  ::setenv("WASMSHIM_CACHE_DIR", cache_dir.c_str(), 1);
+  auto out = wasmshim::testing::run({WASMSHIM_CLI, "compile", DEMO_WASM});
+  if (out.status != 0) {
+    throw std::runtime_error("wasmshim compile failed: " + out.out);
+  }
+}

@@ -1,0 +1,469 @@
+// Container start-up under load, direct to the shims: this program plays
+// containerd's part toward a shim (runs `shim start` in the bundle, then
+// Create, Start, Wait, Delete and Shutdown over ttrpc, and serves the events
+// Forward the shim publishes to), N tasks with M at once, for each runtime
+// in the same run, and prints tasks per second, phase percentiles, peak RSS
+// and the ratios between runtimes.
+//
+//   stress [--tasks N] [--concurrency M] [--runtimes wasmshim,wasmshim-bare,runc]
+//          [--workload "echo hello"] [--tracing on|off] [--json FILE]
+//
+// Runtimes: wasmshim (the spec containerd would write: namespaces, cgroup,
+// mounts, capabilities), wasmshim-bare (the same spec without its "linux"
+// object: no namespaces, no cgroup), runc (containerd-shim-runc-v2 and runc
+// from Debian, the demo built natively and statically, the same spec).
+#include <fcntl.h>
+#include <google/protobuf/empty.pb.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bundles.h"
+#include "github.com/containerd/containerd/api/services/ttrpc/events/v1/events.pb.h"
+#include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
+#include "wasmshim/ttrpc/client.h"
+#include "wasmshim/ttrpc/protobuf.h"
+#include "wasmshim/ttrpc/server.h"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace task = containerd::task::v2;
+using Clock = std::chrono::steady_clock;
+using wasmshim::ttrpc::Client;
+using wasmshim::ttrpc::Status;
+using wasmshim::ttrpc::typed_call;
+
+constexpr const char* kTaskService = "containerd.task.v2.Task";
+constexpr const char* kNamespace = "stress";
+
+struct Settings {
+  int tasks = 200;
+  int concurrency = 8;
+  std::vector<std::string> runtimes{"wasmshim", "runc"};
+  std::vector<std::string> workload{"echo", "hello"};
+  std::string json_path;
+  // OTEL_SDK_DISABLED for the shims: "true" is tracing off.
+  std::string sdk_disabled = "false";
+};
+
+// Milliseconds of each phase of one task.
+struct TaskTimes {
+  double shim_start = 0, create = 0, start = 0, wait = 0, remove = 0, shutdown = 0;
+  double create_to_exit = 0, total = 0;
+  long shim_peak_kib = 0;
+  long container_peak_kib = 0;
+  bool ok = false;
+  std::string error;
+};
+
+double ms_since(Clock::time_point from) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - from).count();
+}
+
+// Runs `argv` in `cwd` with `env`; returns its stdout (trimmed) or throws.
+std::string run_in(const std::vector<std::string>& argv, const std::string& cwd,
+                   const std::vector<std::string>& env) {
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) {
+    throw std::runtime_error("pipe");
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
+  std::vector<char*> args;
+  for (const auto& a : argv) {
+    args.push_back(const_cast<char*>(a.c_str()));
+  }
+  args.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const auto& e : env) {
+    envp.push_back(const_cast<char*>(e.c_str()));
+  }
+  envp.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out[1]);
+  std::string text;
+  char buffer[512];
+  ssize_t n = 0;
+  while (rc == 0 && (n = ::read(out[0], buffer, sizeof(buffer))) > 0) {
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(out[0]);
+  int status = 0;
+  if (rc != 0 || ::waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw std::runtime_error(argv[0] + " start failed: " + text);
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+    text.pop_back();
+  }
+  return text;
+}
+
+long peak_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) {
+      return std::atol(line.c_str() + 6);
+    }
+  }
+  return 0;
+}
+
+long cgroup_peak_kib(const std::string& cgroups_path) {
+  std::ifstream in("/sys/fs/cgroup/memory" + cgroups_path + "/memory.max_usage_in_bytes");
+  long long bytes = 0;
+  return in >> bytes ? static_cast<long>(bytes / 1024) : 0;
+}
+
+void check(const Status& status, const char* what) {
+  if (!status.is_ok()) {
+    throw std::runtime_error(std::string(what) + ": " + status.message());
+  }
+}
+
+struct Runtime {
+  std::string name;
+  std::string shim;  // binary
+  BundleKind kind;
+};
+
+class Stress {
+ public:
+  Stress(Settings settings, std::string work)
+      : settings_(std::move(settings)), work_(std::move(work)) {
+    events_address_ = work_ + "/events.sock";
+    events_.register_method(
+        "containerd.services.events.ttrpc.v1.Events", "Forward",
+        wasmshim::ttrpc::typed_handler<containerd::services::events::ttrpc::v1::ForwardRequest,
+                                       google::protobuf::Empty>([this](auto&, const auto&, auto&) {
+          events_seen_.fetch_add(1);
+          return Status::ok();
+        }));
+    events_.listen(events_address_);
+  }
+
+  std::vector<TaskTimes> run(const Runtime& runtime) {
+    std::vector<TaskTimes> times(static_cast<std::size_t>(settings_.tasks));
+    std::atomic<int> next{0};
+    std::vector<std::thread> workers;
+    for (int w = 0; w < settings_.concurrency; ++w) {
+      workers.emplace_back([&] {
+        for (int i = next.fetch_add(1); i < settings_.tasks; i = next.fetch_add(1)) {
+          times[static_cast<std::size_t>(i)] = one_task(runtime, i);
+        }
+      });
+    }
+    for (auto& worker : workers) {
+      worker.join();
+    }
+    return times;
+  }
+
+ private:
+  TaskTimes one_task(const Runtime& runtime, int index) {
+    TaskTimes t;
+    const std::string id = runtime.name + "-" + std::to_string(index);
+    const std::string bundle = work_ + "/bundles/" + id;
+    const std::string cgroups_path = "/wasmshim-stress/" + id;
+    const auto begin = Clock::now();
+    try {
+      make_bundle(runtime.kind, bundle, cgroups_path, settings_.workload);
+      // The shim's log fifo, which containerd makes and reads; holding both
+      // ends keeps the shim's open from waiting (what it logs is dropped).
+      const std::string log = bundle + "/log";
+      if (::mkfifo(log.c_str(), 0600) != 0) {
+        throw std::runtime_error("mkfifo " + log);
+      }
+      wasmshim::ttrpc::UniqueFd log_fd(::open(log.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
+      auto phase = Clock::now();
+      const std::vector<std::string> env{
+          "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TTRPC_ADDRESS=" + events_address_,
+          "NAMESPACE=" + std::string(kNamespace), "WASMSHIM_CACHE_DIR=" + work_ + "/cache",
+          "OTEL_SDK_DISABLED=" + settings_.sdk_disabled};
+      std::string address =
+          run_in({runtime.shim, "-namespace", kNamespace, "-id", id, "-address",
+                  work_ + "/containerd.sock", "-publish-binary", "/bin/true", "start"},
+                 bundle, env);
+      t.shim_start = ms_since(phase);
+      if (address.starts_with("unix://")) {
+        address = address.substr(7);
+      }
+      auto client = Client::connect(address, std::chrono::seconds(5));
+      task::ConnectRequest connect_request;
+      connect_request.set_id(id);
+      task::ConnectResponse connected;
+      check(typed_call(*client, kTaskService, "Connect", connect_request, connected), "Connect");
+      const auto create_begin = Clock::now();
+      task::CreateTaskRequest create;
+      create.set_id(id);
+      create.set_bundle(bundle);
+      task::CreateTaskResponse created;
+      check(typed_call(*client, kTaskService, "Create", create, created), "Create");
+      t.create = ms_since(create_begin);
+      phase = Clock::now();
+      task::StartRequest start;
+      start.set_id(id);
+      task::StartResponse started;
+      check(typed_call(*client, kTaskService, "Start", start, started), "Start");
+      t.start = ms_since(phase);
+      phase = Clock::now();
+      task::WaitRequest wait;
+      wait.set_id(id);
+      task::WaitResponse waited;
+      check(typed_call(*client, kTaskService, "Wait", wait, waited), "Wait");
+      t.wait = ms_since(phase);
+      t.create_to_exit = ms_since(create_begin);
+      if (waited.exit_status() != 0) {
+        throw std::runtime_error("task exited with " + std::to_string(waited.exit_status()));
+      }
+      t.container_peak_kib = cgroup_peak_kib(cgroups_path);
+      t.shim_peak_kib = peak_kib(static_cast<pid_t>(connected.shim_pid()));
+      phase = Clock::now();
+      task::DeleteRequest remove;
+      remove.set_id(id);
+      task::DeleteResponse removed;
+      check(typed_call(*client, kTaskService, "Delete", remove, removed), "Delete");
+      t.remove = ms_since(phase);
+      phase = Clock::now();
+      task::ShutdownRequest shutdown;
+      shutdown.set_id(id);
+      google::protobuf::Empty empty;
+      // The shim exits while answering: a closed connection is success.
+      (void)typed_call(*client, kTaskService, "Shutdown", shutdown, empty);
+      t.shutdown = ms_since(phase);
+      t.ok = true;
+    } catch (const std::exception& e) {
+      t.error = e.what();
+    }
+    t.total = ms_since(begin);
+    fs::remove_all(bundle);
+    return t;
+  }
+
+  Settings settings_;
+  std::string work_;
+  std::string events_address_;
+  wasmshim::ttrpc::Server events_;
+  std::atomic<long> events_seen_{0};
+};
+
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) {
+    return 0;
+  }
+  std::sort(values.begin(), values.end());
+  const auto index =
+      static_cast<std::size_t>(std::lround(p * static_cast<double>(values.size() - 1)));
+  return values[std::min(index, values.size() - 1)];
+}
+
+struct Summary {
+  std::string runtime;
+  double tasks_per_second = 0;
+  int failed = 0;
+  std::string first_error;
+  struct Phase {
+    std::string name;
+    double p50 = 0;
+    double p99 = 0;
+  };
+  std::vector<Phase> phases;
+  long shim_peak_kib = 0;
+  long container_peak_kib = 0;
+};
+
+Summary summarize(const std::string& name, const std::vector<TaskTimes>& times, double seconds) {
+  Summary s;
+  s.runtime = name;
+  std::vector<TaskTimes> ok;
+  for (const auto& t : times) {
+    if (t.ok) {
+      ok.push_back(t);
+    } else if (s.first_error.empty()) {
+      s.first_error = t.error;
+    }
+  }
+  s.failed = static_cast<int>(times.size() - ok.size());
+  s.tasks_per_second = static_cast<double>(ok.size()) / seconds;
+  auto phase = [&](const char* label, double TaskTimes::*field) {
+    std::vector<double> values;
+    for (const auto& t : ok) {
+      values.push_back(t.*field);
+    }
+    s.phases.push_back({label, percentile(values, 0.5), percentile(values, 0.99)});
+  };
+  phase("shim_start", &TaskTimes::shim_start);
+  phase("create", &TaskTimes::create);
+  phase("start", &TaskTimes::start);
+  phase("wait", &TaskTimes::wait);
+  phase("delete", &TaskTimes::remove);
+  phase("shutdown", &TaskTimes::shutdown);
+  phase("create_to_exit", &TaskTimes::create_to_exit);
+  phase("task", &TaskTimes::total);
+  for (const auto& t : ok) {
+    s.shim_peak_kib = std::max(s.shim_peak_kib, t.shim_peak_kib);
+    s.container_peak_kib = std::max(s.container_peak_kib, t.container_peak_kib);
+  }
+  return s;
+}
+
+void print(const Summary& s) {
+  std::printf("%-14s %8.1f tasks/s  failed %d  shim peak RSS %ld KiB  container peak %ld KiB\n",
+              s.runtime.c_str(), s.tasks_per_second, s.failed, s.shim_peak_kib,
+              s.container_peak_kib);
+  for (const auto& phase : s.phases) {
+    std::printf("    %-15s p50 %8.2f ms   p99 %8.2f ms\n", phase.name.c_str(), phase.p50,
+                phase.p99);
+  }
+  if (!s.first_error.empty()) {
+    std::printf("    first error: %s\n", s.first_error.c_str());
+  }
+}
+
+Settings parse(int argc, char** argv) {
+  Settings settings;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        throw std::invalid_argument(arg + " needs a value");
+      }
+      return argv[++i];
+    };
+    if (arg == "--tasks") {
+      settings.tasks = std::stoi(value());
+    } else if (arg == "--concurrency") {
+      settings.concurrency = std::stoi(value());
+    } else if (arg == "--runtimes") {
+      settings.runtimes.clear();
+      std::istringstream names(value());
+      for (std::string name; std::getline(names, name, ',');) {
+        settings.runtimes.push_back(name);
+      }
+    } else if (arg == "--workload") {
+      settings.workload.clear();
+      std::istringstream words(value());
+      for (std::string word; words >> word;) {
+        settings.workload.push_back(word);
+      }
+    } else if (arg == "--tracing") {
+      const std::string on = value();
+      settings.sdk_disabled = on == "off" ? "true" : "false";
+    } else if (arg == "--json") {
+      settings.json_path = value();
+    } else {
+      throw std::invalid_argument("unknown option " + arg);
+    }
+  }
+  return settings;
+}
+
+}  // namespace
+
+int run_stress(int argc, char** argv) {
+  Settings settings;
+  try {
+    settings = parse(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "stress: %s\n", e.what());
+    return 2;
+  }
+  if (::geteuid() != 0) {
+    std::fprintf(stderr, "stress: runs shims and containers, which needs root\n");
+    return 2;
+  }
+  char work_template[] = "/tmp/wasmshim-stress-XXXXXX";
+  const std::string work = ::mkdtemp(work_template);
+  fs::create_directories(work + "/bundles");
+  prepare_cache(work + "/cache");
+  Stress stress(settings, work);
+  std::vector<Summary> summaries;
+  std::printf("%d tasks, %d at once, workload:", settings.tasks, settings.concurrency);
+  for (const auto& word : settings.workload) {
+    std::printf(" %s", word.c_str());
+  }
+  std::printf("\n");
+  for (const auto& name : settings.runtimes) {
+    Runtime runtime;
+    runtime.name = name;
+    if (name == "wasmshim") {
+      runtime = {name, WASMSHIM_SHIM, BundleKind::wasm};
+    } else if (name == "wasmshim-bare") {
+      runtime = {name, WASMSHIM_SHIM, BundleKind::wasm_bare};
+    } else if (name == "runc") {
+      runtime = {name, "/usr/bin/containerd-shim-runc-v2", BundleKind::native};
+    } else {
+      std::fprintf(stderr, "stress: unknown runtime %s\n", name.c_str());
+      return 2;
+    }
+    const auto begin = Clock::now();
+    auto times = stress.run(runtime);
+    const double seconds = ms_since(begin) / 1000.0;
+    summaries.push_back(summarize(name, times, seconds));
+    print(summaries.back());
+  }
+  for (std::size_t i = 1; i < summaries.size(); ++i) {
+    std::printf("ratio %s / %s: tasks/s %.2fx, shim peak RSS %.2fx\n", summaries[0].runtime.c_str(),
+                summaries[i].runtime.c_str(),
+                summaries[0].tasks_per_second / std::max(summaries[i].tasks_per_second, 1e-9),
+                static_cast<double>(summaries[0].shim_peak_kib) /
+                    static_cast<double>(std::max(summaries[i].shim_peak_kib, 1L)));
+  }
+  if (!settings.json_path.empty()) {
+    nlohmann::json out;
+    out["tasks"] = settings.tasks;
+    out["concurrency"] = settings.concurrency;
+    for (const auto& s : summaries) {
+      out["runtimes"][s.runtime] = {{"tasks_per_second", s.tasks_per_second},
+                                    {"failed", s.failed},
+                                    {"shim_peak_kib", s.shim_peak_kib},
+                                    {"container_peak_kib", s.container_peak_kib},
+                                    {"phases", nlohmann::json::object()}};
+      for (const auto& phase : s.phases) {
+        out["runtimes"][s.runtime]["phases"][phase.name] = {{"p50_ms", phase.p50},
+                                                            {"p99_ms", phase.p99}};
+      }
+    }
+    std::ofstream(settings.json_path) << out.dump(2) << "\n";
+  }
+  fs::remove_all(work);
+  ::rmdir("/sys/fs/cgroup/memory/wasmshim-stress");
+  int failed = 0;
+  for (const auto& s : summaries) {
+    failed += s.failed;
+  }
+  return failed == 0 ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run_stress(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "stress: %s\n", e.what());
+    return 2;
+  }
+}
