@@ -90,6 +90,9 @@ class Containerd {
       ::kill(pid_, SIGTERM);
       ::waitpid(pid_, nullptr, 0);
     }
+    // A test that failed half-way can leave shims with no containerd to
+    // shut them down; they must not outlive the test and confuse the next.
+    shell("pkill -KILL -f -- " + quote("-address " + socket_ + " "));
     // Snapshots stay mounted if a test failed half-way; never leave them.
     shell("sh -c " + quote("grep -o ' " + root_ +
                            "[^ ]*' /proc/self/mountinfo | sort -r | "

@@ -192,8 +192,9 @@ TEST_F(IsolationE2E, PidsLimitHolds) {
   EXPECT_NE(metrics.output.find("pids.limit"), std::string::npos) << metrics.output;
   containerd().ctr("task kill -s SIGKILL few-pids");
   ASSERT_TRUE(wait_for_task("few-pids", "STOPPED"));
-  containerd().ctr("task delete few-pids");
-  containerd().ctr("container delete few-pids");
+  auto deleted = containerd().ctr("task delete few-pids");
+  EXPECT_EQ(deleted.status, 0) << deleted.output;
+  EXPECT_EQ(containerd().ctr("container delete few-pids").status, 0);
 }
 
 TEST_F(IsolationE2E, SeccompProfileIsApplied) {

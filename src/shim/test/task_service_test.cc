@@ -5,6 +5,8 @@
 #include <csignal>
 #include <future>
 
+#include "github.com/containerd/cgroups/stats/v1/metrics.pb.h"
+#include "github.com/containerd/cgroups/v2/stats/metrics.pb.h"
 #include "github.com/containerd/containerd/api/events/task.pb.h"
 #include "support/temp_dir.h"
 #include "wasmshim/ttrpc/client.h"
@@ -27,6 +29,8 @@ class TestInstance final : public Instance {
     std::vector<std::uint32_t> signals;
     bool removed = false;
     bool fail_start = false;
+    std::optional<container::CgroupStats> stats;
+    bool oom = false;
     void finish(std::uint32_t code) {
       std::lock_guard lock(mutex);
       exit_code = code;
@@ -55,6 +59,14 @@ class TestInstance final : public Instance {
   void remove() override {
     std::lock_guard lock(control_->mutex);
     control_->removed = true;
+  }
+  std::optional<container::CgroupStats> stats() override {
+    std::lock_guard lock(control_->mutex);
+    return control_->stats;
+  }
+  bool oom_killed() override {
+    std::lock_guard lock(control_->mutex);
+    return control_->oom;
   }
 
  private:
@@ -259,8 +271,9 @@ TEST(TaskService, ErrorsOfTheOtherCalls) {
   EXPECT_EQ(code_of([&] { f.service->state(exec_state); }), StatusCode::kNotFound);
   EXPECT_EQ(code_of([&] { f.service->resize_pty(Fixture::with_id<task::ResizePtyRequest>("c1")); }),
             StatusCode::kFailedPrecondition);
+  // No cgroup, no metrics: said so, not a made-up zero.
   EXPECT_EQ(code_of([&] { f.service->stats(Fixture::with_id<task::StatsRequest>("c1")); }),
-            StatusCode::kUnimplemented);
+            StatusCode::kNotFound);
   f.service->close_io(Fixture::with_id<task::CloseIORequest>("c1"));
   f.service->update(Fixture::with_id<task::UpdateTaskRequest>("c1"));
   // Shutdown while a task lives does nothing.
@@ -345,6 +358,62 @@ TEST(TaskService, ServesBothServiceNamesOverTtrpc) {
     EXPECT_EQ(garbage.status.code(), StatusCode::kInvalidArgument);
   }
   server.shutdown(1s);
+}
+
+// Stats answers in the types containerd's clients decode by name.
+TEST(TaskService, StatsAreCgroupMetricsOfTheMachinesVersion) {
+  Fixture f;
+  f.service->create(Fixture::create_request("c1"));
+  container::CgroupStats v1;
+  v1.version = 1;
+  v1.memory_usage = 4096;
+  v1.memory_limit = 1 << 20;
+  v1.memory_stat = {{"total_cache", 7}, {"total_pgpgin", 9}, {"rss", 11}};
+  v1.cpu_usage_ns = 1234;
+  v1.pids_current = 2;
+  v1.pids_limit = 8;
+  f.control->stats = v1;
+  auto response = f.service->stats(Fixture::with_id<task::StatsRequest>("c1"));
+  EXPECT_EQ(response.stats().type_url(), "io.containerd.cgroups.v1.Metrics");
+  io::containerd::cgroups::v1::Metrics metrics;
+  ASSERT_TRUE(metrics.ParseFromString(response.stats().value()));
+  EXPECT_EQ(metrics.memory().usage().usage(), 4096u);
+  EXPECT_EQ(metrics.memory().usage().limit(), 1u << 20);
+  EXPECT_EQ(metrics.memory().total_cache(), 7u);
+  EXPECT_EQ(metrics.memory().total_pg_pg_in(), 9u);
+  EXPECT_EQ(metrics.memory().rss(), 11u);
+  EXPECT_EQ(metrics.cpu().usage().total(), 1234u);
+  EXPECT_EQ(metrics.pids().limit(), 8u);
+  container::CgroupStats v2;
+  v2.version = 2;
+  v2.memory_usage = 5000;
+  v2.memory_stat = {{"anon", 3}, {"file", 4}};
+  v2.cpu_usage_ns = 2'000'000;
+  v2.oom_kills = 1;
+  f.control->stats = v2;
+  response = f.service->stats(Fixture::with_id<task::StatsRequest>("c1"));
+  EXPECT_EQ(response.stats().type_url(), "io.containerd.cgroups.v2.Metrics");
+  io::containerd::cgroups::v2::Metrics metrics2;
+  ASSERT_TRUE(metrics2.ParseFromString(response.stats().value()));
+  EXPECT_EQ(metrics2.memory().usage(), 5000u);
+  EXPECT_EQ(metrics2.memory().file(), 4u);
+  EXPECT_EQ(metrics2.cpu().usage_usec(), 2000u);
+  EXPECT_EQ(metrics2.memory_events().oom_kill(), 1u);
+  f.control->finish(0);
+}
+
+TEST(TaskService, AnOomKillIsPublishedBeforeTheExit) {
+  Fixture f;
+  f.service->create(Fixture::create_request("c1"));
+  f.service->start(Fixture::with_id<task::StartRequest>("c1"));
+  f.control->oom = true;
+  f.control->finish(137);
+  f.service->wait(Fixture::with_id<task::WaitRequest>("c1"));
+  const auto topics = f.events.topics();
+  auto oom = std::find(topics.begin(), topics.end(), "/tasks/oom");
+  auto exit = std::find(topics.begin(), topics.end(), "/tasks/exit");
+  ASSERT_NE(oom, topics.end());
+  EXPECT_LT(oom, exit);
 }
 
 }  // namespace
