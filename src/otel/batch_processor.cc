@@ -28,7 +28,8 @@ struct BatchSpanProcessor::State {
 
   std::mutex mutex;
   // Replaced in a forked child: see renew_after_fork.
-  std::unique_ptr<std::condition_variable> wake_worker = std::make_unique<std::condition_variable>();
+  std::unique_ptr<std::condition_variable> wake_worker =
+      std::make_unique<std::condition_variable>();
   std::unique_ptr<std::condition_variable> progress = std::make_unique<std::condition_variable>();
   std::deque<SpanData> queue;
   // Spans accepted into the queue, and spans whose export finished (either
@@ -274,7 +275,7 @@ bool BatchSpanProcessor::shutdown(std::chrono::milliseconds timeout) {
     state_->stop_deadline = deadline - margin;
     state_->wake_worker->notify_one();
     finished_in_time = state_->progress->wait_until(lock, state_->stop_deadline,
-                                                   [&] { return !state_->worker_running; });
+                                                    [&] { return !state_->worker_running; });
     worker = std::move(state_->worker);
   }
   if (!finished_in_time) {

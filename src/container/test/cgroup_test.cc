@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "capture.h"
 #include "wasmshim/container/spawn.h"
 
 namespace wasmshim::container {
@@ -130,25 +131,12 @@ TEST(Cgroup, RealV1LimitsJoinAndStats) {
   Cgroup group = Cgroup::create(layout, path, resources, "unused");
   EXPECT_EQ(slurp(layout.v1_roots.at("memory") + path + "/memory.limit_in_bytes"), "67108864\n");
   EXPECT_EQ(slurp(layout.v1_roots.at("pids") + path + "/pids.max"), "8\n");
-  int out[2];
-  ASSERT_EQ(::pipe(out), 0);
   SpawnRequest request;
   request.path = "/bin/sh";
   request.argv = {"sh", "-c", "cat /proc/self/cgroup; sleep 0.2"};
   request.cgroup = &group;
-  request.fds = {{out[1], 1}};
-  const pid_t pid = spawn_container_process(request);
-  ::close(out[1]);
-  std::string text;
-  char buffer[4096];
-  ssize_t n = 0;
-  while ((n = ::read(out[0], buffer, sizeof(buffer))) > 0) {
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(out[0]);
+  const std::string text = run_and_capture(request);
   const CgroupStats stats = group.stats();
-  int status = 0;
-  ::waitpid(pid, &status, 0);
   EXPECT_NE(text.find("memory:" + path), std::string::npos) << text;
   EXPECT_NE(text.find("pids:" + path), std::string::npos) << text;
   EXPECT_EQ(stats.version, 1);
@@ -174,24 +162,12 @@ TEST(Cgroup, RealV2JoinStatsAndRemove) {
   }
   const std::string path = "/wasmshim-test-v2-" + std::to_string(::getpid());
   Cgroup group = Cgroup::create(layout, path, {}, "unused");
-  int out[2];
-  ASSERT_EQ(::pipe(out), 0);
   SpawnRequest request;
   request.path = "/bin/sh";
   request.argv = {"sh", "-c",
                   "cat /proc/self/cgroup; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"};
   request.cgroup = &group;
-  request.fds = {{out[1], 1}};
-  const pid_t pid = spawn_container_process(request);
-  ::close(out[1]);
-  std::string text;
-  char buffer[4096];
-  ssize_t n = 0;
-  while ((n = ::read(out[0], buffer, sizeof(buffer))) > 0) {
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(out[0]);
-  ::waitpid(pid, nullptr, 0);
+  const std::string text = run_and_capture(request);
   EXPECT_NE(text.find("0::" + path + "\n"), std::string::npos) << text;
   const CgroupStats stats = group.stats();
   EXPECT_EQ(stats.version, 2);

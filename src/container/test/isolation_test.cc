@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "../seccomp_filter.h"
+#include "capture.h"
 #include "wasmshim/container/setup.h"
 #include "wasmshim/container/spawn.h"
 
@@ -20,23 +21,6 @@ namespace wasmshim::container {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string run_and_capture(SpawnRequest request) {
-  int out[2];
-  EXPECT_EQ(::pipe(out), 0);
-  request.fds.emplace_back(out[1], 1);
-  const pid_t pid = spawn_container_process(request);
-  ::close(out[1]);
-  std::string text;
-  char buffer[4096];
-  ssize_t n = 0;
-  while ((n = ::read(out[0], buffer, sizeof(buffer))) > 0) {
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(out[0]);
-  ::waitpid(pid, nullptr, 0);
-  return text;
-}
 
 OciNamespace new_namespace(const std::string& type, int flag) {
   return {flag, type, ""};

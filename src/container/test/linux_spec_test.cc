@@ -2,19 +2,11 @@
 #include <sched.h>
 #include <sys/resource.h>
 
+#include "spec_error.h"
 #include "wasmshim/container/oci_spec.h"
 
 namespace wasmshim::container {
 namespace {
-
-std::string error_of(std::string_view json) {
-  try {
-    parse_oci_spec(json, "/b");
-  } catch (const OciSpecError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 std::string with_linux(const std::string& linux_json) {
   return R"({"process":{"args":["a.wasm"]},"linux":)" + linux_json + "}";

@@ -2,17 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include "spec_error.h"
+
 namespace wasmshim::container {
 namespace {
-
-std::string error_of(std::string_view json) {
-  try {
-    parse_oci_spec(json, "/b");
-  } catch (const OciSpecError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(OciSpec, ReadsWhatTheEngineNeeds) {
   auto spec = parse_oci_spec(R"({

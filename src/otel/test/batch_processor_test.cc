@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <optional>
 #include <thread>
 
 #include "wasmshim/otel/processor.h"
@@ -238,6 +239,22 @@ class FilteringExporter final : public SpanExporter {
   std::vector<std::string> kept_;
 };
 
+// The child's wait status, or none (and the child killed) if it has not
+// exited within the timeout: a deadlock in it.
+std::optional<int> wait_for_child(pid_t child, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (waitpid(child, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(child, SIGKILL);
+      waitpid(child, &status, 0);
+      return std::nullopt;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  return status;
+}
+
 TEST(BatchSpanProcessor, ChildAfterForkTracesWithoutDeadlock) {
   auto exporter = std::make_unique<FilteringExporter>();
   auto* memory = exporter.get();
@@ -266,21 +283,12 @@ TEST(BatchSpanProcessor, ChildAfterForkTracesWithoutDeadlock) {
       bool only_ours = kept.size() == 1 && kept[0] == "in-child";
       _exit(flushed && only_ours ? 0 : 1);
     }
-    int status = 0;
-    pid_t done = 0;
-    for (int i = 0; i < 1000 && done == 0; ++i) {
-      done = waitpid(child, &status, WNOHANG);
-      if (done == 0) {
-        std::this_thread::sleep_for(10ms);
-      }
-    }
-    if (done == 0) {
-      kill(child, SIGKILL);
-      waitpid(child, &status, 0);
+    const auto status = wait_for_child(child, 10s);
+    if (!status) {
       ADD_FAILURE() << "child " << round << " hung after fork";
       break;
     }
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "round " << round;
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << "round " << round;
   }
   stop = true;
   for (auto& thread : busy) {
@@ -312,20 +320,9 @@ TEST(BatchSpanProcessor, ChildSignalsPastTheParentsSleepingExportThread) {
     }
     _exit(flushed && memory->kept().size() == 20 ? 0 : 1);
   }
-  int status = 0;
-  pid_t done = 0;
-  for (int i = 0; i < 1000 && done == 0; ++i) {
-    done = waitpid(child, &status, WNOHANG);
-    if (done == 0) {
-      std::this_thread::sleep_for(10ms);
-    }
-  }
-  if (done == 0) {
-    kill(child, SIGKILL);
-    waitpid(child, &status, 0);
-    FAIL() << "the child hung signalling the processor";
-  }
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  const auto status = wait_for_child(child, 10s);
+  ASSERT_TRUE(status) << "the child hung signalling the processor";
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
 }
 
 }  // namespace
