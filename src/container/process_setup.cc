@@ -40,7 +40,8 @@ CapabilityWords words(const std::vector<int>& caps) {
   return out;
 }
 
-void apply_capabilities(const OciCapabilities& caps) {
+// While the process still has CAP_SETPCAP, i.e. before the uid change.
+void drop_bounding_set(const OciCapabilities& caps) {
   // The kernel answers EINVAL past its last capability.
   for (int cap = 0; cap < 64 && ::prctl(PR_CAPBSET_READ, cap) >= 0; ++cap) {
     if (std::find(caps.bounding.begin(), caps.bounding.end(), cap) == caps.bounding.end() &&
@@ -48,6 +49,10 @@ void apply_capabilities(const OciCapabilities& caps) {
       fail("dropping capability " + std::to_string(cap) + " from the bounding set");
     }
   }
+}
+
+// After the uid change (the permitted set kept by PR_SET_KEEPCAPS).
+void set_capability_sets(const OciCapabilities& caps) {
   const CapabilityWords effective = words(caps.effective);
   const CapabilityWords permitted = words(caps.permitted);
   const CapabilityWords inheritable = words(caps.inheritable);
@@ -122,9 +127,12 @@ void drop_privileges(const OciSpec& spec) {
   if (filter && !process.no_new_privileges) {
     filter->load();
   }
+  if (process.capabilities.present) {
+    drop_bounding_set(process.capabilities);
+  }
   apply_ids(process.user);
   if (process.capabilities.present) {
-    apply_capabilities(process.capabilities);
+    set_capability_sets(process.capabilities);
   }
   if (process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     fail("prctl PR_SET_NO_NEW_PRIVS");
