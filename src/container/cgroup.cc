@@ -323,6 +323,26 @@ Cgroup Cgroup::create(const CgroupLayout& layout, const std::string& cgroups_pat
   return group;
 }
 
+Cgroup Cgroup::open(const CgroupLayout& layout, const std::string& cgroups_path,
+                    const std::string& fallback_name) {
+  check_path(cgroups_path);
+  Cgroup group;
+  group.version_ = layout.version;
+  auto add = [&](const std::string& controller, const std::string& dir) {
+    if (::access(dir.c_str(), F_OK) == 0) {
+      group.directories_[controller] = dir;
+    }
+  };
+  if (layout.version == 2) {
+    add("", layout.unified_root + relative_path(cgroups_path, "", fallback_name));
+  } else if (layout.version == 1) {
+    for (const auto& [controller, root] : layout.v1_roots) {
+      add(controller, root + relative_path(cgroups_path, controller, fallback_name));
+    }
+  }
+  return group;
+}
+
 std::vector<ttrpc::UniqueFd> Cgroup::open_procs() const {
   std::vector<ttrpc::UniqueFd> fds;
   std::vector<std::string> seen;

@@ -19,6 +19,8 @@
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
 #include "rootfs.h"
 #include "shim_tracing.h"
+#include "wasmshim/container/cgroup.h"
+#include "wasmshim/container/oci_spec.h"
 #include "wasmshim/shim/environment.h"
 #include "wasmshim/ttrpc/unix_socket.h"
 
@@ -149,6 +151,22 @@ int start_command(const ShimFlags& flags, const ShimInfo& info,
   return 0;
 }
 
+// The shim that made the container's cgroup is gone: whatever is left in it
+// is killed and the cgroup removed, so nothing of the container outlives it.
+void remove_cgroup(const std::string& bundle, const ShimFlags& flags) {
+  try {
+    const container::OciSpec spec = container::load_oci_spec(bundle);
+    if (!spec.linux) {
+      return;
+    }
+    container::Cgroup::open(container::CgroupLayout::detect(), spec.linux->cgroups_path,
+                            flags.namespace_name + "-" + flags.id)
+        .remove();
+  } catch (const std::exception&) {
+    // No spec or no cgroup: nothing of ours to remove.
+  }
+}
+
 int delete_command(const ShimFlags& flags, const ShimInfo& info,
                    const std::optional<otel::OtlpConfig>& otlp) {
   DeleteTrace trace(flags, info, otlp);
@@ -173,6 +191,7 @@ int delete_command(const ShimFlags& flags, const ShimInfo& info,
   response.mutable_exited_at()->set_seconds(exited_ns / 1000000000);
   response.mutable_exited_at()->set_nanos(static_cast<std::int32_t>(exited_ns % 1000000000));
   trace.set_exit(response.exit_status());
+  remove_cgroup(bundle, flags);
   unmount_rootfs(bundle);
   const std::string bytes = response.SerializeAsString();
   std::fwrite(bytes.data(), 1, bytes.size(), stdout);

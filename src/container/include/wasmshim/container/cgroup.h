@@ -59,6 +59,10 @@ class Cgroup {
   // `fallback_parent`/`name`. Throws CgroupError naming the file and why.
   static Cgroup create(const CgroupLayout& layout, const std::string& cgroups_path,
                        const OciResources& resources, const std::string& fallback_name);
+  // The cgroup create() made for these arguments, where it still exists
+  // (for a cleanup after the process that made it died). Never creates.
+  static Cgroup open(const CgroupLayout& layout, const std::string& cgroups_path,
+                     const std::string& fallback_name);
   Cgroup() = default;
   Cgroup(Cgroup&&) = default;
   Cgroup& operator=(Cgroup&&) = default;
