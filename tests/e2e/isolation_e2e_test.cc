@@ -106,31 +106,27 @@ TEST_F(IsolationE2E, TheHostnameIsTheSpecs) {
 }
 
 TEST_F(IsolationE2E, IdsCapabilitiesRlimitsAndNoNewPrivs) {
-  auto status = run_with_spec("restricted", {"/demo.wasm", "read", "/proc/self/status"},
-                              [](json& spec) {
-                                spec["process"]["user"] = {{"uid", 1000}, {"gid", 1000},
-                                                           {"additionalGids", {5}}};
-                                spec["process"]["noNewPrivileges"] = true;
-                                for (const char* set : {"bounding", "effective", "permitted"}) {
-                                  spec["process"]["capabilities"][set] = {"CAP_KILL"};
-                                }
-                                spec["process"]["rlimits"] = {
-                                    {{"type", "RLIMIT_NOFILE"}, {"soft", 64}, {"hard", 128}}};
-                              });
+  auto status =
+      run_with_spec("restricted", {"/demo.wasm", "read", "/proc/self/status"}, [](json& spec) {
+        spec["process"]["user"] = {{"uid", 1000}, {"gid", 1000}, {"additionalGids", {5}}};
+        spec["process"]["noNewPrivileges"] = true;
+        for (const char* set : {"bounding", "effective", "permitted"}) {
+          spec["process"]["capabilities"][set] = {"CAP_KILL"};
+        }
+        spec["process"]["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"soft", 64}, {"hard", 128}}};
+      });
   ASSERT_EQ(status.status, 0) << status.output;
-  EXPECT_NE(status.output.find("Uid:\t1000\t1000\t1000\t1000"), std::string::npos)
-      << status.output;
+  EXPECT_NE(status.output.find("Uid:\t1000\t1000\t1000\t1000"), std::string::npos) << status.output;
   EXPECT_NE(status.output.find("Gid:\t1000\t1000\t1000\t1000"), std::string::npos);
   EXPECT_NE(status.output.find("Groups:\t5"), std::string::npos);
   // CAP_KILL is capability 5.
   EXPECT_NE(status.output.find("CapEff:\t0000000000000020"), std::string::npos) << status.output;
   EXPECT_NE(status.output.find("CapBnd:\t0000000000000020"), std::string::npos);
   EXPECT_NE(status.output.find("NoNewPrivs:\t1"), std::string::npos);
-  auto limits = run_with_spec("limited-files", {"/demo.wasm", "read", "/proc/self/limits"},
-                              [](json& spec) {
-                                spec["process"]["rlimits"] = {
-                                    {{"type", "RLIMIT_NOFILE"}, {"soft", 64}, {"hard", 128}}};
-                              });
+  auto limits =
+      run_with_spec("limited-files", {"/demo.wasm", "read", "/proc/self/limits"}, [](json& spec) {
+        spec["process"]["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"soft", 64}, {"hard", 128}}};
+      });
   ASSERT_EQ(limits.status, 0) << limits.output;
   EXPECT_NE(limits.output.find("Max open files            64                   128"),
             std::string::npos)
