@@ -5,13 +5,16 @@
 // in the same run, and prints tasks per second, phase percentiles, peak RSS
 // and the ratios between runtimes.
 //
-//   stress [--tasks N] [--concurrency M] [--runtimes wasmshim,wasmshim-bare,runc]
-//          [--workload "echo hello"] [--tracing on|off] [--json FILE]
+//   stress [--tasks N] [--concurrency M]
+//          [--runtimes wasmshim,wasmshim-traced,wasmshim-bare,runc]
+//          [--workload "echo hello"] [--json FILE]
 //
 // Runtimes: wasmshim (the spec containerd would write: namespaces, cgroup,
-// mounts, capabilities), wasmshim-bare (the same spec without its "linux"
-// object: no namespaces, no cgroup), runc (containerd-shim-runc-v2 and runc
-// from Debian, the demo built natively and statically, the same spec).
+// mounts, capabilities; tracing not configured), wasmshim-traced (the same,
+// with every shim exporting its traces over OTLP/HTTP to a receiver in this
+// process), wasmshim-bare (the spec without its "linux" object: no
+// namespaces, no cgroup), runc (containerd-shim-runc-v2 and runc from
+// Debian, the demo built natively and statically, the same spec).
 #include <fcntl.h>
 #include <google/protobuf/empty.pb.h>
 #include <spawn.h>
@@ -37,6 +40,7 @@
 #include "bundles.h"
 #include "github.com/containerd/containerd/api/services/ttrpc/events/v1/events.pb.h"
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
+#include "wasmshim/otel/receiver.h"
 #include "wasmshim/ttrpc/client.h"
 #include "wasmshim/ttrpc/protobuf.h"
 #include "wasmshim/ttrpc/server.h"
@@ -61,8 +65,6 @@ struct Settings {
   std::vector<std::string> runtimes{"wasmshim", "runc"};
   std::vector<std::string> workload{"echo", "hello"};
   std::string json_path;
-  // OTEL_SDK_DISABLED for the shims: "true" is tracing off.
-  std::string sdk_disabled = "false";
 };
 
 // Milliseconds of each phase of one task.
@@ -149,6 +151,7 @@ struct Runtime {
   std::string name;
   std::string shim;  // binary
   BundleKind kind;
+  bool traced = false;
 };
 
 class Stress {
@@ -165,6 +168,8 @@ class Stress {
         }));
     events_.listen(events_address_);
   }
+
+  std::size_t spans_received() const { return receiver_.span_count(); }
 
   std::vector<TaskTimes> run(const Runtime& runtime) {
     std::vector<TaskTimes> times(static_cast<std::size_t>(settings_.tasks));
@@ -200,10 +205,13 @@ class Stress {
       }
       wasmshim::ttrpc::UniqueFd log_fd(::open(log.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
       auto phase = Clock::now();
-      const std::vector<std::string> env{
+      std::vector<std::string> env{
           "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TTRPC_ADDRESS=" + events_address_,
-          "NAMESPACE=" + std::string(kNamespace), "WASMSHIM_CACHE_DIR=" + work_ + "/cache",
-          "OTEL_SDK_DISABLED=" + settings_.sdk_disabled};
+          "NAMESPACE=" + std::string(kNamespace), "WASMSHIM_CACHE_DIR=" + work_ + "/cache"};
+      if (runtime.traced) {
+        env.push_back("OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:" +
+                      std::to_string(receiver_.http_port()));
+      }
       std::string address =
           run_in({runtime.shim, "-namespace", kNamespace, "-id", id, "-address",
                   work_ + "/containerd.sock", "-publish-binary", "/bin/true", "start"},
@@ -268,6 +276,10 @@ class Stress {
   std::string work_;
   std::string events_address_;
   wasmshim::ttrpc::Server events_;
+  // Where wasmshim-traced's shims export: OTLP/HTTP on loopback, decoded
+  // and counted, printed nowhere.
+  wasmshim::otel::OtlpReceiver receiver_{
+      {"127.0.0.1:0", "", "", nullptr, std::chrono::milliseconds(1000)}};
   std::atomic<long> events_seen_{0};
 };
 
@@ -370,9 +382,6 @@ Settings parse(int argc, char** argv) {
       for (std::string word; words >> word;) {
         settings.workload.push_back(word);
       }
-    } else if (arg == "--tracing") {
-      const std::string on = value();
-      settings.sdk_disabled = on == "off" ? "true" : "false";
     } else if (arg == "--json") {
       settings.json_path = value();
     } else {
@@ -412,6 +421,8 @@ int run_stress(int argc, char** argv) {
     runtime.name = name;
     if (name == "wasmshim") {
       runtime = {name, WASMSHIM_SHIM, BundleKind::wasm};
+    } else if (name == "wasmshim-traced") {
+      runtime = {name, WASMSHIM_SHIM, BundleKind::wasm, true};
     } else if (name == "wasmshim-bare") {
       runtime = {name, WASMSHIM_SHIM, BundleKind::wasm_bare};
     } else if (name == "runc") {
@@ -425,6 +436,11 @@ int run_stress(int argc, char** argv) {
     const double seconds = ms_since(begin) / 1000.0;
     summaries.push_back(summarize(name, times, seconds));
     print(summaries.back());
+    if (runtime.traced) {
+      // The shims export as they exit, after Shutdown answered.
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+      std::printf("    spans received: %zu\n", stress.spans_received());
+    }
   }
   for (std::size_t i = 1; i < summaries.size(); ++i) {
     std::printf("ratio %s / %s: tasks/s %.2fx, shim peak RSS %.2fx\n", summaries[0].runtime.c_str(),
