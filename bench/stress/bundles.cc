@@ -34,7 +34,7 @@ void place(const std::string& from, const fs::path& to) {
 }  // namespace
 
 void make_bundle(BundleKind kind, const std::string& dir, const std::string& cgroups_path,
-                 const std::vector<std::string>& workload) {
+                 const std::vector<std::string>& workload, bool absolute_root) {
   static std::mutex first_use;
   nlohmann::json spec;
   {
@@ -54,6 +54,9 @@ void make_bundle(BundleKind kind, const std::string& dir, const std::string& cgr
   spec["process"]["args"] = args;
   spec["process"]["terminal"] = false;
   spec["linux"]["cgroupsPath"] = cgroups_path;
+  if (absolute_root) {
+    spec["root"]["path"] = (fs::path(dir) / "rootfs").string();
+  }
   if (kind == BundleKind::wasm_bare) {
     spec.erase("linux");
     spec.erase("mounts");

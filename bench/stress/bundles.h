@@ -12,8 +12,10 @@ enum class BundleKind {
   native,     // the demo built natively (static), for runc
 };
 
+// `absolute_root`: root.path is the rootfs's absolute path, for a spec given
+// to `ctr run --config` (which has no bundle of its own yet).
 void make_bundle(BundleKind kind, const std::string& dir, const std::string& cgroups_path,
-                 const std::vector<std::string>& workload);
+                 const std::vector<std::string>& workload, bool absolute_root = false);
 
 // Compiles demo.wasm into the cache the shims use (the aot tier), so every
 // measured start is a warm one, as on a node that has run the image before.

@@ -7,7 +7,11 @@
 //
 //   stress [--tasks N] [--concurrency M]
 //          [--runtimes wasmshim,wasmshim-traced,wasmshim-bare,runc]
-//          [--workload "echo hello"] [--json FILE]
+//          [--workload "echo hello"] [--via direct|containerd] [--json FILE]
+//
+// --via containerd: the same tasks through a real containerd (Debian's, a
+// private instance started here), each one `ctr run --rm --config` (a Go
+// process per task, the same for every runtime); only whole-task times.
 //
 // Runtimes: wasmshim (the spec containerd would write: namespaces, cgroup,
 // mounts, capabilities; tracing not configured), wasmshim-traced (the same,
@@ -38,6 +42,7 @@
 #include <vector>
 
 #include "bundles.h"
+#include "e2e/containerd_fixture.h"
 #include "github.com/containerd/containerd/api/services/ttrpc/events/v1/events.pb.h"
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
 #include "wasmshim/otel/receiver.h"
@@ -65,6 +70,7 @@ struct Settings {
   std::vector<std::string> runtimes{"wasmshim", "runc"};
   std::vector<std::string> workload{"echo", "hello"};
   std::string json_path;
+  bool via_containerd = false;
 };
 
 // Milliseconds of each phase of one task.
@@ -152,6 +158,7 @@ struct Runtime {
   std::string shim;  // binary
   BundleKind kind;
   bool traced = false;
+  std::string containerd_name;  // io.containerd.<name>
 };
 
 class Stress {
@@ -173,12 +180,26 @@ class Stress {
 
   std::vector<TaskTimes> run(const Runtime& runtime) {
     std::vector<TaskTimes> times(static_cast<std::size_t>(settings_.tasks));
+    std::unique_ptr<wasmshim::testing::Containerd> containerd;
+    if (settings_.via_containerd) {
+      std::vector<std::string> env{"WASMSHIM_CACHE_DIR=" + work_ + "/cache"};
+      if (runtime.traced) {
+        env.push_back("OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:" +
+                      std::to_string(receiver_.http_port()));
+      }
+      std::fflush(stdout);  // the fixture's child must not print our buffer again
+      containerd = std::make_unique<wasmshim::testing::Containerd>(env);
+      if (!containerd->ready()) {
+        throw std::runtime_error("containerd did not start: " + containerd->error());
+      }
+    }
     std::atomic<int> next{0};
     std::vector<std::thread> workers;
     for (int w = 0; w < settings_.concurrency; ++w) {
       workers.emplace_back([&] {
         for (int i = next.fetch_add(1); i < settings_.tasks; i = next.fetch_add(1)) {
-          times[static_cast<std::size_t>(i)] = one_task(runtime, i);
+          times[static_cast<std::size_t>(i)] =
+              containerd ? one_ctr_task(*containerd, runtime, i) : one_task(runtime, i);
         }
       });
     }
@@ -189,6 +210,31 @@ class Stress {
   }
 
  private:
+  // Through containerd: `ctr run --rm` with the bundle's spec; the task's
+  // whole life is the only phase seen from here.
+  TaskTimes one_ctr_task(const wasmshim::testing::Containerd& containerd, const Runtime& runtime,
+                         int index) {
+    TaskTimes t;
+    const std::string id = runtime.name + "-" + std::to_string(index);
+    const std::string bundle = work_ + "/bundles/" + id;
+    const auto begin = Clock::now();
+    try {
+      make_bundle(runtime.kind, bundle, "/wasmshim-stress/" + id, settings_.workload, true);
+      auto result = containerd.ctr("run --rm --runtime " + runtime.containerd_name + " --config " +
+                                   bundle + "/config.json " + id);
+      if (result.status != 0) {
+        throw std::runtime_error("ctr run: " + result.output);
+      }
+      t.ok = true;
+    } catch (const std::exception& e) {
+      t.error = e.what();
+    }
+    t.total = ms_since(begin);
+    t.create_to_exit = t.total;
+    fs::remove_all(bundle);
+    return t;
+  }
+
   TaskTimes one_task(const Runtime& runtime, int index) {
     TaskTimes t;
     const std::string id = runtime.name + "-" + std::to_string(index);
@@ -348,6 +394,9 @@ void print(const Summary& s) {
               s.runtime.c_str(), s.tasks_per_second, s.failed, s.shim_peak_kib,
               s.container_peak_kib);
   for (const auto& phase : s.phases) {
+    if (phase.p99 == 0) {
+      continue;  // not seen in this mode
+    }
     std::printf("    %-15s p50 %8.2f ms   p99 %8.2f ms\n", phase.name.c_str(), phase.p50,
                 phase.p99);
   }
@@ -382,6 +431,12 @@ Settings parse(int argc, char** argv) {
       for (std::string word; words >> word;) {
         settings.workload.push_back(word);
       }
+    } else if (arg == "--via") {
+      const std::string via = value();
+      if (via != "direct" && via != "containerd") {
+        throw std::invalid_argument("--via takes direct or containerd");
+      }
+      settings.via_containerd = via == "containerd";
     } else if (arg == "--json") {
       settings.json_path = value();
     } else {
@@ -411,7 +466,8 @@ int run_stress(int argc, char** argv) {
   prepare_cache(work + "/cache");
   Stress stress(settings, work);
   std::vector<Summary> summaries;
-  std::printf("%d tasks, %d at once, workload:", settings.tasks, settings.concurrency);
+  std::printf("%d tasks, %d at once, %s, workload:", settings.tasks, settings.concurrency,
+              settings.via_containerd ? "through containerd (ctr run)" : "direct to the shims");
   for (const auto& word : settings.workload) {
     std::printf(" %s", word.c_str());
   }
@@ -420,13 +476,14 @@ int run_stress(int argc, char** argv) {
     Runtime runtime;
     runtime.name = name;
     if (name == "wasmshim") {
-      runtime = {name, WASMSHIM_SHIM, BundleKind::wasm};
+      runtime = {name, WASMSHIM_SHIM, BundleKind::wasm, false, "io.containerd.wasmshim.v1"};
     } else if (name == "wasmshim-traced") {
-      runtime = {name, WASMSHIM_SHIM, BundleKind::wasm, true};
+      runtime = {name, WASMSHIM_SHIM, BundleKind::wasm, true, "io.containerd.wasmshim.v1"};
     } else if (name == "wasmshim-bare") {
-      runtime = {name, WASMSHIM_SHIM, BundleKind::wasm_bare};
+      runtime = {name, WASMSHIM_SHIM, BundleKind::wasm_bare, false, "io.containerd.wasmshim.v1"};
     } else if (name == "runc") {
-      runtime = {name, "/usr/bin/containerd-shim-runc-v2", BundleKind::native};
+      runtime = {name, "/usr/bin/containerd-shim-runc-v2", BundleKind::native, false,
+                 "io.containerd.runc.v2"};
     } else {
       std::fprintf(stderr, "stress: unknown runtime %s\n", name.c_str());
       return 2;
