@@ -4,12 +4,13 @@
 #   bench/run.sh ttrpc [--seconds S] [--payload BYTES] [--concurrency N]
 #   bench/run.sh engine [--runs N] [--only NAME]
 #   bench/run.sh otel [SPANS [EXPORT_SPANS]]
-#   bench/run.sh stress [--tasks N] [--concurrency M] [--runtimes wasmshim,wasmshim-bare,runc]
+#   bench/run.sh stress [--tasks N] [--concurrency M] [--runtimes wasmshim,wasmshim-traced,wasmshim-bare,runc] [--via direct|containerd]
+#   bench/run.sh stress-plot [TASKS]   throughput against concurrency, wasmshim and runc, to bench/stress.png
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which="${1:-}"
 shift || true
-scripts/setup.sh
+scripts/setup.sh bench
 build=build-bench
 case "$which" in
   ttrpc)
@@ -41,8 +42,27 @@ case "$which" in
     cmake --build "$build" -j2 --target stress
     "$build/bin/stress" "$@"
     ;;
+  stress-plot)
+    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$build" -j2 --target stress
+    tasks="${1:-100}"
+    data="$build/stress-plot.dat"
+    echo "# concurrency wasmshim_tasks_per_s runc_tasks_per_s" > "$data"
+    for c in 1 2 4 8 16; do
+      "$build/bin/stress" --tasks "$tasks" --concurrency "$c" --runtimes wasmshim,runc \
+        --json "$build/stress-$c.json" > "$build/stress-$c.txt"
+      python3 - "$build/stress-$c.json" "$c" >> "$data" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["runtimes"]
+print(sys.argv[2], r["wasmshim"]["tasks_per_second"], r["runc"]["tasks_per_second"])
+PY
+      tail -n 1 "$data"
+    done
+    gnuplot -e "datafile='$data'; outfile='bench/stress.png'" bench/stress/plot.gp
+    echo "wrote bench/stress.png"
+    ;;
   *)
-    echo "usage: bench/run.sh ttrpc|engine|otel|stress [options]" >&2
+    echo "usage: bench/run.sh ttrpc|engine|otel|stress|stress-plot [options]" >&2
     exit 2
     ;;
 esac

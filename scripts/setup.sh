@@ -41,7 +41,15 @@ interop_packages=(golang-go golang-github-containerd-ttrpc-dev)
 # Fuzzing and style: libFuzzer's runtime for clang, clang-format, clang-tidy.
 fuzz_packages=(libclang-rt-14-dev clang-format clang-tidy)
 
+# Benchmarks only (`scripts/setup.sh bench`, as bench/run.sh calls it): the
+# plot of bench/stress.
+bench_packages=(gnuplot-nox)
+
 packages=("${build_packages[@]}" "${engine_packages[@]}" "${wasm_packages[@]}" "${otel_packages[@]}" "${shim_packages[@]}" "${container_packages[@]}" "${test_packages[@]}" "${interop_packages[@]}" "${fuzz_packages[@]}")
+
+if [[ "${1:-}" == bench ]]; then
+  packages+=("${bench_packages[@]}")
+fi
 
 missing=()
 for p in "${packages[@]}"; do
