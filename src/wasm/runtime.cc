@@ -145,7 +145,7 @@ void rt_allocate_memory(abi::Memory* memory, std::uint64_t initial_pages, std::u
     max_pages = limit;
   }
   if (initial_pages > max_pages) {
-    rt_trap(abi::kTrapOutOfBounds);  // the module needs more memory than it may have
+    rt_trap(abi::kTrapMemoryLimit);  // the module needs more memory than it may have
   }
   void* base =
       ::mmap(nullptr, kReservation, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -337,6 +337,9 @@ std::string trap_message(abi::Trap trap) {
       return "uncaught exception";
     case abi::kTrapStackExhausted:
       return "call stack exhausted";
+    case abi::kTrapMemoryLimit:
+      return "the module's initial linear memory is larger than its memory limit (the "
+             "container's memory limit, or the engine's cap)";
     default:
       return "trap " + std::to_string(static_cast<int>(trap));
   }

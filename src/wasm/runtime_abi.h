@@ -19,6 +19,8 @@ enum Trap : int {
   kTrapIndirectCall = 6,
   kTrapUncaughtException = 7,
   kTrapStackExhausted = 8,
+  // Raised by the host only (never by translated code).
+  kTrapMemoryLimit = 9,
 };
 
 using ValueTypeCode = int;  // wasm_rt_type_t

@@ -36,11 +36,21 @@ class IsolationE2E : public ::testing::Test {
   // changed by `edit`, over a rootfs directory holding the demo module.
   CommandResult run_with_spec(const std::string& id, const std::vector<std::string>& args,
                               const std::function<void(json&)>& edit, const std::string& flags = "",
-                              bool detach = false) {
+                              bool detach = false, bool fresh_module = false) {
     const fs::path dir = fs::path(containerd().root()) / ("spec-" + id);
     fs::create_directories(dir / "rootfs");
     fs::copy_file(WASMSHIM_DEMO_WASM, dir / "rootfs" / "demo.wasm",
                   fs::copy_options::overwrite_existing);
+    if (fresh_module) {
+      // A custom section (id 0: size, name, payload) with this run's own
+      // bytes: the same program under a digest no cache has seen.
+      const std::string name = "wasmshim-test";
+      const std::string payload =
+          std::to_string(::getpid()) + "-" + std::to_string(::time(nullptr));
+      std::ofstream module(dir / "rootfs" / "demo.wasm", std::ios::binary | std::ios::app);
+      module << '\0' << static_cast<char>(1 + name.size() + payload.size())
+             << static_cast<char>(name.size()) << name << payload;
+    }
     json spec = json::parse(containerd().ctr("oci spec").output);
     spec["root"]["path"] = (dir / "rootfs").string();
     spec["process"]["args"] = args;
@@ -105,6 +115,20 @@ TEST_F(IsolationE2E, TheHostnameIsTheSpecs) {
   EXPECT_STRNE(host, "wasm-box");
 }
 
+TEST_F(IsolationE2E, SysctlsAreSetInTheContainersNamespaces) {
+  // A network sysctl, set to the opposite of the host's: it changes in the
+  // container's own network namespace only.
+  const std::string host = shell("cat /proc/sys/net/ipv4/ip_forward").output;
+  const std::string wanted = host == "1\n" ? "0" : "1";
+  auto result = run_with_spec("sysctl", {"/demo.wasm", "read", "/proc/sys/net/ipv4/ip_forward"},
+                              [&](json& spec) {
+                                spec["linux"]["sysctl"] = {{"net.ipv4.ip_forward", wanted}};
+                              });
+  EXPECT_EQ(result.status, 0) << result.output;
+  EXPECT_EQ(result.output, wanted + "\n");
+  EXPECT_EQ(shell("cat /proc/sys/net/ipv4/ip_forward").output, host);
+}
+
 TEST_F(IsolationE2E, IdsCapabilitiesRlimitsAndNoNewPrivs) {
   auto status =
       run_with_spec("restricted", {"/demo.wasm", "read", "/proc/self/status"}, [](json& spec) {
@@ -149,12 +173,20 @@ TEST_F(IsolationE2E, MemoryLimitBoundsGuestGrowth) {
 }
 
 TEST_F(IsolationE2E, AnOomKillSendsContainerdItsEvent) {
-  // A limit below what the engine's own process needs: the kernel's OOM
-  // killer ends it before any guest runs, and containerd hears of it.
+  // A limit below what the engine's own process needs to compile a module:
+  // the kernel's OOM killer ends it before any guest runs, and containerd
+  // hears of it.
   ChildProcess events({"/bin/sh", "-c", "exec " + containerd().ctr_prefix() + " events"});
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  auto result = containerd().run("--rm --memory-limit " + std::to_string(3 << 20), "starved",
-                                 "/demo.wasm echo never");
+  // The module is one no cache holds (a custom section of its own), so the
+  // container must translate and compile it, which takes more than 3 MiB.
+  auto result = run_with_spec(
+      "starved", {"/demo.wasm", "echo", "never"},
+      [](json& spec) {
+        spec["linux"]["resources"]["memory"] = {{"limit", 3 << 20}};
+      },
+      "", false,
+      /*fresh_module=*/true);
   EXPECT_EQ(result.status, 137) << result.output;
   std::string seen;
   for (int i = 0; i < 40 && seen.find("/tasks/delete") == std::string::npos; ++i) {

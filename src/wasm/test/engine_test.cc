@@ -119,6 +119,13 @@ TEST_P(EngineTest, MemoryGrowthRespectsTheEngineLimit) {
   options.max_memory_bytes = std::uint64_t{4} * 65536;
   // Growing to 101 pages fails (-1 == -1 -> 1); to 3 pages works (old size 1): 1 + 1.
   EXPECT_EQ(run_wat(wat, options).exit_code, 2);
+  // A module that starts above the limit cannot start, and says why.
+  options.max_memory_bytes = std::uint64_t{65536} / 2;
+  auto too_big = run_wat(wat, options);
+  ASSERT_TRUE(too_big.trap);
+  EXPECT_NE(too_big.trap->find("initial linear memory is larger than its memory limit"),
+            std::string::npos)
+      << *too_big.trap;
 }
 
 TEST_P(EngineTest, SignExtension) {
