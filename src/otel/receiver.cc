@@ -333,6 +333,11 @@ OtlpReceiver::OtlpReceiver(ReceiverOptions options) : impl_(std::make_unique<Imp
       throw std::runtime_error("cannot listen for OTLP/HTTP on " + impl.options.http_address);
     }
     impl.http_thread = std::thread([&impl] { impl.http->listen_after_bind(); });
+    // cpp-httplib's stop() does nothing until the listening loop has begun,
+    // so a receiver stopped right after construction would never join.
+    for (int i = 0; i < 5000 && !impl.http->is_running(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   }
   if (!impl.options.grpc_address.empty()) {
     grpc::ServerBuilder builder;

@@ -208,8 +208,13 @@ TEST_F(ContainerdE2E, RecoversFromAShimKilledMidRun) {
     std::this_thread::sleep_for(50ms);
   }
   EXPECT_TRUE(processes_named("--wasmshim-container").empty());
-  // `delete` removed the container's cgroup that the dead shim made.
-  EXPECT_FALSE(std::filesystem::exists("/sys/fs/cgroup/memory/default/orphan"));
+  // `delete` removes the container's cgroup that the dead shim made (it may
+  // still be at it when the process is gone).
+  const char* cgroup = "/sys/fs/cgroup/memory/default/orphan";
+  for (int i = 0; i < 100 && std::filesystem::exists(cgroup); ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_FALSE(std::filesystem::exists(cgroup));
   EXPECT_EQ(containerd().ctr("container delete orphan").status, 0);
   auto next = containerd().run("--rm", "after-orphan", "/demo.wasm echo still working");
   EXPECT_EQ(next.status, 0) << next.output;
