@@ -30,16 +30,17 @@ namespace {
 constexpr int kCannotRun = 125;
 
 // An empty path is /dev/null. containerd holds the other end of each fifo,
-// or nobody does (a detached `ctr run -d`): no open may wait for a peer.
-// A reading end opens without waiting; a writing end with no reader yet is
-// opened read-write (output waits in the pipe for a reader to come); both
-// are made blocking again.
+// or nobody does (a detached `ctr run -d`), and whoever reads may leave at
+// any time: no open may wait for a peer, and output is opened read-write,
+// so the process itself keeps a reader and a client that goes away never
+// turns the next write into SIGPIPE (output waits in the pipe instead).
+// Both ends are made blocking again.
 bool redirect(const std::string& path, int target, int flags) {
   const char* name = path.empty() ? "/dev/null" : path.c_str();
-  int fd = ::open(name, flags | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0 && errno == ENXIO) {
-    fd = ::open(name, (flags & ~O_ACCMODE) | O_RDWR | O_CLOEXEC | O_NONBLOCK);
+  if ((flags & O_ACCMODE) == O_WRONLY) {
+    flags = (flags & ~O_ACCMODE) | O_RDWR;
   }
+  const int fd = ::open(name, flags | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     return false;
   }

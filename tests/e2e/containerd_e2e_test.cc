@@ -122,14 +122,33 @@ TEST_F(ContainerdE2E, DetachedTaskListKillDelete) {
   auto started = containerd().run("-d", "detached", "/demo.wasm daemon");
   ASSERT_EQ(started.status, 0) << started.output;
   ASSERT_TRUE(wait_for_task("detached", "RUNNING"));
-  auto metrics_pid = containerd().ctr("task ps detached");
-  EXPECT_EQ(metrics_pid.status, 0) << metrics_pid.output;
-  EXPECT_EQ(containerd().ctr("task kill detached").status, 0);
+  auto listed = containerd().ctr("task ps detached");
+  EXPECT_EQ(listed.status, 0) << listed.output;
+  auto killed = containerd().ctr("task kill detached");
+  EXPECT_EQ(killed.status, 0) << killed.output;
   ASSERT_TRUE(wait_for_task("detached", "STOPPED"));
   auto deleted = containerd().ctr("task delete detached");
   EXPECT_EQ(deleted.status, 0) << deleted.output;
   EXPECT_EQ(containerd().ctr("container delete detached").status, 0);
   EXPECT_EQ(containerd().ctr("task ls -q").output, "");
+}
+
+TEST_F(ContainerdE2E, OutlivesTheClientReadingItsOutput) {
+  ChildProcess client({"/usr/bin/ctr", "--address", containerd().socket(), "run", "--runtime",
+                       "io.containerd.wasmshim.v1", Containerd::kImage, "orphaned", "/demo.wasm",
+                       "daemon"});
+  auto first = client.read_line();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(*first, "daemon tick 1");
+  // The client dies with the task writing to the fifo it was reading.
+  client.signal(SIGKILL);
+  client.wait();
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_TRUE(wait_for_task("orphaned", "RUNNING")) << containerd().ctr("task ls").output;
+  containerd().ctr("task kill -s SIGKILL orphaned");
+  ASSERT_TRUE(wait_for_task("orphaned", "STOPPED"));
+  EXPECT_EQ(containerd().ctr("task delete orphaned").status, 0);
+  EXPECT_EQ(containerd().ctr("container delete orphaned").status, 0);
 }
 
 TEST_F(ContainerdE2E, ReadsAndWritesFilesInItsRootfs) {

@@ -103,6 +103,7 @@ class Containerd {
   const std::string& error() const { return error_; }
   const std::string& root() const { return root_; }
   pid_t pid() const { return pid_; }
+  const std::string& socket() const { return socket_; }
   std::string ctr_prefix() const { return "/usr/bin/ctr --address " + socket_; }
   CommandResult ctr(const std::string& arguments, int timeout_seconds = 60) const {
     return shell(ctr_prefix() + " " + arguments, timeout_seconds);
