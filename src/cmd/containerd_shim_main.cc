@@ -7,7 +7,7 @@
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == wasmshim::cmd::kContainerModeFlag) {
-    return wasmshim::cmd::run_wasm_container(argc - 2, argv + 2);
+    return wasmshim::cmd::WasmInstance::container_main(argc, argv);
   }
   return wasmshim::shim_main<wasmshim::cmd::WasmInstance>("wasmshim", WASMSHIM_VERSION,
                                                           WASMSHIM_REVISION, "v1", std::nullopt);

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <system_error>
 
@@ -105,16 +106,15 @@ void check_isolation(const container::OciSpec& spec) {
   }
 }
 
-std::string self_executable() {
-  char path[PATH_MAX];
-  const ssize_t n = ::readlink("/proc/self/exe", path, sizeof(path) - 1);
-  if (n <= 0) {
-    throw std::runtime_error("readlink /proc/self/exe failed");
-  }
-  return std::string(path, static_cast<std::size_t>(n));
-}
-
 }  // namespace
+
+int WasmInstance::container_main(int argc, char** argv) {
+  if (argc < 2 || std::string_view(argv[1]) != kContainerModeFlag) {
+    std::fprintf(stderr, "wasmshim container: started without %s\n", kContainerModeFlag);
+    return 125;
+  }
+  return run_wasm_container(argc - 2, argv + 2);
+}
 
 WasmInstance::WasmInstance(shim::InstanceConfig config, container::OciSpec spec)
     : config_(std::move(config)), spec_(std::move(spec)) {}
@@ -177,7 +177,7 @@ WasmInstance::~WasmInstance() {
 std::uint32_t WasmInstance::start() {
   trace::ScopedSpan span("wasmshim.container", "container.spawn");
   container::SpawnRequest request;
-  request.path = self_executable();
+  request.path = shim::self_executable();
   request.argv = {request.path,       kContainerModeFlag,  config_.bundle,
                   config_.stdin_path, config_.stdout_path, config_.stderr_path};
   // run_wasm_container unblocks once its handlers are in place.

@@ -31,6 +31,10 @@ class WasmInstance final : public shim::Instance {
   std::optional<container::CgroupStats> stats() override;
   bool oom_killed() override { return oom_killed_; }
 
+  // A container process's main, whether exec'd or forked by the zygote:
+  // argv is the spawn request's (program, kContainerModeFlag, ...).
+  static int container_main(int argc, char** argv);
+
  private:
   WasmInstance(shim::InstanceConfig config, container::OciSpec spec);
   void make_cgroup();

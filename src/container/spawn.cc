@@ -14,15 +14,16 @@
 #include <optional>
 #include <system_error>
 
+#include "spawn_child.h"
 #include "wasmshim/container/setup.h"
+#include "zygote_client.h"
 
 namespace wasmshim::container {
-namespace {
+namespace detail {
 
 using ttrpc::UniqueFd;
 
-// The steps the child reports a failure of.
-enum class Step : int { join_namespace, join_cgroup, cgroup_namespace, process_group, fds, exec };
+namespace {
 
 const char* step_name(Step step) {
   switch (step) {
@@ -42,29 +43,15 @@ const char* step_name(Step step) {
   return "?";
 }
 
-// Everything the child touches, made ready before clone: between clone and
-// exec it shares the daemon's memory and may only make system calls.
-struct ChildPlan {
-  const char* path = nullptr;
-  char* const* argv = nullptr;
-  char* const* envp = nullptr;
-  std::vector<std::pair<int, int>> join_fds;  // (fd, nstype)
-  std::vector<int> cgroup_fds;
-  bool new_cgroup_namespace = false;
-  bool new_process_group = true;
-  std::vector<std::pair<int, int>> fds;
-  sigset_t child_mask{};
-  int error_fd = -1;
-};
+}  // namespace
 
-[[noreturn]] void child_fail(const ChildPlan& plan, Step step, std::size_t index) {
+void child_fail(const ChildPlan& plan, Step step, std::size_t index) {
   const int report[3] = {static_cast<int>(step), errno, static_cast<int>(index)};
   (void)!::write(plan.error_fd, report, sizeof(report));
   ::_exit(127);
 }
 
-int child_main(void* argument) {
-  const auto& plan = *static_cast<const ChildPlan*>(argument);
+void prepare_child(const ChildPlan& plan) {
   // Handlers are the daemon's: back to defaults before any signal can come.
   struct sigaction default_action {};
   default_action.sa_handler = SIG_DFL;
@@ -97,8 +84,88 @@ int child_main(void* argument) {
     }
   }
   ::pthread_sigmask(SIG_SETMASK, &plan.child_mask, nullptr);
+}
+
+PreparedSpawn prepare_spawn(const SpawnRequest& request) {
+  PreparedSpawn prepared;
+  for (const auto& ns : request.namespaces) {
+    if (ns.clone_flag == CLONE_NEWUSER) {
+      throw ContainerSetupError("linux.namespaces: user namespaces are not supported by wasmshim");
+    }
+    if (ns.path.empty()) {
+      if (ns.clone_flag == CLONE_NEWCGROUP) {
+        prepared.new_cgroup_namespace = true;
+      } else {
+        prepared.clone_flags |= ns.clone_flag;
+      }
+    } else if (ns.clone_flag == CLONE_NEWPID) {
+      prepared.pid_namespace_path = ns.path;
+    } else {
+      UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd.valid()) {
+        throw ContainerSetupError("linux.namespaces: cannot open the " + ns.type + " namespace " +
+                                  ns.path + ": " + std::generic_category().message(errno));
+      }
+      prepared.join_fds.push_back(std::move(fd));
+      prepared.join_types.push_back(ns.clone_flag);
+      prepared.join_paths.push_back(ns.type + " namespace " + ns.path);
+    }
+  }
+  if (request.cgroup != nullptr) {
+    prepared.cgroup_fds = request.cgroup->open_procs();
+  }
+  int error_pipe[2];
+  if (::pipe2(error_pipe, O_CLOEXEC) != 0) {
+    throw ContainerSetupError("starting the container: pipe: " +
+                              std::generic_category().message(errno));
+  }
+  prepared.error_read.reset(error_pipe[0]);
+  prepared.error_write.reset(error_pipe[1]);
+  return prepared;
+}
+
+pid_t finish_spawn(PreparedSpawn& prepared, pid_t pid) {
+  prepared.error_write.reset();
+  int report[3] = {0, 0, 0};
+  ssize_t n = 0;
+  do {
+    n = ::read(prepared.error_read.get(), report, sizeof(report));
+  } while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(sizeof(report))) {
+    ::waitpid(pid, nullptr, 0);
+    const auto step = static_cast<Step>(report[0]);
+    std::string what = step_name(step);
+    const auto index = static_cast<std::size_t>(report[2]);
+    if (step == Step::join_namespace && index < prepared.join_paths.size()) {
+      what = "joining the " + prepared.join_paths[index];
+    }
+    throw ContainerSetupError("starting the container: " + what + ": " +
+                              std::generic_category().message(report[1]));
+  }
+  return pid;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::ChildPlan;
+using detail::PreparedSpawn;
+using detail::Step;
+using ttrpc::UniqueFd;
+
+struct ExecPlan {
+  ChildPlan child;
+  const char* path = nullptr;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+};
+
+int exec_child_main(void* argument) {
+  const auto& plan = *static_cast<const ExecPlan*>(argument);
+  detail::prepare_child(plan.child);
   ::execve(plan.path, plan.argv, plan.envp);
-  child_fail(plan, Step::exec, 0);
+  detail::child_fail(plan.child, Step::exec, 0);
 }
 
 std::vector<char*> pointers(const std::vector<std::string>& strings) {
@@ -152,63 +219,33 @@ class PidNamespaceForChildren {
   UniqueFd own_;
 };
 
-}  // namespace
-
-pid_t spawn_container_process(const SpawnRequest& request) {
-  ChildPlan plan;
+// Clone into the new namespaces with the daemon's memory shared until exec
+// (no copy of its threads, locks or heap), then exec request.path.
+pid_t spawn_by_exec(const SpawnRequest& request, PreparedSpawn& prepared) {
+  ExecPlan plan;
   std::vector<char*> argv = pointers(request.argv);
   std::vector<char*> envp = pointers(request.env);
   plan.path = request.path.c_str();
   plan.argv = argv.data();
   plan.envp = envp.data();
-  plan.new_process_group = request.new_process_group;
-  plan.fds = request.fds;
-  int clone_flags = 0;
-  std::vector<UniqueFd> join_fds;
-  std::vector<std::string> join_paths;
-  std::optional<PidNamespaceForChildren> pid_join;
-  for (const auto& ns : request.namespaces) {
-    if (ns.clone_flag == CLONE_NEWUSER) {
-      throw ContainerSetupError("linux.namespaces: user namespaces are not supported by wasmshim");
-    }
-    if (ns.path.empty()) {
-      if (ns.clone_flag == CLONE_NEWCGROUP) {
-        plan.new_cgroup_namespace = true;
-      } else {
-        clone_flags |= ns.clone_flag;
-      }
-    } else if (ns.clone_flag == CLONE_NEWPID) {
-      pid_join.emplace(ns.path);
-    } else {
-      UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
-      if (!fd.valid()) {
-        throw ContainerSetupError("linux.namespaces: cannot open the " + ns.type + " namespace " +
-                                  ns.path + ": " + std::generic_category().message(errno));
-      }
-      plan.join_fds.emplace_back(fd.get(), ns.clone_flag);
-      join_paths.push_back(ns.type + " namespace " + ns.path);
-      join_fds.push_back(std::move(fd));
-    }
+  plan.child.new_process_group = request.new_process_group;
+  plan.child.new_cgroup_namespace = prepared.new_cgroup_namespace;
+  plan.child.fds = request.fds;
+  for (std::size_t i = 0; i < prepared.join_fds.size(); ++i) {
+    plan.child.join_fds.emplace_back(prepared.join_fds[i].get(), prepared.join_types[i]);
   }
-  std::vector<UniqueFd> cgroup_fds;
-  if (request.cgroup != nullptr) {
-    cgroup_fds = request.cgroup->open_procs();
-    for (const auto& fd : cgroup_fds) {
-      plan.cgroup_fds.push_back(fd.get());
-    }
+  for (const auto& fd : prepared.cgroup_fds) {
+    plan.child.cgroup_fds.push_back(fd.get());
   }
-  int error_pipe[2];
-  if (::pipe2(error_pipe, O_CLOEXEC) != 0) {
-    throw ContainerSetupError("starting the container: pipe: " +
-                              std::generic_category().message(errno));
-  }
-  UniqueFd error_read(error_pipe[0]);
-  UniqueFd error_write(error_pipe[1]);
-  plan.error_fd = error_write.get();
+  plan.child.error_fd = prepared.error_write.get();
   if (request.start_with_signals_blocked) {
-    sigfillset(&plan.child_mask);
+    sigfillset(&plan.child.child_mask);
   } else {
-    sigemptyset(&plan.child_mask);
+    sigemptyset(&plan.child.child_mask);
+  }
+  std::optional<PidNamespaceForChildren> pid_join;
+  if (!prepared.pid_namespace_path.empty()) {
+    pid_join.emplace(prepared.pid_namespace_path);
   }
   ChildStack stack;
   // No handler of the daemon's may run on the child's stack before it
@@ -217,8 +254,8 @@ pid_t spawn_container_process(const SpawnRequest& request) {
   sigset_t old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  const pid_t pid =
-      ::clone(child_main, stack.top(), CLONE_VM | CLONE_VFORK | SIGCHLD | clone_flags, &plan);
+  const pid_t pid = ::clone(exec_child_main, stack.top(),
+                            CLONE_VM | CLONE_VFORK | SIGCHLD | prepared.clone_flags, &plan);
   const int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   pid_join.reset();
@@ -226,20 +263,17 @@ pid_t spawn_container_process(const SpawnRequest& request) {
     throw ContainerSetupError("clone into new namespaces: " +
                               std::generic_category().message(clone_errno));
   }
-  error_write.reset();
-  int report[3] = {0, 0, 0};
-  const ssize_t n = ::read(error_read.get(), report, sizeof(report));
-  if (n == static_cast<ssize_t>(sizeof(report))) {
-    ::waitpid(pid, nullptr, 0);
-    const auto step = static_cast<Step>(report[0]);
-    std::string what = step_name(step);
-    if (step == Step::join_namespace && static_cast<std::size_t>(report[2]) < join_paths.size()) {
-      what = "joining the " + join_paths[static_cast<std::size_t>(report[2])];
-    }
-    throw ContainerSetupError("starting the container: " + what + ": " +
-                              std::generic_category().message(report[1]));
+  return detail::finish_spawn(prepared, pid);
+}
+
+}  // namespace
+
+pid_t spawn_container_process(const SpawnRequest& request) {
+  PreparedSpawn prepared = detail::prepare_spawn(request);
+  if (auto pid = detail::spawn_through_zygote(request, prepared)) {
+    return detail::finish_spawn(prepared, *pid);
   }
-  return pid;
+  return spawn_by_exec(request, prepared);
 }
 
 }  // namespace wasmshim::container

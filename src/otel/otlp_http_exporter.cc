@@ -1,10 +1,10 @@
-// OTLP over HTTP (protobuf or JSON) with libcurl.
+// OTLP over HTTP (protobuf or JSON) with libcurl (opened on first use: see
+// curl_library.h).
 //
 // Each export runs a transfer on a curl multi handle that lives as long as
 // the exporter, so shutdown() from another thread can wake the transfer or a
 // backoff wait at once (curl_multi_wakeup) without any lock shared with the
 // export thread.
-#include <curl/curl.h>
 #include <google/protobuf/unknown_field_set.h>
 #include <zlib.h>
 
@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "curl_library.h"
 #include "otlp_encoding.h"
 #include "otlp_exporters.h"
 #include "retry.h"
@@ -22,10 +23,6 @@ namespace wasmshim::otel::detail {
 namespace {
 
 constexpr std::size_t kMaxResponseBytes = std::size_t{64} * 1024;
-
-struct CurlGlobal {
-  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-};
 
 std::optional<std::string> gzip(const std::string& data) {
   z_stream stream{};
@@ -66,14 +63,15 @@ std::string status_message(const std::string& body, bool json) {
   return {};
 }
 
-std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& value) {
+std::optional<std::chrono::milliseconds> parse_retry_after(const CurlLibrary& curl,
+                                                           const std::string& value) {
   if (value.empty()) {
     return std::nullopt;
   }
   if (value.find_first_not_of("0123456789") == std::string::npos && value.size() < 9) {
     return std::chrono::seconds(std::stol(value));
   }
-  time_t when = curl_getdate(value.c_str(), nullptr);
+  time_t when = curl.getdate(value.c_str(), nullptr);
   if (when < 0) {
     return std::nullopt;
   }
@@ -118,9 +116,14 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
 class OtlpHttpExporter final : public SpanExporter {
  public:
   OtlpHttpExporter(OtlpConfig config, DiagnosticLog log)
-      : config_(std::move(config)), log_(std::move(log)), multi_(curl_multi_init()) {
-    static const CurlGlobal global;
-    (void)global;
+      : config_(std::move(config)), log_(std::move(log)) {
+    std::string error;
+    curl_ = CurlLibrary::get(error);
+    if (curl_ == nullptr) {
+      log_("OTLP/HTTP export is off: " + error);
+      return;
+    }
+    multi_ = curl_->multi_init();
     const bool json = config_.protocol == OtlpProtocol::http_json;
     headers_.push_back(json ? "Content-Type: application/json"
                             : "Content-Type: application/x-protobuf");
@@ -135,7 +138,7 @@ class OtlpHttpExporter final : public SpanExporter {
 
   ~OtlpHttpExporter() override {
     if (multi_ != nullptr) {
-      curl_multi_cleanup(multi_);
+      curl_->multi_cleanup(multi_);
     }
   }
 
@@ -173,8 +176,8 @@ class OtlpHttpExporter final : public SpanExporter {
             (outcome.retryable ? " (gave up after " + std::to_string(attempt) + " attempts)" : ""));
         return ExportResult::failure;
       }
-      auto delay =
-          backoff_delay(config_.retry, attempt, parse_retry_after(outcome.transfer.retry_after));
+      auto delay = backoff_delay(config_.retry, attempt,
+                                 parse_retry_after(*curl_, outcome.transfer.retry_after));
       if (Clock::now() + delay >= deadline) {
         failures_("export of " + std::to_string(spans.size()) + " span(s) to " + config_.endpoint +
                   " failed: " + outcome.reason +
@@ -188,14 +191,16 @@ class OtlpHttpExporter final : public SpanExporter {
   void shutdown() override {
     aborted_.store(true);
     if (multi_ != nullptr) {
-      curl_multi_wakeup(multi_);
+      curl_->multi_wakeup(multi_);
     }
   }
 
   void after_fork_in_child() override {
     // The parent's handle may be mid-transfer on the parent's connection:
     // leave it alone and start over.
-    multi_ = curl_multi_init();
+    if (curl_ != nullptr) {
+      multi_ = curl_->multi_init();
+    }
   }
 
  private:
@@ -207,80 +212,85 @@ class OtlpHttpExporter final : public SpanExporter {
   };
 
   struct EasyHandle {
-    CURL* handle = curl_easy_init();
-    curl_slist* headers = nullptr;
+    explicit EasyHandle(const CurlLibrary& library) : curl(library), handle(curl.easy_init()) {}
     ~EasyHandle() {
-      curl_slist_free_all(headers);
-      curl_easy_cleanup(handle);
+      curl.slist_free_all(headers);
+      curl.easy_cleanup(handle);
     }
+    EasyHandle(const EasyHandle&) = delete;
+    EasyHandle& operator=(const EasyHandle&) = delete;
+
+    const CurlLibrary& curl;
+    CURL* handle;
+    curl_slist* headers = nullptr;
   };
 
   void configure(EasyHandle& easy, const std::string& body, Transfer& transfer,
                  Clock::time_point deadline) const {
     CURL* h = easy.handle;
     for (const auto& header : headers_) {
-      easy.headers = curl_slist_append(easy.headers, header.c_str());
+      easy.headers = curl_->slist_append(easy.headers, header.c_str());
     }
-    curl_easy_setopt(h, CURLOPT_URL, config_.endpoint.c_str());
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, easy.headers);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_->easy_setopt(h, CURLOPT_URL, config_.endpoint.c_str());
+    curl_->easy_setopt(h, CURLOPT_POST, 1L);
+    curl_->easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
+    curl_->easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    curl_->easy_setopt(h, CURLOPT_HTTPHEADER, easy.headers);
+    curl_->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_->easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
+    curl_->easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_->easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
+    curl_->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, std::max<long>(1, static_cast<long>(left.count())));
+    curl_->easy_setopt(h, CURLOPT_TIMEOUT_MS, std::max<long>(1, static_cast<long>(left.count())));
     if (!config_.certificate_file.empty()) {
-      curl_easy_setopt(h, CURLOPT_CAINFO, config_.certificate_file.c_str());
+      curl_->easy_setopt(h, CURLOPT_CAINFO, config_.certificate_file.c_str());
     }
     if (!config_.client_certificate_file.empty()) {
-      curl_easy_setopt(h, CURLOPT_SSLCERT, config_.client_certificate_file.c_str());
+      curl_->easy_setopt(h, CURLOPT_SSLCERT, config_.client_certificate_file.c_str());
     }
     if (!config_.client_key_file.empty()) {
-      curl_easy_setopt(h, CURLOPT_SSLKEY, config_.client_key_file.c_str());
+      curl_->easy_setopt(h, CURLOPT_SSLKEY, config_.client_key_file.c_str());
     }
   }
 
   Outcome post(const std::string& body, Clock::time_point deadline) {
     Outcome outcome;
-    EasyHandle easy;
+    EasyHandle easy(*curl_);
     if (easy.handle == nullptr) {
       outcome.reason = "curl_easy_init failed";
       return outcome;
     }
     configure(easy, body, outcome.transfer, deadline);
-    curl_multi_add_handle(multi_, easy.handle);
+    curl_->multi_add_handle(multi_, easy.handle);
     CURLcode result = CURLE_OK;
     bool done = false;
     while (!done && !aborted_.load()) {
       int running = 0;
-      if (curl_multi_perform(multi_, &running) != CURLM_OK) {
+      if (curl_->multi_perform(multi_, &running) != CURLM_OK) {
         result = CURLE_FAILED_INIT;
         break;
       }
       int queued = 0;
-      while (CURLMsg* message = curl_multi_info_read(multi_, &queued)) {
+      while (CURLMsg* message = curl_->multi_info_read(multi_, &queued)) {
         if (message->msg == CURLMSG_DONE) {
           result = message->data.result;
           done = true;
         }
       }
       if (!done) {
-        curl_multi_poll(multi_, nullptr, 0, 100, nullptr);
+        curl_->multi_poll(multi_, nullptr, 0, 100, nullptr);
       }
     }
     long status = 0;
-    curl_easy_getinfo(easy.handle, CURLINFO_RESPONSE_CODE, &status);
-    curl_multi_remove_handle(multi_, easy.handle);
+    curl_->easy_getinfo(easy.handle, CURLINFO_RESPONSE_CODE, &status);
+    curl_->multi_remove_handle(multi_, easy.handle);
     if (!done) {
       outcome.reason = "aborted";
       return outcome;
     }
     if (result != CURLE_OK) {
-      outcome.reason = curl_easy_strerror(result);
+      outcome.reason = curl_->easy_strerror(result);
       // A collector that is restarting refuses connections for a moment:
       // worth a retry, unlike a bad certificate.
       outcome.retryable = result == CURLE_COULDNT_CONNECT || result == CURLE_RECV_ERROR ||
@@ -308,8 +318,8 @@ class OtlpHttpExporter final : public SpanExporter {
       if (left.count() <= 0) {
         return;
       }
-      curl_multi_poll(multi_, nullptr, 0, static_cast<int>(std::min<long>(left.count(), 1000)),
-                      nullptr);
+      curl_->multi_poll(multi_, nullptr, 0, static_cast<int>(std::min<long>(left.count(), 1000)),
+                        nullptr);
     }
   }
 
@@ -333,7 +343,8 @@ class OtlpHttpExporter final : public SpanExporter {
   DiagnosticLog log_;
   RateLimitedLog failures_{log_};
   std::vector<std::string> headers_;
-  CURLM* multi_;
+  const CurlLibrary* curl_ = nullptr;  // nullptr: libcurl could not be opened
+  CURLM* multi_ = nullptr;
   std::atomic<bool> aborted_{false};
 };
 

@@ -6,16 +6,22 @@
 
 namespace wasmshim::shim {
 
-// `start`: prints the address of a shim for this task (spawning the daemon,
+// What the daemon needs from the shim's main.
+struct DaemonParts {
+  InstanceFactory factory;
+  container::ZygoteEntry container_entry = nullptr;
+};
+
+// `start`: prints the address of a shim for this task (forking the daemon,
 // or reusing the group's running one).
-int start_command(const ShimFlags& flags, const ShimInfo& info,
+int start_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts parts,
                   const std::optional<otel::OtlpConfig>& otlp);
 // `delete`: cleans up after a task whose shim is gone; writes a
 // DeleteResponse to stdout.
 int delete_command(const ShimFlags& flags, const ShimInfo& info,
                    const std::optional<otel::OtlpConfig>& otlp);
 // `serve`: the daemon, on the listening socket `start` passed as fd 3.
-int serve_command(const ShimFlags& flags, const ShimInfo& info, InstanceFactory factory,
+int serve_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts parts,
                   const std::optional<otel::OtlpConfig>& otlp);
 
 // The fd the listening socket has in the daemon.

@@ -1,6 +1,11 @@
 #include "wasmshim/shim/environment.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <system_error>
 
 extern char** environ;
 
@@ -21,6 +26,15 @@ std::vector<std::string> child_environment(const std::vector<std::string>& repla
   }
   out.insert(out.end(), replacements.begin(), replacements.end());
   return out;
+}
+
+std::string self_executable() {
+  char path[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (n <= 0) {
+    throw std::system_error(errno, std::generic_category(), "readlink /proc/self/exe");
+  }
+  return std::string(path, static_cast<std::size_t>(n));
 }
 
 }  // namespace wasmshim::shim

@@ -17,6 +17,7 @@
 #include "shim_log.h"
 #include "shim_tracing.h"
 #include "task_service.h"
+#include "wasmshim/shim/environment.h"
 #include "wasmshim/ttrpc/server.h"
 #include "wasmshim/ttrpc/unix_socket.h"
 
@@ -47,10 +48,24 @@ sigset_t block_signals() {
   return set;
 }
 
+// The zygote is forked first, while this process has one thread; ps shows
+// it as the daemon's command with "zygote" for "serve".
+void start_zygote_of(const ShimFlags& flags, container::ZygoteEntry entry) {
+  if (entry == nullptr) {
+    return;
+  }
+  ShimFlags zygote = flags;
+  zygote.action = "zygote";
+  std::vector<std::string> args = to_args(zygote);
+  args.insert(args.begin(), self_executable());
+  container::start_zygote(entry, args);
+}
+
 }  // namespace
 
-int serve_command(const ShimFlags& flags, const ShimInfo& info, InstanceFactory factory,
+int serve_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts parts,
                   const std::optional<otel::OtlpConfig>& otlp) {
+  start_zygote_of(flags, parts.container_entry);
   const sigset_t stop_signals = block_signals();
   int log_fd = open_log_fifo();
   if (log_fd >= 0) {
@@ -71,7 +86,7 @@ int serve_command(const ShimFlags& flags, const ShimInfo& info, InstanceFactory 
   std::condition_variable stop;
   bool stop_requested = false;
   TaskServiceOptions options;
-  options.create_instance = std::move(factory);
+  options.create_instance = std::move(parts.factory);
   options.events = &events;
   options.namespace_name = flags.namespace_name;
   options.mount_rootfs = mount_rootfs;

@@ -29,7 +29,7 @@ std::vector<std::string> process_arguments() {
 }
 
 int run_shim(const std::vector<std::string>& args, const ShimInfo& info, InstanceFactory factory,
-             const std::optional<otel::OtlpConfig>& otlp) {
+             const std::optional<otel::OtlpConfig>& otlp, container::ZygoteEntry container_entry) {
   const std::string binary = "containerd-shim-" + info.name + "-" + info.shim_version;
   ShimFlags flags;
   try {
@@ -46,13 +46,13 @@ int run_shim(const std::vector<std::string>& args, const ShimInfo& info, Instanc
   }
   try {
     if (flags.action == "start") {
-      return start_command(flags, info, otlp);
+      return start_command(flags, info, {std::move(factory), container_entry}, otlp);
     }
     if (flags.action == "delete") {
       return delete_command(flags, info, otlp);
     }
     if (flags.action == "serve") {
-      return serve_command(flags, info, std::move(factory), otlp);
+      return serve_command(flags, info, {std::move(factory), container_entry}, otlp);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s %s: %s\n", binary.c_str(), flags.action.c_str(), e.what());

@@ -2,7 +2,6 @@
 #include <fcntl.h>
 #include <google/protobuf/any.pb.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,26 +19,16 @@
 #include "rootfs.h"
 #include "shim_tracing.h"
 #include "wasmshim/container/cgroup.h"
+#include "wasmshim/container/command_line.h"
 #include "wasmshim/container/oci_spec.h"
 #include "wasmshim/shim/environment.h"
 #include "wasmshim/ttrpc/unix_socket.h"
-
-extern char** environ;
 
 namespace wasmshim::shim {
 namespace {
 
 std::string current_directory() {
   return std::filesystem::current_path().string();
-}
-
-std::string self_executable() {
-  char path[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", path, sizeof(path) - 1);
-  if (n <= 0) {
-    throw std::system_error(errno, std::generic_category(), "readlink /proc/self/exe");
-  }
-  return std::string(path, static_cast<std::size_t>(n));
 }
 
 // Runtime options arrive on stdin as a protobuf Any; wasmshim takes none,
@@ -68,43 +57,65 @@ void refuse_runtime_options() {
                               ": the wasmshim runtime takes no options");
 }
 
-void spawn_daemon(const ShimFlags& flags, int listener, const StartTrace& trace) {
-  ShimFlags daemon = flags;
-  daemon.action = "serve";
+// In the forked child: the fds, session and environment the daemon has
+// when `start` leaves. containerd reads start's output until every copy of
+// the pipe closes: the daemon holds none of it.
+void become_daemon(const ShimFlags& daemon, int listener, StartTrace& trace) {
+  ::setsid();
+  const int span_fd = trace.daemon_span_fd();
+  // Out of the way first: either may sit where the other must go.
+  const int listener_copy = ::fcntl(listener, F_DUPFD_CLOEXEC, 10);
+  const int span_copy = span_fd >= 0 ? ::fcntl(span_fd, F_DUPFD_CLOEXEC, 10) : -1;
+  const std::vector<std::string> environment = trace.daemon_environment();
+  trace.leave_to_daemon();
+  if (listener != kListenerFd) {
+    ::close(listener);
+  }
+  const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int fd = 0; fd < 3; ++fd) {
+    ::dup2(null, fd);
+  }
+  ::close(null);
+  // The daemon marks both close-on-exec once it has them.
+  ::dup2(listener_copy, kListenerFd);
+  ::close(listener_copy);
+  if (span_copy >= 0) {
+    ::dup2(span_copy, kStartSpansFd);
+    ::close(span_copy);
+  }
+  for (const std::string& entry : environment) {
+    const auto equals = entry.find('=');
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): the child has one thread.
+    ::setenv(entry.substr(0, equals).c_str(), entry.substr(equals + 1).c_str(), 1);
+  }
   std::vector<std::string> args = to_args(daemon);
   args.insert(args.begin(), self_executable());
-  std::vector<char*> argv;
-  for (auto& arg : args) {
-    argv.push_back(arg.data());
+  container::set_command_line(args);  // cosmetic: `ps` shows "serve"
+}
+
+// The daemon is this process, forked: one exec per shim instead of two (an
+// exec of this binary costs milliseconds of dynamic linking). `start` has a
+// single thread here, so the child may do anything.
+void fork_daemon(const ShimFlags& flags, const ShimInfo& info, DaemonParts& parts,
+                 const std::optional<otel::OtlpConfig>& otlp, int listener, StartTrace& trace) {
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    throw std::system_error(errno, std::generic_category(), "forking the shim daemon");
   }
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  // containerd reads start's output until every copy of the pipe closes:
-  // the daemon must hold none of it.
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, listener, kListenerFd);
-  if (trace.daemon_span_fd() >= 0) {
-    posix_spawn_file_actions_adddup2(&actions, trace.daemon_span_fd(), kStartSpansFd);
+  if (pid > 0) {
+    return;
   }
-  std::vector<std::string> env_entries = child_environment(trace.daemon_environment());
-  std::vector<char*> envp;
-  for (auto& entry : env_entries) {
-    envp.push_back(entry.data());
+  ShimFlags daemon = flags;
+  daemon.action = "serve";
+  int status = 1;
+  try {
+    become_daemon(daemon, listener, trace);
+    status = serve_command(daemon, info, std::move(parts), otlp);
+  } catch (...) {
+    // stderr is /dev/null here; serve logs its own failures to the shim log.
   }
-  envp.push_back(nullptr);
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);
-  pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, argv[0], &actions, &attributes, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attributes);
-  if (rc != 0) {
-    throw std::system_error(rc, std::generic_category(), "spawning the shim daemon");
-  }
+  ::_exit(status);
 }
 
 void write_address_file(const std::string& address) {
@@ -114,7 +125,7 @@ void write_address_file(const std::string& address) {
 
 }  // namespace
 
-int start_command(const ShimFlags& flags, const ShimInfo& info,
+int start_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts parts,
                   const std::optional<otel::OtlpConfig>& otlp) {
   if (flags.id.empty() || flags.namespace_name.empty() || flags.address.empty()) {
     throw std::invalid_argument("start needs -id, -namespace and -address");
@@ -139,7 +150,7 @@ int start_command(const ShimFlags& flags, const ShimInfo& info,
   }
   StartTrace trace(flags, info, otlp, /*spawning=*/true);
   try {
-    spawn_daemon(flags, listener.get(), trace);
+    fork_daemon(flags, info, parts, otlp, listener.get(), trace);
     trace.spawned();
   } catch (const std::exception& e) {
     trace.fail(e.what());

@@ -171,6 +171,21 @@ void StartTrace::spawned() {
   }
 }
 
+void StartTrace::leave_to_daemon() {
+  if (state_->pipe_write >= 0) {
+    // Replaced, not closed: the session's exporter still holds the number.
+    const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    ::dup2(null, state_->pipe_write);
+    ::close(null);
+  }
+  if (state_->pipe_read >= 0) {
+    ::close(state_->pipe_read);  // the caller has moved its copy into place
+  }
+  // The daemon's session replaces the installed provider; this state (its
+  // span still open) is never ended nor destroyed in the daemon.
+  (void)state_.release();
+}
+
 void StartTrace::fail(const std::string& message) {
   state_->span.record_error(message);
 }
@@ -281,6 +296,7 @@ int StartTrace::daemon_span_fd() const {
   return -1;
 }
 void StartTrace::spawned() {}
+void StartTrace::leave_to_daemon() {}
 void StartTrace::fail(const std::string&) {}
 
 struct DaemonTrace::State {};

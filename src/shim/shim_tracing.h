@@ -41,6 +41,11 @@ class StartTrace {
   int daemon_span_fd() const;
   // After the spawn: this process's copy of the daemon's end is closed.
   void spawned();
+  // In the forked daemon, whose copy of this trace is never ended or
+  // destroyed: its end of the span pipe goes, so the daemon sees the
+  // stream end when `start` exits. Call after taking a copy of
+  // daemon_span_fd() and before moving fds into their places.
+  void leave_to_daemon();
   void fail(const std::string& message);
 
   struct State;

@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <regex>
 #include <set>
 
@@ -62,6 +64,39 @@ std::vector<pid_t> processes_named(const std::string& needle) {
   }
   ::closedir(proc);
   return pids;
+}
+
+std::string command_line_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+  return cmdline;
+}
+
+// The shim's processes by what they do: "serve" (a daemon), "zygote",
+// "--wasmshim-container"; anything else under its own command line.
+std::multimap<std::string, pid_t> processes_by_role() {
+  std::multimap<std::string, pid_t> roles;
+  for (pid_t pid : processes_named("containerd-shim-wasmshim-v1")) {
+    const std::string cmdline = command_line_of(pid);
+    std::string role = cmdline;
+    for (const char* known : {"--wasmshim-container", " zygote", " serve"}) {
+      if (cmdline.find(known) != std::string::npos) {
+        role = known[0] == ' ' ? known + 1 : known;
+        break;
+      }
+    }
+    roles.emplace(role, pid);
+  }
+  return roles;
+}
+
+std::string describe(const std::multimap<std::string, pid_t>& roles) {
+  std::string out;
+  for (const auto& [role, pid] : roles) {
+    out += std::to_string(pid) + ": " + command_line_of(pid) + "\n";
+  }
+  return out;
 }
 
 std::size_t fd_count(pid_t pid) {
@@ -209,15 +244,13 @@ TEST_F(ContainerdE2E, RecoversFromAShimKilledMidRun) {
   auto started = containerd().run("-d", "orphan", "/demo.wasm sleep 60");
   ASSERT_EQ(started.status, 0) << started.output;
   ASSERT_TRUE(wait_for_task("orphan", "RUNNING"));
-  auto shims = processes_named("containerd-shim-wasmshim-v1");
-  ASSERT_EQ(shims.size(), 2u);  // the daemon and its container process
-  for (pid_t pid : shims) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (cmdline.find("serve") != std::string::npos) {
-      ::kill(pid, SIGKILL);
-    }
-  }
+  // The daemon, its zygote and the container process the zygote forked.
+  auto shims = processes_by_role();
+  ASSERT_EQ(shims.size(), 3u) << describe(shims);
+  ASSERT_EQ(shims.count("serve"), 1u) << describe(shims);
+  ASSERT_EQ(shims.count("zygote"), 1u) << describe(shims);
+  ASSERT_EQ(shims.count("--wasmshim-container"), 1u) << describe(shims);
+  ::kill(shims.find("serve")->second, SIGKILL);
   // containerd sees the shim gone, runs `delete`, and the task ends.
   for (int i = 0; i < 200 && !containerd().ctr("task ls -q").output.empty(); ++i) {
     std::this_thread::sleep_for(50ms);
@@ -298,13 +331,10 @@ TEST_F(ContainerdE2E, ContainersOfOneGroupShareAShim) {
   ASSERT_EQ(containerd().run(group, "grouped-b", "/demo.wasm daemon").status, 0);
   ASSERT_TRUE(wait_for_task("grouped-a", "RUNNING"));
   ASSERT_TRUE(wait_for_task("grouped-b", "RUNNING"));
-  std::size_t daemons = 0;
-  for (pid_t pid : processes_named("containerd-shim-wasmshim-v1")) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    daemons += cmdline.find("serve") != std::string::npos ? 1U : 0U;
-  }
-  EXPECT_EQ(daemons, 1u);
+  auto shims = processes_by_role();
+  EXPECT_EQ(shims.count("serve"), 1u) << describe(shims);
+  EXPECT_EQ(shims.count("zygote"), 1u) << describe(shims);
+  EXPECT_EQ(shims.count("--wasmshim-container"), 2u) << describe(shims);
   for (const char* id : {"grouped-a", "grouped-b"}) {
     EXPECT_EQ(containerd().ctr(std::string("task kill -s SIGKILL ") + id).status, 0);
     ASSERT_TRUE(wait_for_task(id, "STOPPED"));

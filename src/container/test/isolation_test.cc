@@ -14,6 +14,7 @@
 
 #include "../seccomp_filter.h"
 #include "capture.h"
+#include "in_child.h"
 #include "wasmshim/container/setup.h"
 #include "wasmshim/container/spawn.h"
 
@@ -24,24 +25,6 @@ namespace fs = std::filesystem;
 
 OciNamespace new_namespace(const std::string& type, int flag) {
   return {flag, type, ""};
-}
-
-// Runs `body` in a forked child (this test binary has one thread here) and
-// returns its exit status: 0 when every check in it held.
-int in_child(const std::function<int()>& body) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    int rc = 99;
-    try {
-      rc = body();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "child: %s\n", e.what());
-    }
-    ::_exit(rc);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 TEST(Spawn, NewNamespacesMakeTheProcessPidOneWithItsOwnHostname) {

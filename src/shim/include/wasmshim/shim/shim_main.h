@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "wasmshim/container/zygote.h"
 #include "wasmshim/otel/config.h"
 #include "wasmshim/shim/instance.h"
 
@@ -33,11 +34,26 @@ struct ShimInfo {
 using InstanceFactory = std::function<std::unique_ptr<Instance>(const InstanceConfig&)>;
 
 // `args` without the program name. Returns the process exit status.
+// `container_entry`: what the daemon's container processes run, forked by
+// its zygote (see container/zygote.h) instead of exec'd; nullptr: the
+// Instance execs its own.
 int run_shim(const std::vector<std::string>& args, const ShimInfo& info, InstanceFactory factory,
-             const std::optional<otel::OtlpConfig>& otlp);
+             const std::optional<otel::OtlpConfig>& otlp,
+             container::ZygoteEntry container_entry = nullptr);
 
 // This process's arguments (from /proc/self/cmdline), without the program name.
 std::vector<std::string> process_arguments();
+
+// An Instance type whose container processes run its own code names it as
+// `static int container_main(int argc, char** argv)`.
+template <typename I>
+constexpr container::ZygoteEntry container_entry_of() {
+  if constexpr (requires { &I::container_main; }) {
+    return &I::container_main;
+  } else {
+    return nullptr;
+  }
+}
 
 }  // namespace shim
 
@@ -50,7 +66,7 @@ int shim_main(std::string name, std::string version, std::string revision, std::
       [](const shim::InstanceConfig& config) -> std::unique_ptr<shim::Instance> {
         return I::create(config);
       },
-      otlp);
+      otlp, shim::container_entry_of<I>());
 }
 
 }  // namespace wasmshim

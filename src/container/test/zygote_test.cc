@@ -1,0 +1,178 @@
+// The zygote and the command line, for real. start_zygote is once per
+// process, so each test starts its zygote in a forked child of this test
+// binary (which has one thread there) and reports through the exit status.
+#include "wasmshim/container/zygote.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <string>
+
+#include "capture.h"
+#include "in_child.h"
+#include "wasmshim/container/command_line.h"
+#include "wasmshim/container/setup.h"
+
+namespace wasmshim::container {
+namespace {
+
+std::string command_line_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (char& c : text) {
+    c = c == '\0' ? ' ' : c;
+  }
+  return text;
+}
+
+// The container program the tests' zygotes run: prints what it was given
+// (its argv, an environment variable, its pid and parent) on stdout and
+// exits with the status argv[2] names.
+int report_entry(int argc, char** argv) {
+  std::printf("argc=%d role=%s env=%s pid=%d\n", argc, argc > 1 ? argv[1] : "",
+              // NOLINTNEXTLINE(concurrency-mt-unsafe): one thread
+              std::getenv("ZYGOTE_TEST") != nullptr ? std::getenv("ZYGOTE_TEST") : "(none)",
+              static_cast<int>(::getpid()));
+  std::fflush(stdout);
+  // Long enough for the test to read its command line.
+  ::usleep(200 * 1000);
+  return argc > 2 ? std::atoi(argv[2]) : 0;
+}
+
+SpawnRequest report_request(const std::string& code) {
+  SpawnRequest request;
+  request.path = "/nonexistent/never-exec'd";
+  request.argv = {"zygote-test", "--report-role", code};
+  request.env = {"ZYGOTE_TEST=from-the-request"};
+  return request;
+}
+
+TEST(CommandLine, ShowsWhatWasSet) {
+  EXPECT_EQ(in_child([] {
+              // Shorter than any path to this binary: it fits in place.
+              if (!set_command_line({"ws", "a"})) {
+                return 1;
+              }
+              return command_line_of(::getpid()).find("ws a ") == 0 ? 0 : 2;
+            }),
+            0);
+}
+
+TEST(CommandLine, ALongerOneUsesTheEnvironmentsRoomOnceFree) {
+  EXPECT_EQ(in_child([] {
+              ::clearenv();  // NOLINT(concurrency-mt-unsafe): the child has one thread
+              const std::string long_arg(300, 'x');
+              if (!set_command_line({"wasmshim-test", "--wasmshim-container", long_arg})) {
+                return 1;
+              }
+              const std::string shown = command_line_of(::getpid());
+              return shown.find("wasmshim-test --wasmshim-container xxx") == 0 ? 0 : 2;
+            }),
+            0);
+}
+
+TEST(Zygote, ForksTheProcessAsTheCallersChildRunningTheEntry) {
+  EXPECT_EQ(
+      in_child([] {
+        if (!start_zygote(report_entry, {"zygote-test", "zygote"})) {
+          return 1;
+        }
+        int out[2];
+        if (::pipe(out) != 0) {
+          return 2;
+        }
+        SpawnRequest request = report_request("7");
+        request.fds.emplace_back(out[1], STDOUT_FILENO);
+        request.namespaces = {{CLONE_NEWUTS, "uts", ""}, {CLONE_NEWIPC, "ipc", ""}};
+        const pid_t pid = spawn_container_process(request);
+        ::close(out[1]);
+        const std::string shown = command_line_of(pid);
+        std::string text;
+        char buffer[512];
+        ssize_t n = 0;
+        while ((n = ::read(out[0], buffer, sizeof(buffer))) > 0) {
+          text.append(buffer, static_cast<std::size_t>(n));
+        }
+        int status = 0;
+        // Our child (CLONE_PARENT), so we wait for it.
+        if (::waitpid(pid, &status, 0) != pid) {
+          return 3;
+        }
+        const std::string expected =
+            "argc=3 role=--report-role env=from-the-request pid=" + std::to_string(pid) + "\n";
+        if (text != expected) {
+          std::fprintf(stderr, "got \"%s\", expected \"%s\"\n", text.c_str(), expected.c_str());
+          return 4;
+        }
+        if (shown.find("zygote-test --report-role 7") != 0) {
+          std::fprintf(stderr, "command line \"%s\"\n", shown.c_str());
+          return 5;
+        }
+        return WIFEXITED(status) && WEXITSTATUS(status) == 7 ? 0 : 6;
+      }),
+      0);
+}
+
+TEST(Zygote, NewNamespacesAndAFailedJoinIsNamed) {
+  EXPECT_EQ(in_child([] {
+              if (!start_zygote(report_entry, {"zygote-test", "zygote"})) {
+                return 1;
+              }
+              SpawnRequest request = report_request("0");
+              request.namespaces = {{CLONE_NEWPID, "pid", ""}, {CLONE_NEWNET, "network", ""}};
+              const std::string text = run_and_capture(request);
+              if (text.find("pid=1\n") == std::string::npos) {
+                std::fprintf(stderr, "got \"%s\"\n", text.c_str());
+                return 2;
+              }
+              // A pid namespace file that is not one: the zygote's setns fails.
+              request.namespaces = {{CLONE_NEWPID, "pid", "/proc/self/ns/net"}};
+              try {
+                spawn_container_process(request);
+                return 3;
+              } catch (const ContainerSetupError& e) {
+                if (std::string(e.what()).find("pid namespace") == std::string::npos) {
+                  std::fprintf(stderr, "message \"%s\"\n", e.what());
+                  return 4;
+                }
+              }
+              return 0;
+            }),
+            0);
+}
+
+TEST(Zygote, WhenItIsGoneSpawnsExecInstead) {
+  EXPECT_EQ(in_child([] {
+              if (!start_zygote(report_entry, {"zygote-test", "zygote"})) {
+                return 1;
+              }
+              SpawnRequest first = report_request("0");
+              const std::string zygote_text = run_and_capture(first);
+              if (zygote_text.find("role=--report-role") == std::string::npos) {
+                return 3;
+              }
+              ::signal(SIGPIPE, SIG_IGN);
+              // End the zygote, and wait until it has gone: it is the only
+              // child of ours left.
+              // NOLINTNEXTLINE(cert-env33-c,concurrency-mt-unsafe): one thread
+              std::system("pkill -KILL -f '^zygote-test zygote'");
+              ::wait(nullptr);
+              SpawnRequest by_exec;
+              by_exec.path = "/bin/echo";
+              by_exec.argv = {"echo", "exec'd"};
+              return run_and_capture(by_exec) == "exec'd\n" ? 0 : 4;
+            }),
+            0);
+}
+
+}  // namespace
+}  // namespace wasmshim::container
