@@ -141,6 +141,41 @@ long peak_kib(pid_t pid) {
   return 0;
 }
 
+// A shim's helper processes (wasmshim's container zygote: a child of the
+// daemon with "zygote" in its command line) share the daemon's pages; what
+// they cost beyond it is their private memory (smaps_rollup).
+long zygote_private_kib(const std::string& process) {
+  std::ifstream cmdline(process + "/cmdline");
+  std::string command((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+  if (command.find("zygote") == std::string::npos) {
+    return 0;
+  }
+  long total = 0;
+  std::ifstream rollup(process + "/smaps_rollup");
+  std::string line;
+  while (std::getline(rollup, line)) {
+    if (line.rfind("Private_Clean:", 0) == 0 || line.rfind("Private_Dirty:", 0) == 0) {
+      total += std::atol(line.c_str() + line.find(':') + 1);
+    }
+  }
+  return total;
+}
+
+long helpers_private_kib(pid_t daemon) {
+  const std::string self = std::to_string(daemon);
+  std::ifstream children("/proc/" + self + "/task/" + self + "/children");
+  long total = 0;
+  pid_t child = 0;
+  while (children >> child) {
+    try {
+      total += zygote_private_kib("/proc/" + std::to_string(child));
+    } catch (const std::exception&) {
+      // It ended while being read (libstdc++ throws on ESRCH).
+    }
+  }
+  return total;
+}
+
 long cgroup_peak_kib(const std::string& cgroups_path) {
   std::ifstream in("/sys/fs/cgroup/memory" + cgroups_path + "/memory.max_usage_in_bytes");
   long long bytes = 0;
@@ -295,7 +330,8 @@ class Stress {
         throw std::runtime_error("task exited with " + std::to_string(waited.exit_status()));
       }
       t.container_peak_kib = cgroup_peak_kib(cgroups_path);
-      t.shim_peak_kib = peak_kib(static_cast<pid_t>(connected.shim_pid()));
+      const auto daemon = static_cast<pid_t>(connected.shim_pid());
+      t.shim_peak_kib = peak_kib(daemon) + helpers_private_kib(daemon);
       phase = Clock::now();
       task::DeleteRequest remove;
       remove.set_id(id);

@@ -1,7 +1,6 @@
 #include "cache.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "sha256.h"
+
 namespace wasmshim::wasm {
 
 std::string default_cache_dir() {
@@ -20,24 +21,12 @@ std::string default_cache_dir() {
 }
 
 std::string ModuleCache::key(std::initializer_list<std::string> parts) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  Sha256 digest;
   for (const std::string& part : parts) {
-    std::string length = std::to_string(part.size()) + ":";
-    EVP_DigestUpdate(ctx, length.data(), length.size());
-    EVP_DigestUpdate(ctx, part.data(), part.size());
+    const std::string length = std::to_string(part.size()) + ":";
+    digest.update(length.data(), length.size()).update(part.data(), part.size());
   }
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int size = 0;
-  EVP_DigestFinal_ex(ctx, digest.data(), &size);
-  EVP_MD_CTX_free(ctx);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < size; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0xf]);
-  }
-  return out;
+  return digest.hex();
 }
 
 bool ModuleCache::ensure_dir() const {

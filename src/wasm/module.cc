@@ -1,6 +1,8 @@
 #include "wasmshim/wasm/module.h"
 
-#include <openssl/evp.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <wabt/apply-names.h>
 #include <wabt/binary-reader-ir.h>
 #include <wabt/binary-reader-nop.h>
@@ -13,11 +15,13 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <fstream>
 #include <iterator>
 #include <optional>
 
 #include "module_parsed.h"
+#include "sha256.h"
 
 namespace wasmshim::wasm {
 namespace {
@@ -45,18 +49,7 @@ wabt::Features supported_features(bool simd) {
 }  // namespace
 
 std::string module_digest(const std::vector<std::uint8_t>& bytes) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("SHA-256 failed");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0xf]);
-  }
-  return out;
+  return Sha256().update(bytes.data(), bytes.size()).hex();
 }
 
 namespace {
@@ -178,16 +171,38 @@ Module& Module::operator=(Module&&) noexcept = default;
 Module::~Module() = default;
 
 std::vector<std::uint8_t> read_module_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  // One read per 64 KiB: a byte-wise stream copy of a 230 KB module was 3%
+  // of a container start's CPU.
+  struct File {
+    int fd;
+    ~File() {
+      if (fd >= 0) {
+        ::close(fd);
+      }
+    }
+  } file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (file.fd < 0) {
     throw ModuleError(path, 0, "cannot open the file");
   }
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                                  std::istreambuf_iterator<char>());
-  if (in.bad()) {
-    throw ModuleError(path, 0, "cannot read the file");
+  struct stat st {};
+  std::vector<std::uint8_t> bytes;
+  if (::fstat(file.fd, &st) == 0 && st.st_size > 0) {
+    bytes.reserve(static_cast<std::size_t>(st.st_size));
   }
-  return bytes;
+  std::vector<std::uint8_t> chunk(std::size_t{64} * 1024);
+  for (;;) {
+    const ssize_t n = ::read(file.fd, chunk.data(), chunk.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      throw ModuleError(path, 0, "cannot read the file");
+    }
+    if (n == 0) {
+      return bytes;
+    }
+    bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + n);
+  }
 }
 
 Module Module::from_file(const std::string& path) {

@@ -9,6 +9,17 @@ namespace {
 
 using testing::wat_to_wasm;
 
+TEST(Module, DigestIsSha256InHex) {
+  // FIPS 180-2's examples: "abc", and the 56-byte two-block message.
+  const std::string abc = "abc";
+  EXPECT_EQ(module_digest({abc.begin(), abc.end()}),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  const std::string two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  EXPECT_EQ(module_digest({two_blocks.begin(), two_blocks.end()}),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(module_digest({}), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
 TEST(Module, RefusesBytesWithoutTheMagic) {
   try {
     Module::from_bytes("elf.bin", {0x7f, 'E', 'L', 'F', 2, 1, 1});
