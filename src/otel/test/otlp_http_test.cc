@@ -3,6 +3,7 @@
 #include <future>
 
 #include "fake_collectors.h"
+#include "http_transport.h"
 #include "support/tls_files.h"
 #include "wasmshim/otel/otlp.h"
 
@@ -246,6 +247,89 @@ TEST(OtlpHttpExporter, MutualTls) {
   EXPECT_EQ(export_now(*make_otlp_exporter(anonymous, [](std::string_view) {}), sample_spans()),
             ExportResult::failure);
   EXPECT_EQ(collector.received().size(), 1u);
+}
+
+TEST(OtlpHttpExporter, HonoursARetryAfterDate) {
+  FakeHttpCollector collector;
+  // A date already past: retry at once (an unparsed one would still retry,
+  // after the backoff; a misparsed one far in the future would not).
+  collector.script(
+      {{Answer::Kind::status, 503, "", {{"Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT"}}}, {}});
+  auto config = config_for(collector.url());
+  config.retry = {2, 3s, 3s, 1.0};  // a backoff far longer than the test allows
+  auto exporter = make_otlp_exporter(config);
+  const auto start = Clock::now();
+  EXPECT_EQ(export_now(*exporter, sample_spans()), ExportResult::success);
+  EXPECT_LT(Clock::now() - start, 2s);
+  EXPECT_EQ(collector.received().size(), 2u);
+}
+
+// Which transport posts: the plain one for http:// to an address literal
+// or localhost without TLS settings, libcurl for the rest.
+TEST(HttpTransport, PlainOnlyWhereItCanDoTheJob) {
+  auto plain = [](const std::string& url) {
+    return detail::make_plain_transport(OtlpConfig::for_endpoint(url, OtlpProtocol::http_protobuf),
+                                        {}) != nullptr;
+  };
+  EXPECT_TRUE(plain("http://127.0.0.1:4318/v1/traces"));
+  EXPECT_TRUE(plain("http://localhost:4318/v1/traces"));
+  EXPECT_TRUE(plain("HTTP://[::1]:4318/v1/traces"));
+  EXPECT_TRUE(plain("http://10.0.0.7/v1/traces"));
+  EXPECT_FALSE(plain("https://127.0.0.1:4318/v1/traces"));
+  EXPECT_FALSE(plain("http://collector:4318/v1/traces"));
+  EXPECT_FALSE(plain("http://user:secret@127.0.0.1:4318/v1/traces"));
+  EXPECT_FALSE(plain("http://127.0.0.1:99999/v1/traces"));
+  EXPECT_FALSE(plain("http://[::1/v1/traces"));
+  auto with_ca =
+      OtlpConfig::for_endpoint("http://127.0.0.1:4318/v1/traces", OtlpProtocol::http_protobuf);
+  with_ca.certificate_file = "/etc/ssl/certs/ca-certificates.crt";
+  EXPECT_EQ(detail::make_plain_transport(with_ca, {}), nullptr);
+}
+
+// Both transports against the same collector: a POST with our headers, the
+// status, body and Retry-After handed back.
+TEST(HttpTransport, BothTransportsPostTheSameRequest) {
+  FakeHttpCollector collector;
+  collector.script({{Answer::Kind::status, 429, "slow down", {{"Retry-After", "7"}}},
+                    {Answer::Kind::status, 429, "slow down", {{"Retry-After", "7"}}}});
+  const auto config = config_for(collector.url());
+  std::string error;
+  std::vector<std::unique_ptr<detail::HttpTransport>> transports;
+  transports.push_back(detail::make_plain_transport(config, {"X-Test: yes"}));
+  transports.push_back(detail::make_curl_transport(config, {"X-Test: yes"}, error));
+  for (auto& transport : transports) {
+    ASSERT_NE(transport, nullptr) << error;
+    const auto reply = transport->post("the body", Clock::now() + 5s);
+    EXPECT_TRUE(reply.delivered) << reply.reason;
+    EXPECT_EQ(reply.status, 429);
+    EXPECT_EQ(reply.body, "slow down");
+    EXPECT_EQ(reply.retry_after, "7");
+  }
+  ASSERT_EQ(collector.received().size(), 2u);
+  for (const auto& received : collector.received()) {
+    EXPECT_EQ(received.raw_body, "the body");
+    EXPECT_EQ(received.headers.at("x-test"), "yes");
+  }
+}
+
+TEST(HttpTransport, BothTransportsReportAnAbsentCollectorAsRetryable) {
+  std::string url;
+  {
+    FakeHttpCollector gone;
+    url = gone.url();
+  }
+  const auto config = config_for(url);
+  std::string error;
+  std::vector<std::unique_ptr<detail::HttpTransport>> transports;
+  transports.push_back(detail::make_plain_transport(config, {}));
+  transports.push_back(detail::make_curl_transport(config, {}, error));
+  for (auto& transport : transports) {
+    ASSERT_NE(transport, nullptr) << error;
+    const auto reply = transport->post("x", Clock::now() + 5s);
+    EXPECT_FALSE(reply.delivered);
+    EXPECT_TRUE(reply.retryable) << reply.reason;
+    EXPECT_NE(reply.reason.find("onnect"), std::string::npos) << reply.reason;
+  }
 }
 
 TEST(TracingPipeline, SpansReachTheCollectorThroughTheBatchProcessor) {
