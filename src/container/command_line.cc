@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 extern char** environ;
@@ -126,6 +127,22 @@ bool set_command_line(const std::vector<std::string>& args) {
   std::copy(joined.begin(), joined.end(), begin);
   std::memset(begin + joined.size(), 0, room - joined.size());
   return true;
+}
+
+std::vector<std::string> command_line() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> args;
+  std::size_t start = 0;
+  while (start < all.size()) {
+    auto end = all.find('\0', start);
+    if (end == std::string::npos) {
+      end = all.size();
+    }
+    args.push_back(all.substr(start, end - start));
+    start = end + 1;
+  }
+  return args;
 }
 
 }  // namespace wasmshim::container

@@ -17,6 +17,8 @@
 #include "shim_log.h"
 #include "shim_tracing.h"
 #include "task_service.h"
+#include "wasmshim/container/command_line.h"
+#include "wasmshim/container/zygote.h"
 #include "wasmshim/shim/environment.h"
 #include "wasmshim/ttrpc/server.h"
 #include "wasmshim/ttrpc/unix_socket.h"
@@ -49,23 +51,24 @@ sigset_t block_signals() {
 }
 
 // The zygote is forked first, while this process has one thread; ps shows
-// it as the daemon's command with "zygote" for "serve".
-void start_zygote_of(const ShimFlags& flags, container::ZygoteEntry entry) {
+// it as the daemon's command with "zygote" for its last word.
+void start_zygote_of(container::ZygoteEntry entry) {
   if (entry == nullptr) {
     return;
   }
-  ShimFlags zygote = flags;
-  zygote.action = "zygote";
-  std::vector<std::string> args = to_args(zygote);
-  args.insert(args.begin(), self_executable());
-  container::start_zygote(entry, args);
+  std::vector<std::string> shown = container::command_line();
+  if (shown.empty()) {
+    shown.push_back(self_executable());
+  }
+  shown.back() = "zygote";
+  container::start_zygote(entry, shown);
 }
 
 }  // namespace
 
 int serve_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts parts,
                   const std::optional<otel::OtlpConfig>& otlp) {
-  start_zygote_of(flags, parts.container_entry);
+  start_zygote_of(parts.container_entry);
   const sigset_t stop_signals = block_signals();
   int log_fd = open_log_fifo();
   if (log_fd >= 0) {

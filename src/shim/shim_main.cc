@@ -1,27 +1,15 @@
 #include "wasmshim/shim/shim_main.h"
 
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <stdexcept>
 
 #include "commands.h"
+#include "wasmshim/container/command_line.h"
 
 namespace wasmshim::shim {
 
 std::vector<std::string> process_arguments() {
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<std::string> args;
-  std::size_t start = 0;
-  while (start < all.size()) {
-    auto end = all.find('\0', start);
-    if (end == std::string::npos) {
-      end = all.size();
-    }
-    args.push_back(all.substr(start, end - start));
-    start = end + 1;
-  }
+  std::vector<std::string> args = container::command_line();
   if (!args.empty()) {
     args.erase(args.begin());
   }

@@ -88,9 +88,13 @@ void become_daemon(const ShimFlags& daemon, int listener, StartTrace& trace) {
     // NOLINTNEXTLINE(concurrency-mt-unsafe): the child has one thread.
     ::setenv(entry.substr(0, equals).c_str(), entry.substr(equals + 1).c_str(), 1);
   }
-  std::vector<std::string> args = to_args(daemon);
-  args.insert(args.begin(), self_executable());
-  container::set_command_line(args);  // cosmetic: `ps` shows "serve"
+  // What ps shows: containerd's command with "serve" for its last word,
+  // "start", so it fits where the arguments are.
+  std::vector<std::string> shown = container::command_line();
+  if (!shown.empty() && shown.back() == "start") {
+    shown.back() = daemon.action;
+    container::set_command_line(shown);
+  }
 }
 
 // The daemon is this process, forked: one exec per shim instead of two (an

@@ -15,4 +15,7 @@ namespace wasmshim::container {
 // neither can be done.
 bool set_command_line(const std::vector<std::string>& args);
 
+// What /proc/self/cmdline shows, program first.
+std::vector<std::string> command_line();
+
 }  // namespace wasmshim::container
