@@ -37,6 +37,9 @@ void set_time(google::protobuf::Timestamp& out, std::chrono::system_clock::time_
 }
 
 constexpr std::uint32_t kSignalExitBase = 128;
+// How long a Kill that arrives during its task's Start waits for the
+// process before answering that the task is still starting.
+constexpr auto kKillWaitsForStart = std::chrono::seconds(10);
 
 }  // namespace
 
@@ -174,6 +177,7 @@ task::StartResponse TaskService::start(const task::StartRequest& request) {
     task->phase = Phase::stopped;
     task->exit = ExitStatus{kSignalExitBase - 1, std::chrono::system_clock::now()};
     exited_.notify_all();
+    started_.notify_all();
     rethrow_as_status("starting task " + request.id());
   }
   {
@@ -181,6 +185,7 @@ task::StartResponse TaskService::start(const task::StartRequest& request) {
     task->pid = pid;
     task->started_in = trace::current();
   }
+  started_.notify_all();
   // TaskStart goes out before the watcher can publish TaskExit.
   events::TaskStart event;
   event.set_container_id(request.id());
@@ -289,6 +294,12 @@ task::PidsResponse TaskService::pids(const task::PidsRequest& request) {
 
 void TaskService::kill(const task::KillRequest& request) {
   std::unique_lock lock(mutex_);
+  // During a Start the task already shows as running (State, `ctr task
+  // ls`) before its process exists: the signal waits for the process.
+  started_.wait_for(lock, kKillWaitsForStart, [&] {
+    auto it = tasks_.find(request.id());
+    return it == tasks_.end() || it->second->phase != Phase::running || it->second->pid != 0;
+  });
   Task& task = find_locked(request.id(), request.exec_id());
   switch (task.phase) {
     case Phase::stopped:

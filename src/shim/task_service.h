@@ -95,6 +95,8 @@ class TaskService {
   TaskServiceOptions options_;
   mutable std::mutex mutex_;
   std::condition_variable exited_;
+  // A Start has ended: its task has a pid, or has stopped.
+  std::condition_variable started_;
   std::map<std::string, std::unique_ptr<Task>> tasks_;
   bool shutting_down_ = false;
 };

@@ -29,6 +29,8 @@ class TestInstance final : public Instance {
     std::vector<std::uint32_t> signals;
     bool removed = false;
     bool fail_start = false;
+    bool hold_start = false;  // start() waits until it is false again
+    bool start_entered = false;
     std::optional<container::CgroupStats> stats;
     bool oom = false;
     void finish(std::uint32_t code) {
@@ -40,6 +42,12 @@ class TestInstance final : public Instance {
 
   explicit TestInstance(std::shared_ptr<Control> control) : control_(std::move(control)) {}
   std::uint32_t start() override {
+    {
+      std::unique_lock lock(control_->mutex);
+      control_->start_entered = true;
+      control_->changed.notify_all();
+      control_->changed.wait(lock, [&] { return !control_->hold_start; });
+    }
     if (control_->fail_start) {
       throw StatusError(StatusCode::kFailedPrecondition, "module has no _start");
     }
@@ -216,6 +224,35 @@ TEST(TaskService, KillingATaskThatNeverStartedStopsIt) {
   EXPECT_EQ(code_of([&] { f.service->start(Fixture::with_id<task::StartRequest>("c1")); }),
             StatusCode::kFailedPrecondition);
   EXPECT_EQ(f.service->remove(Fixture::with_id<task::DeleteRequest>("c1")).exit_status(), 137u);
+}
+
+TEST(TaskService, AKillDuringStartWaitsForTheProcess) {
+  Fixture f;
+  f.control->hold_start = true;
+  f.service->create(Fixture::create_request("c1"));
+  auto starting = std::async(std::launch::async, [&] {
+    return f.service->start(Fixture::with_id<task::StartRequest>("c1")).pid();
+  });
+  {
+    std::unique_lock lock(f.control->mutex);
+    f.control->changed.wait(lock, [&] { return f.control->start_entered; });
+  }
+  task::KillRequest kill;
+  kill.set_id("c1");
+  kill.set_signal(SIGTERM);
+  auto killing = std::async(std::launch::async, [&] { f.service->kill(kill); });
+  // Not answered "still starting": it waits while the process does not exist.
+  EXPECT_EQ(killing.wait_for(300ms), std::future_status::timeout);
+  {
+    std::lock_guard lock(f.control->mutex);
+    EXPECT_TRUE(f.control->signals.empty());
+    f.control->hold_start = false;
+    f.control->changed.notify_all();
+  }
+  EXPECT_EQ(starting.get(), 4242u);
+  killing.get();
+  EXPECT_EQ(f.service->wait(Fixture::with_id<task::WaitRequest>("c1")).exit_status(), 143u);
+  EXPECT_EQ(f.control->signals, std::vector<std::uint32_t>{SIGTERM});
 }
 
 TEST(TaskService, CreateErrors) {
