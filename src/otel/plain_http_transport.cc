@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "http_transport.h"
+#include "wasmshim/ttrpc/unix_socket.h"
 
 namespace wasmshim::otel::detail {
 namespace {
@@ -109,24 +110,7 @@ std::optional<PlainEndpoint> plain_endpoint(const std::string& url) {
   return endpoint;
 }
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
+using ttrpc::UniqueFd;
 
 enum class Wait { ready, timed_out, woken, failed };
 
@@ -139,7 +123,7 @@ class PlainTransport final : public HttpTransport {
 
   HttpReply post(const std::string& body, Clock::time_point deadline) override {
     HttpReply reply;
-    Fd socket;
+    UniqueFd socket;
     const int connect_error = connect_any(socket, deadline, reply);
     if (socket.get() < 0) {
       if (reply.reason.empty()) {
@@ -200,10 +184,10 @@ class PlainTransport final : public HttpTransport {
 
   // Fills `reply` and returns 0 when woken or out of time; else the last
   // connect error, with `socket` set on success.
-  int connect_any(Fd& socket, Clock::time_point deadline, HttpReply& reply) {
+  int connect_any(UniqueFd& socket, Clock::time_point deadline, HttpReply& reply) {
     int last_error = ECONNREFUSED;
     for (const Address& address : endpoint_.addresses) {
-      Fd candidate(
+      UniqueFd candidate(
           ::socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
       if (candidate.get() < 0) {
         last_error = errno;
@@ -398,7 +382,7 @@ class PlainTransport final : public HttpTransport {
 
   PlainEndpoint endpoint_;
   std::vector<std::string> headers_;
-  Fd wake_;
+  UniqueFd wake_;
   std::atomic<bool> woken_{false};
 };
 

@@ -96,11 +96,11 @@ std::string read_text(const std::string& path, std::size_t limit) {
 
 class SharedObjectModule : public CompiledModule {
  public:
-  explicit SharedObjectModule(void* handle) : handle_(handle) {}
+  SharedObjectModule(void* handle, const char* tier) : handle_(handle), tier_(tier) {}
   ~SharedObjectModule() override { ::dlclose(handle_); }
   SharedObjectModule(const SharedObjectModule&) = delete;
   SharedObjectModule& operator=(const SharedObjectModule&) = delete;
-  std::string tier() const override { return "aot"; }
+  std::string tier() const override { return tier_; }
 
   bool resolve() {
     glue_.bind = reinterpret_cast<abi::BindFn>(::dlsym(handle_, abi::kBindSymbol));
@@ -118,6 +118,7 @@ class SharedObjectModule : public CompiledModule {
 
  private:
   void* handle_;
+  const char* tier_;
 };
 
 constexpr auto kStaleLock = std::chrono::minutes(30);
@@ -148,6 +149,11 @@ void compile_aot(const std::string& c_path, const std::string& output, const std
 
 bool start_background_aot(const ModuleCache& cache, const std::string& c_name,
                           const std::string& so_name, const std::string& key) {
+  // A build that failed left its compiler's messages: every start retrying
+  // it would spend a compile on each (`wasmshim compile` shows the error).
+  if (::access(cache.path(so_name + ".log").c_str(), F_OK) == 0) {
+    return false;
+  }
   std::string lock = cache.path(so_name + ".lock");
   struct stat st {};
   if (::stat(lock.c_str(), &st) == 0) {
@@ -165,10 +171,12 @@ bool start_background_aot(const ModuleCache& cache, const std::string& c_name,
   ::close(fd);
   std::string temporary = cache.temporary_path(so_name);
   // The shell backgrounds the job and exits at once, so the job outlives us
-  // without becoming our zombie; it publishes with an atomic rename.
+  // without becoming our zombie; it publishes with an atomic rename, or
+  // leaves the log that stops later starts from trying again.
   std::string script =
-      "( nice -n 10 \"$@\" && mv -f \"$TMP\" \"$FINAL\"; rm -f \"$TMP\" \"$LOCK\"; "
-      "[ -s \"$LOG\" ] || rm -f \"$LOG\" ) "
+      "( if nice -n 10 \"$@\"; then mv -f \"$TMP\" \"$FINAL\"; "
+      "else echo \"the C compiler failed (exit status $?)\" >&2; fi; "
+      "rm -f \"$TMP\" \"$LOCK\"; [ -s \"$LOG\" ] || rm -f \"$LOG\" ) "
       "</dev/null >/dev/null 2>>\"$LOG\" &";
   std::vector<std::string> argv = {
       "/bin/sh",
@@ -191,27 +199,33 @@ bool start_background_aot(const ModuleCache& cache, const std::string& c_name,
 
 std::unique_ptr<CompiledModule> load_aot(const ModuleCache& cache, const std::string& so_name,
                                          const std::string& key) {
+  return load_cached_object(cache, so_name, key, "aot");
+}
+
+std::unique_ptr<CompiledModule> load_cached_object(const ModuleCache& cache,
+                                                   const std::string& name, const std::string& key,
+                                                   const char* tier) {
   if (!cache.enabled()) {
     return nullptr;
   }
-  std::string path = cache.path(so_name);
+  std::string path = cache.path(name);
   if (::access(path.c_str(), R_OK) != 0) {
     return nullptr;
   }
   void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
-    cache.remove(so_name);  // not a loadable object: damaged
+    cache.remove(name);  // not a loadable object: damaged
     return nullptr;
   }
   const char* stored = static_cast<const char*>(::dlsym(handle, "wasmshim_cache_key"));
   if (stored == nullptr || key != stored) {
     ::dlclose(handle);
-    cache.remove(so_name);  // someone else's object under our name
+    cache.remove(name);  // someone else's object under our name
     return nullptr;
   }
-  auto module = std::make_unique<SharedObjectModule>(handle);
+  auto module = std::make_unique<SharedObjectModule>(handle, tier);
   if (!module->resolve()) {
-    cache.remove(so_name);
+    cache.remove(name);
     return nullptr;
   }
   return module;

@@ -31,4 +31,10 @@ bool start_background_aot(const ModuleCache& cache, const std::string& c_name,
 std::unique_ptr<CompiledModule> load_aot(const ModuleCache& cache, const std::string& so_name,
                                          const std::string& key);
 
+// The same for any tier's shared object in the cache (the jit tier keeps
+// what tcc made there too); `tier` names it in the loaded module.
+std::unique_ptr<CompiledModule> load_cached_object(const ModuleCache& cache,
+                                                   const std::string& name, const std::string& key,
+                                                   const char* tier);
+
 }  // namespace wasmshim::wasm

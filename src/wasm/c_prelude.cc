@@ -73,6 +73,36 @@ static int wasmshim_signbitd(double x) {
   return (int)(v.u >> 63);
 }
 #define signbit(x) (sizeof(x) == sizeof(float) ? wasmshim_signbitf(x) : wasmshim_signbitd(x))
+/* tcc's x86-64 code calls these for unsigned 64-bit <-> floating conversions;
+   defined here (from signed conversions only) so tcc's output needs nothing
+   beyond libc and libm, in memory or as a cached object. The halving keeps
+   the lowest bit so the one rounding is the right one. */
+double __floatundidf(uint64_t v) {
+  if ((int64_t)v >= 0) return (double)(int64_t)v;
+  double half = (double)(int64_t)((v >> 1) | (v & 1));
+  return half + half;
+}
+float __floatundisf(uint64_t v) {
+  if ((int64_t)v >= 0) return (float)(int64_t)v;
+  float half = (float)(int64_t)((v >> 1) | (v & 1));
+  return half + half;
+}
+long double __floatundixf(uint64_t v) {
+  long double half = (long double)(int64_t)(v >> 1);
+  return half + half + (long double)(int64_t)(v & 1);
+}
+uint64_t __fixunsdfdi(double v) {
+  if (v < 9223372036854775808.0) return (uint64_t)(int64_t)v;
+  return (uint64_t)(int64_t)(v - 9223372036854775808.0) ^ 0x8000000000000000UL;
+}
+uint64_t __fixunssfdi(float v) {
+  if (v < 9223372036854775808.0f) return (uint64_t)(int64_t)v;
+  return (uint64_t)(int64_t)(v - 9223372036854775808.0f) ^ 0x8000000000000000UL;
+}
+uint64_t __fixunsxfdi(long double v) {
+  if (v < 9223372036854775808.0L) return (uint64_t)(int64_t)v;
+  return (uint64_t)(int64_t)(v - 9223372036854775808.0L) ^ 0x8000000000000000UL;
+}
 static int wasmshim_clz64(uint64_t x) {
   int n = 0;
   if (!(x & 0xffffffff00000000UL)) { n += 32; x <<= 32; }

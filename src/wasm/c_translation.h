@@ -11,7 +11,7 @@ extern const char* const kCPrelude;
 
 // Bump when the prelude, the glue or the runtime ABI changes: it is part of
 // every cache key.
-inline constexpr const char* kTranslationVersion = "wasmshim-c-4";
+inline constexpr const char* kTranslationVersion = "wasmshim-c-5";
 
 // The C that wasm2c writes for the module, with the prelude in place of its
 // includes and glue functions (abi::k*Symbol) appended. The glue's import

@@ -36,4 +36,12 @@ class CompiledModule {
 std::unique_ptr<CompiledModule> compile_with_tcc(const std::string& c_source,
                                                  const std::string& name);
 
+// The same compile written as a shared object at `output` carrying `key`
+// (wasmshim_cache_key), for the cache: a later start loads it instead of
+// compiling again. Its only undefined symbols are libc's and libm's. Throws
+// std::runtime_error with tcc's messages when the C does not compile; false
+// (and no file) when the object cannot be written.
+bool compile_tcc_object(const std::string& c_source, const std::string& name,
+                        const std::string& output, const std::string& key);
+
 }  // namespace wasmshim::wasm

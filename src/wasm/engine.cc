@@ -163,7 +163,12 @@ struct CacheNames {
   std::string c_name;
   std::string aot_key;
   std::string so_name;
+  std::string jit_key;
+  std::string jit_name;  // not .so: what tcc made is no aot entry
 };
+
+// Names tcc and its options, for the jit object's key.
+constexpr const char* kJitCompilerId = "libtcc 0.9.27 -nostdinc -nostdlib shared";
 
 CacheNames cache_names(const std::string& digest) {
   CacheNames names;
@@ -171,7 +176,45 @@ CacheNames cache_names(const std::string& digest) {
   names.c_name = names.c_key + ".c";
   names.aot_key = ModuleCache::key({digest, kTranslationVersion, aot_compiler_id()});
   names.so_name = names.aot_key + ".so";
+  names.jit_key = ModuleCache::key({digest, kTranslationVersion, kJitCompilerId});
+  names.jit_name = names.jit_key + ".jit";
   return names;
+}
+
+std::unique_ptr<CompiledModule> load_jit_object(const ModuleCache& cache, const CacheNames& names) {
+  return load_cached_object(cache, names.jit_name, names.jit_key, "jit");
+}
+
+// tcc's code for the module: written into the cache and loaded from there
+// where the cache can hold it (so no later start compiles it again), else
+// kept in memory.
+std::unique_ptr<CompiledModule> compile_jit(const std::string& source, const std::string& name,
+                                            const ModuleCache& cache, const CacheNames& names) {
+  if (cache.enabled() && cache.ensure_dir()) {
+    const std::string temporary = cache.temporary_path(names.jit_name);
+    if (compile_tcc_object(source, name, temporary, names.jit_key)) {
+      if (cache.publish(temporary, names.jit_name)) {
+        if (auto compiled = load_jit_object(cache, names)) {
+          return compiled;
+        }
+      } else {
+        ::unlink(temporary.c_str());
+      }
+    }
+  }
+  return compile_with_tcc(source, name);
+}
+
+// Under `auto`, a start that runs jit starts the aot build in the background
+// (at most one at a time, never again after one failed: see
+// start_background_aot), so that a later start finds it.
+bool start_background_aot_for_jit(const ModuleCache& cache, const CacheNames& names,
+                                  const EngineOptions& options) {
+  if (options.tier != Tier::kAuto || !options.background_aot || !cache.enabled() ||
+      !segment_base_available() || ::access(cache.path(names.c_name).c_str(), R_OK) != 0) {
+    return false;
+  }
+  return start_background_aot(cache, names.c_name, names.so_name, names.aot_key);
 }
 
 struct Translation {
@@ -281,13 +324,16 @@ PreparedModule prepare(const Module& module, const EngineOptions& options) {
     state->compiled = build_aot(module, cache, names, report);
   }
   if (!state->compiled) {
+    state->compiled = load_jit_object(cache, names);
+    report.object_from_cache = state->compiled != nullptr;
+  }
+  if (!state->compiled) {
     Translation c = translation(module, cache, names);
     report.c_from_cache = c.from_cache;
-    state->compiled = compile_with_tcc(c.source, module.name());
-    if (options.tier == Tier::kAuto && options.background_aot && aot_possible && c.in_cache) {
-      report.background_build_started =
-          start_background_aot(cache, names.c_name, names.so_name, names.aot_key);
-    }
+    state->compiled = compile_jit(c.source, module.name(), cache, names);
+  }
+  if (state->compiled->tier() == "jit") {
+    report.background_build_started = start_background_aot_for_jit(cache, names, options);
   }
   state->tier = state->compiled->tier();
   report.tier = state->tier;
@@ -312,21 +358,43 @@ bool start_background_build(const std::string& path, const EngineOptions& option
   return start_background_aot(cache, names.c_name, names.so_name, names.aot_key);
 }
 
+namespace {
+
+// The object the cache holds for the module's bytes: the aot one where the
+// tier allows it, else tcc's; nothing when neither is there.
+std::unique_ptr<CompiledModule> cached_object(const ModuleCache& cache, const CacheNames& names,
+                                              const EngineOptions& options) {
+  std::unique_ptr<CompiledModule> compiled;
+  if (options.tier != Tier::kJit && segment_base_available()) {
+    compiled = load_aot(cache, names.so_name, names.aot_key);
+  }
+  if (!compiled && options.tier != Tier::kAot) {
+    compiled = load_jit_object(cache, names);
+  }
+  return compiled;
+}
+
+}  // namespace
+
 PreparedModule prepare_file(const std::string& path, const EngineOptions& options) {
   trace::ScopedSpan span("wasmshim.wasm", "wasm.load");
   span.set("wasm.module", path);
   std::vector<std::uint8_t> bytes = read_module_bytes(path);
   span.set("wasm.module.bytes", static_cast<std::int64_t>(bytes.size()));
-  ModuleCache cache(options.cache_dir);
-  if (options.tier != Tier::kJit && cache.enabled() && segment_base_available()) {
-    CacheNames names = cache_names(module_digest(bytes));
-    if (auto compiled = load_aot(cache, names.so_name, names.aot_key)) {
+  // From a cached object libwabt is not needed: the object lists its imports.
+  if (const ModuleCache cache(options.cache_dir); cache.enabled()) {
+    const CacheNames names = cache_names(module_digest(bytes));
+    if (auto compiled = cached_object(cache, names, options)) {
       auto state = std::make_unique<PreparedModule::State>();
       state->imports = bind_import_list(path, compiled->glue().import_list);
       state->compiled = std::move(compiled);
       state->tier = state->compiled->tier();
       state->report.tier = state->tier;
       state->report.object_from_cache = true;
+      if (state->tier == "jit") {
+        state->report.background_build_started =
+            start_background_aot_for_jit(cache, names, options);
+      }
       state->has_start = state->compiled->glue().start != nullptr;
       state->compiled->glue().bind(&host_runtime(), state->imports.data());
       span.set("wasm.tier", state->tier).set("wasm.cache_hit", true);

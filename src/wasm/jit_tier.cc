@@ -1,10 +1,13 @@
-// Tier 0: translated C compiled in memory with libtcc — no compiler process,
-// no files, about a second for a large module.
+// Tier 0: translated C compiled with libtcc — no compiler process, about a
+// second for a large module — run from memory, or written as a shared object
+// into the cache so the next start only loads it.
 #include <libtcc.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 
@@ -24,26 +27,6 @@ struct HostSymbol {
   const char* name;
   const void* address;
 };
-
-// tcc's x86-64 code calls these for unsigned 64-bit <-> floating conversions.
-extern "C" double wasmshim_floatundidf(unsigned long long v) {
-  return static_cast<double>(v);
-}
-extern "C" float wasmshim_floatundisf(unsigned long long v) {
-  return static_cast<float>(v);
-}
-extern "C" long double wasmshim_floatundixf(unsigned long long v) {
-  return static_cast<long double>(v);
-}
-extern "C" unsigned long long wasmshim_fixunsdfdi(double v) {
-  return static_cast<unsigned long long>(v);
-}
-extern "C" unsigned long long wasmshim_fixunssfdi(float v) {
-  return static_cast<unsigned long long>(v);
-}
-extern "C" unsigned long long wasmshim_fixunsxfdi(long double v) {
-  return static_cast<unsigned long long>(v);
-}
 
 const HostSymbol kHostSymbols[] = {
     {"memcpy", reinterpret_cast<const void*>(&std::memcpy)},
@@ -65,12 +48,6 @@ const HostSymbol kHostSymbols[] = {
     {"nearbyintf", reinterpret_cast<const void*>(&::nearbyintf)},
     {"sqrtf", reinterpret_cast<const void*>(&::sqrtf)},
     {"fabsf", reinterpret_cast<const void*>(&::fabsf)},
-    {"__floatundidf", reinterpret_cast<const void*>(&wasmshim_floatundidf)},
-    {"__floatundisf", reinterpret_cast<const void*>(&wasmshim_floatundisf)},
-    {"__floatundixf", reinterpret_cast<const void*>(&wasmshim_floatundixf)},
-    {"__fixunsdfdi", reinterpret_cast<const void*>(&wasmshim_fixunsdfdi)},
-    {"__fixunssfdi", reinterpret_cast<const void*>(&wasmshim_fixunssfdi)},
-    {"__fixunsxfdi", reinterpret_cast<const void*>(&wasmshim_fixunsxfdi)},
 };
 
 void collect_error(void* opaque, const char* message) {
@@ -81,20 +58,42 @@ void collect_error(void* opaque, const char* message) {
   }
 }
 
+struct TccStateDeleter {
+  void operator()(TCCState* state) const {
+    std::lock_guard lock(g_tcc_mu);  // tcc_delete touches libtcc's global state too
+    tcc_delete(state);
+  }
+};
+using TccStatePtr = std::unique_ptr<TCCState, TccStateDeleter>;
+
+// The translated C compiled into a new state of `output_type`; a non-empty
+// cache_key is compiled in (WASMSHIM_CACHE_KEY). The caller holds g_tcc_mu.
+TccStatePtr compile_state(const std::string& c_source, const std::string& name, int output_type,
+                          const std::string& cache_key, std::string& errors) {
+  TccStatePtr state(tcc_new());
+  if (!state) {
+    throw std::runtime_error("tcc: cannot create a compiler state");
+  }
+  tcc_set_error_func(state.get(), &errors, collect_error);
+  tcc_set_options(state.get(), "-nostdinc -nostdlib");
+  tcc_set_output_type(state.get(), output_type);
+  if (!cache_key.empty()) {
+    tcc_define_symbol(state.get(), "WASMSHIM_CACHE_KEY", ("\"" + cache_key + "\"").c_str());
+  }
+  if (tcc_compile_string(state.get(), c_source.c_str()) != 0) {
+    throw std::runtime_error("tcc could not compile " + name + ":\n" + errors);
+  }
+  return state;
+}
+
 class TccModule : public CompiledModule {
  public:
-  explicit TccModule(TCCState* state) : state_(state) {}
-  ~TccModule() override {
-    std::lock_guard lock(g_tcc_mu);  // tcc_delete touches libtcc's global state too
-    tcc_delete(state_);
-  }
-  TccModule(const TccModule&) = delete;
-  TccModule& operator=(const TccModule&) = delete;
+  explicit TccModule(TccStatePtr state) : state_(std::move(state)) {}
   std::string tier() const override { return "jit"; }
 
   template <class Fn>
   Fn symbol(const char* name, bool required) {
-    void* address = tcc_get_symbol(state_, name);
+    void* address = tcc_get_symbol(state_.get(), name);
     if (address == nullptr && required) {
       throw std::runtime_error(std::string("tcc: translated module lacks ") + name);
     }
@@ -112,7 +111,7 @@ class TccModule : public CompiledModule {
   }
 
  private:
-  TCCState* state_;
+  TccStatePtr state_;
 };
 
 }  // namespace
@@ -120,26 +119,29 @@ class TccModule : public CompiledModule {
 std::unique_ptr<CompiledModule> compile_with_tcc(const std::string& c_source,
                                                  const std::string& name) {
   std::lock_guard lock(g_tcc_mu);
-  TCCState* state = tcc_new();
-  if (state == nullptr) {
-    throw std::runtime_error("tcc: cannot create a compiler state");
-  }
-  auto module = std::make_unique<TccModule>(state);
   std::string errors;
-  tcc_set_error_func(state, &errors, collect_error);
-  tcc_set_options(state, "-nostdinc -nostdlib");
-  tcc_set_output_type(state, TCC_OUTPUT_MEMORY);
-  if (tcc_compile_string(state, c_source.c_str()) != 0) {
-    throw std::runtime_error("tcc could not compile " + name + ":\n" + errors);
-  }
+  TccStatePtr state = compile_state(c_source, name, TCC_OUTPUT_MEMORY, "", errors);
   for (const HostSymbol& symbol : kHostSymbols) {
-    tcc_add_symbol(state, symbol.name, symbol.address);
+    tcc_add_symbol(state.get(), symbol.name, symbol.address);
   }
-  if (tcc_relocate(state, TCC_RELOCATE_AUTO) < 0) {
+  if (tcc_relocate(state.get(), TCC_RELOCATE_AUTO) < 0) {
     throw std::runtime_error("tcc could not link " + name + ":\n" + errors);
   }
+  auto module = std::make_unique<TccModule>(std::move(state));
   module->resolve();
   return module;
+}
+
+bool compile_tcc_object(const std::string& c_source, const std::string& name,
+                        const std::string& output, const std::string& key) {
+  std::lock_guard lock(g_tcc_mu);
+  std::string errors;
+  TccStatePtr state = compile_state(c_source, name, TCC_OUTPUT_DLL, key, errors);
+  if (tcc_output_file(state.get(), output.c_str()) != 0) {
+    ::unlink(output.c_str());
+    return false;
+  }
+  return true;
 }
 
 }  // namespace wasmshim::wasm

@@ -69,11 +69,12 @@ TEST_F(CacheTest, AutoRunsJitThenAotOnceTheBackgroundBuildLands) {
   EXPECT_FALSE(first.report().c_from_cache);
   EXPECT_TRUE(first.report().background_build_started);
   EXPECT_EQ(run_module(first), 5);
-  // While the build runs, another start does not start a second one.
+  // While the build runs, another start does not start a second one, and
+  // loads what tcc made instead of compiling again.
   PreparedModule meanwhile = prepare(module, options(Tier::kAuto, true));
   if (meanwhile.tier() == "jit") {
     EXPECT_FALSE(meanwhile.report().background_build_started);
-    EXPECT_TRUE(meanwhile.report().c_from_cache);
+    EXPECT_TRUE(meanwhile.report().object_from_cache);
   }
   ASSERT_TRUE(wait_for_object());
   PreparedModule later = prepare(module, options(Tier::kAuto));
@@ -83,18 +84,68 @@ TEST_F(CacheTest, AutoRunsJitThenAotOnceTheBackgroundBuildLands) {
   EXPECT_TRUE(entries(".lock").empty());
 }
 
-TEST_F(CacheTest, JitReusesTheCachedTranslation) {
+TEST_F(CacheTest, AFailedBackgroundBuildIsNotRetriedByEveryStart) {
+  ::setenv("WASMSHIM_CC", "false", 1);  // NOLINT(concurrency-mt-unsafe): tests run one at a time
+  Module module = exit_module(18);
+  PreparedModule first = prepare(module, options(Tier::kAuto, true));
+  EXPECT_TRUE(first.report().background_build_started);
+  bool done = false;
+  for (int i = 0; i < 600 && !done; ++i) {
+    done = entries(".lock").empty() && !entries(".log").empty();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(done) << "the failed build left no log";
+  EXPECT_TRUE(entries(".so").empty());
+  PreparedModule second = prepare(module, options(Tier::kAuto, true));
+  EXPECT_EQ(second.tier(), "jit");
+  EXPECT_FALSE(second.report().background_build_started);
+  ::unsetenv("WASMSHIM_CC");  // NOLINT(concurrency-mt-unsafe)
+}
+
+TEST_F(CacheTest, JitStartsFromTheObjectTccWroteIntoTheCache) {
   Module module = exit_module(6);
-  EXPECT_FALSE(prepare(module, options(Tier::kJit)).report().c_from_cache);
+  PreparedModule cold = prepare(module, options(Tier::kJit));
+  EXPECT_FALSE(cold.report().c_from_cache);
+  EXPECT_FALSE(cold.report().object_from_cache);
+  ASSERT_EQ(entries(".jit").size(), 1u);
+  EXPECT_TRUE(entries(".so").empty());  // tcc's object is no aot entry
+  PreparedModule again = prepare(module, options(Tier::kJit));
+  EXPECT_EQ(again.tier(), "jit");
+  EXPECT_TRUE(again.report().object_from_cache);
+  EXPECT_EQ(run_module(again), 6);
+}
+
+TEST_F(CacheTest, JitReusesTheCachedTranslationWhenItsObjectIsGone) {
+  Module module = exit_module(16);
+  prepare(module, options(Tier::kJit));
+  ASSERT_EQ(entries(".jit").size(), 1u);
+  fs::remove(entries(".jit")[0]);
   PreparedModule again = prepare(module, options(Tier::kJit));
   EXPECT_TRUE(again.report().c_from_cache);
-  EXPECT_EQ(run_module(again), 6);
+  EXPECT_FALSE(again.report().object_from_cache);
+  EXPECT_EQ(run_module(again), 16);
+  EXPECT_EQ(entries(".jit").size(), 1u);
+}
+
+TEST_F(CacheTest, DamagedJitObjectIsDetectedAndRebuilt) {
+  Module module = exit_module(17);
+  prepare(module, options(Tier::kJit));
+  ASSERT_EQ(entries(".jit").size(), 1u);
+  std::ofstream(entries(".jit")[0], std::ios::trunc) << "\x7f"
+                                                        "ELF but not really";
+  PreparedModule rebuilt = prepare(module, options(Tier::kJit));
+  EXPECT_FALSE(rebuilt.report().object_from_cache);
+  EXPECT_EQ(run_module(rebuilt), 17);
+  PreparedModule again = prepare(module, options(Tier::kJit));
+  EXPECT_TRUE(again.report().object_from_cache);
+  EXPECT_EQ(run_module(again), 17);
 }
 
 TEST_F(CacheTest, DamagedTranslationIsRebuilt) {
   Module module = exit_module(7);
   prepare(module, options(Tier::kJit));
   ASSERT_EQ(entries(".c").size(), 1u);
+  fs::remove(entries(".jit")[0]);  // else the object is loaded and the C never read
   std::ofstream(entries(".c")[0], std::ios::trunc) << "garbage that is not ours";
   PreparedModule again = prepare(module, options(Tier::kJit));
   EXPECT_FALSE(again.report().c_from_cache);
@@ -119,6 +170,9 @@ TEST_F(CacheTest, PrepareFileStartsFromTheCachedObjectWithoutReadingTheModule) {
              static_cast<std::streamsize>(module.bytes().size()));
   PreparedModule cold = prepare_file(file.string(), options(Tier::kAuto));
   EXPECT_EQ(cold.tier(), "jit");
+  PreparedModule jit = prepare_file(file.string(), options(Tier::kJit));
+  EXPECT_TRUE(jit.report().object_from_cache);
+  EXPECT_EQ(run_module(jit), 14);
   precompile(module, options(Tier::kAot));
   PreparedModule warm = prepare_file(file.string(), options(Tier::kAuto));
   EXPECT_EQ(warm.tier(), "aot");

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/temp_dir.h"
 #include "wat.h"
 
 namespace wasmshim::wasm {
@@ -22,12 +23,35 @@ std::string program(const std::string& body, const std::string& extra = "") {
 )";
 }
 
-class EngineTest : public ::testing::TestWithParam<Tier> {
+// jit runs tcc's code from memory without a cache and from the object it
+// writes into one; aot always goes through an object.
+struct TierCase {
+  Tier tier;
+  bool cached;
+};
+void PrintTo(const TierCase& c, std::ostream* out) {
+  *out << to_string(c.tier) << (c.cached ? " from a cached object" : "");
+}
+
+class EngineTest : public ::testing::TestWithParam<TierCase> {
  protected:
-  RunResult run_wat(const std::string& wat, EngineOptions options = {}) {
-    options.tier = GetParam();
+  EngineOptions tier_options(EngineOptions options = {}) {
+    options.tier = GetParam().tier;
+    if (GetParam().cached) {
+      options.cache_dir = cache_.path().string();
+    }
+    return options;
+  }
+  RunResult run_wat(const std::string& wat, const EngineOptions& extra = {}) {
+    EngineOptions options = tier_options(extra);
     Module module = Module::from_bytes("test.wasm", wat_to_wasm(wat));
     PreparedModule prepared = prepare(module, options);
+    if (GetParam().cached) {
+      // What runs is the object the first prepare left in the cache (a
+      // failure to write or load it would have fallen back to memory).
+      prepared = prepare(module, options);
+      EXPECT_TRUE(prepared.report().object_from_cache);
+    }
     return run(prepared, WasiConfig{{"test.wasm"}, {}, {}, 0, 1, 2}, options);
   }
   int exit_code(const std::string& body, const std::string& extra = "") {
@@ -40,6 +64,9 @@ class EngineTest : public ::testing::TestWithParam<Tier> {
     EXPECT_EQ(r.exit_code, kTrapExitStatus);
     return r.trap.value_or("(no trap)");
   }
+
+ private:
+  wasmshim::testing::TempDir cache_;
 };
 
 TEST_P(EngineTest, ExitCodeFromProcExit) {
@@ -167,6 +194,18 @@ TEST_P(EngineTest, FloatingPoint) {
   EXPECT_EQ(exit_code("f64.const 16 f64.sqrt i32.trunc_f64_u"), 4);
   EXPECT_EQ(exit_code("i64.const -1 f64.convert_i64_u f64.const 1.8e19 f64.gt"), 1);
   EXPECT_EQ(exit_code("f64.const 1.5e19 i64.trunc_f64_u i64.const 63 i64.shr_u i32.wrap_i64"), 1);
+  // Unsigned 64-bit conversions above 2^63 round once, to nearest (tcc's code
+  // calls helpers for these).
+  EXPECT_EQ(exit_code("i64.const 0x8000000000000401 f64.convert_i64_u i64.reinterpret_f64 "
+                      "i64.const 0x43E0000000000001 i64.eq"),
+            1);
+  EXPECT_EQ(exit_code("i64.const 0x8000008000000001 f32.convert_i64_u i32.reinterpret_f32 "
+                      "i32.const 0x5F000001 i32.eq"),
+            1);
+  EXPECT_EQ(exit_code("f64.const 1.8e19 i64.trunc_sat_f64_u i64.const 18000000000000000000 i64.eq"),
+            1);
+  EXPECT_EQ(exit_code("f32.const 1.8e19 i64.trunc_sat_f32_u i64.const 18000000404716257280 i64.eq"),
+            1);
 }
 
 TEST_P(EngineTest, BitCounting) {
@@ -178,8 +217,7 @@ TEST_P(EngineTest, BitCounting) {
 
 TEST_P(EngineTest, UnknownImportIsRefusedAtPrepare) {
   std::string wat = R"((module (import "env" "mystery" (func)) (func (export "_start"))))";
-  EngineOptions options;
-  options.tier = GetParam();
+  EngineOptions options = tier_options();
   Module module = Module::from_bytes("t.wasm", wat_to_wasm(wat));
   try {
     prepare(module, options);
@@ -192,8 +230,7 @@ TEST_P(EngineTest, UnknownImportIsRefusedAtPrepare) {
 TEST_P(EngineTest, WasiImportOfTheWrongTypeIsRefused) {
   std::string wat = R"((module (import "wasi_snapshot_preview1" "fd_write" (func (param i32)))
     (memory (export "memory") 1) (func (export "_start"))))";
-  EngineOptions options;
-  options.tier = GetParam();
+  EngineOptions options = tier_options();
   Module module = Module::from_bytes("t.wasm", wat_to_wasm(wat));
   try {
     prepare(module, options);
@@ -204,9 +241,12 @@ TEST_P(EngineTest, WasiImportOfTheWrongTypeIsRefused) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Tiers, EngineTest, ::testing::Values(Tier::kJit, Tier::kAot),
-                         [](const ::testing::TestParamInfo<Tier>& param_info) {
-                           return to_string(param_info.param);
+INSTANTIATE_TEST_SUITE_P(Tiers, EngineTest,
+                         ::testing::Values(TierCase{Tier::kJit, false}, TierCase{Tier::kJit, true},
+                                           TierCase{Tier::kAot, false}),
+                         [](const ::testing::TestParamInfo<TierCase>& param_info) {
+                           return to_string(param_info.param.tier) +
+                                  (param_info.param.cached ? "_cached_object" : "");
                          });
 
 }  // namespace

@@ -44,7 +44,7 @@ std::string default_cache_dir();
 struct PrepareReport {
   std::string tier;                // "jit" or "aot"
   bool c_from_cache = false;       // the translation was cached
-  bool object_from_cache = false;  // the aot object was cached
+  bool object_from_cache = false;  // a compiled object (aot, or tcc's for jit) was cached
   bool background_build_started = false;
 };
 
