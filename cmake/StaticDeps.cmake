@@ -1,8 +1,15 @@
-# Links gRPC, Abseil, protobuf, re2, c-ares and upb from Debian's static
-# archives. The shim binary is exec'd once per container start; linked to
+# Links gRPC, Abseil, protobuf, re2, c-ares, upb, OpenSSL, zlib and
+# libseccomp from Debian's static archives, and the shim's C++ runtime
+# statically. The shim binary is exec'd once per container start; linked to
 # the shared libraries it loaded ~85 of them, and the dynamic loader's
-# symbol lookups took ~8 of its ~14 ms of CPU (perf). Static, it loads ~35.
-option(WASMSHIM_STATIC_DEPS "Link gRPC, Abseil and protobuf statically where Debian ships the archives" ON)
+# symbol lookups took ~8 of its ~14 ms of CPU (perf). With gRPC and its
+# kin static, 11 libraries were left and the loader still took about half
+# of the 3.3 ms an exec cost (6 000 symbol lookups, most into libstdc++,
+# libcrypto and libssl); with all of them static only libc and libm are
+# loaded, 134 lookups, 2 ms an exec. libcurl is still opened at run time
+# (curl_library.cc) with its own libssl: the executable exports none of its
+# OpenSSL symbols, so the two copies never meet.
+option(WASMSHIM_STATIC_DEPS "Link the libraries the shim uses statically where Debian ships the archives" ON)
 
 # Every imported library target in this directory whose shared object has a
 # .a beside it is pointed at the archive.
@@ -13,10 +20,35 @@ function(wasmshim_use_static_archives)
   get_property(targets DIRECTORY PROPERTY IMPORTED_TARGETS)
   set(switched 0)
   foreach(target IN LISTS targets)
-    if(NOT target MATCHES "^(absl|gRPC|protobuf|re2|c-ares)::")
+    if(NOT target MATCHES "^(absl|gRPC|protobuf|re2|c-ares|OpenSSL|ZLIB|PkgConfig::SECCOMP)")
       continue()
     endif()
     get_target_property(type ${target} TYPE)
+    if(type STREQUAL "INTERFACE_LIBRARY")
+      # pkg-config's way (re2): -lNAME or the shared object's path among the
+    # link items.
+      get_target_property(items ${target} INTERFACE_LINK_LIBRARIES)
+      if(items)
+        set(static_items "")
+        foreach(item IN LISTS items)
+          if(item MATCHES "^-l(.+)$")
+            find_library(wasmshim_static_${CMAKE_MATCH_1} NAMES lib${CMAKE_MATCH_1}.a)
+            if(wasmshim_static_${CMAKE_MATCH_1})
+              set(item "${wasmshim_static_${CMAKE_MATCH_1}}")
+              math(EXPR switched "${switched} + 1")
+            endif()
+          endif()
+          string(REGEX REPLACE "\\.so(\\.[0-9.]+)?$" ".a" archive "${item}")
+          if(NOT archive STREQUAL item AND EXISTS "${archive}")
+            set(item "${archive}")
+            math(EXPR switched "${switched} + 1")
+          endif()
+          list(APPEND static_items "${item}")
+        endforeach()
+        set_target_properties(${target} PROPERTIES INTERFACE_LINK_LIBRARIES "${static_items}")
+      endif()
+      continue()
+    endif()
     if(NOT type MATCHES "^(SHARED|UNKNOWN)_LIBRARY$")
       continue()
     endif()
@@ -34,4 +66,12 @@ function(wasmshim_use_static_archives)
     endforeach()
   endforeach()
   message(STATUS "wasmshim: ${switched} imported libraries linked from static archives")
+endfunction()
+
+# The C++ runtime linked into an executable that is exec'd per container.
+# Not under a sanitizer, whose runtime must see the shared one.
+function(wasmshim_static_cxx_runtime target)
+  if(WASMSHIM_STATIC_DEPS AND WASMSHIM_SANITIZE STREQUAL "" AND NOT WASMSHIM_FUZZ)
+    target_link_options(${target} PRIVATE -static-libstdc++ -static-libgcc)
+  endif()
 endfunction()

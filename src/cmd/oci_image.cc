@@ -1,6 +1,5 @@
 #include "oci_image.h"
 
-#include <openssl/sha.h>
 #include <sys/utsname.h>
 
 #include <algorithm>
@@ -13,23 +12,13 @@
 #include <stdexcept>
 
 #include "commands.h"
+#include "wasmshim/wasm/sha256.h"
 
 namespace wasmshim::cmd {
 namespace {
 
 using nlohmann::json;
-
-std::string sha256_hex(const std::string& data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char byte : digest) {
-    hex += kDigits[byte >> 4];
-    hex += kDigits[byte & 0xf];
-  }
-  return hex;
-}
+using wasm::sha256_hex;
 
 // A ustar archive in memory: regular files and directories, fixed owner.
 class TarWriter {

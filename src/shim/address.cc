@@ -1,9 +1,9 @@
 #include "address.h"
 
-#include <openssl/sha.h>
-
 #include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "wasmshim/wasm/sha256.h"
 
 namespace wasmshim::shim {
 
@@ -18,15 +18,7 @@ std::string shim_socket_address(const std::string& containerd_address,
     }
     cleaned += c;
   }
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(cleaned.data()), cleaned.size(), digest);
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char byte : digest) {
-    hex += kDigits[byte >> 4];
-    hex += kDigits[byte & 0xf];
-  }
-  return "unix:///run/containerd/s/" + hex;
+  return "unix:///run/containerd/s/" + wasm::sha256_hex(cleaned);
 }
 
 std::string grouping_id(const std::string& bundle, const std::string& id) {

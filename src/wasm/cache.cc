@@ -11,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "sha256.h"
+#include "wasmshim/wasm/sha256.h"
 
 namespace wasmshim::wasm {
 

@@ -21,7 +21,7 @@
 #include <optional>
 
 #include "module_parsed.h"
-#include "sha256.h"
+#include "wasmshim/wasm/sha256.h"
 
 namespace wasmshim::wasm {
 namespace {

@@ -1,10 +1,10 @@
 // OpenSSL's low-level SHA-256 rather than EVP: OpenSSL 3 routes EVP through
 // its providers, whose set-up cost 1.6 ms of CPU on a process's first
 // digest (against 0.25 ms for the digest of a 230 KB module), and every
-// container process and shim daemon takes one. The functions are marked
+// container process, shim daemon and `shim start` takes one. The functions are marked
 // deprecated in 3.0, not removed.
 #define OPENSSL_SUPPRESS_DEPRECATED
-#include "sha256.h"
+#include "wasmshim/wasm/sha256.h"
 
 #include <openssl/sha.h>
 
@@ -31,6 +31,10 @@ std::string Sha256::hex() {
     out.push_back(kHex[byte & 0xf]);
   }
   return out;
+}
+
+std::string sha256_hex(std::string_view data) {
+  return Sha256().update(data.data(), data.size()).hex();
 }
 
 }  // namespace wasmshim::wasm

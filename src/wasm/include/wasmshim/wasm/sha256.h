@@ -1,9 +1,11 @@
-// SHA-256 for module digests and cache keys, as lowercase hex.
+// SHA-256 as lowercase hex: module digests, cache keys, the shim's socket
+// name, image blobs. OpenSSL's low-level functions, not EVP (see sha256.cc).
 #pragma once
 
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 
 struct SHA256state_st;  // OpenSSL's SHA256_CTX
 
@@ -23,5 +25,8 @@ class Sha256 {
  private:
   std::unique_ptr<SHA256state_st> state_;
 };
+
+// The digest of `data` in one call.
+std::string sha256_hex(std::string_view data);
 
 }  // namespace wasmshim::wasm
