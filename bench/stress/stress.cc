@@ -8,6 +8,7 @@
 //   stress [--tasks N] [--concurrency M]
 //          [--runtimes wasmshim,wasmshim-traced,wasmshim-bare,runc]
 //          [--workload "echo hello"] [--via direct|containerd] [--json FILE]
+//          [--rounds R]   each runtime R times, interleaved; ratios are medians
 //
 // --via containerd: the same tasks through a real containerd (Debian's, a
 // private instance started here), each one `ctr run --rm --config` (a Go
@@ -36,6 +37,7 @@
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -71,6 +73,11 @@ struct Settings {
   std::vector<std::string> workload{"echo", "hello"};
   std::string json_path;
   bool via_containerd = false;
+  // Each runtime runs this many times, interleaved (the order rotates every
+  // round), and the ratios are medians over rounds: on a shared machine one
+  // run of each is a coin toss (single runs here gave traced/untraced ratios
+  // from 0.70 to 1.28).
+  int rounds = 1;
 };
 
 // Milliseconds of each phase of one task.
@@ -475,11 +482,97 @@ Settings parse(int argc, char** argv) {
       settings.via_containerd = via == "containerd";
     } else if (arg == "--json") {
       settings.json_path = value();
+    } else if (arg == "--rounds") {
+      settings.rounds = std::max(1, std::stoi(value()));
     } else {
       throw std::invalid_argument("unknown option " + arg);
     }
   }
   return settings;
+}
+
+std::optional<Runtime> runtime_named(const std::string& name) {
+  if (name == "wasmshim") {
+    return Runtime{name, WASMSHIM_SHIM, BundleKind::wasm, false, "io.containerd.wasmshim.v1"};
+  }
+  if (name == "wasmshim-traced") {
+    return Runtime{name, WASMSHIM_SHIM, BundleKind::wasm, true, "io.containerd.wasmshim.v1"};
+  }
+  if (name == "wasmshim-bare") {
+    return Runtime{name, WASMSHIM_SHIM, BundleKind::wasm_bare, false, "io.containerd.wasmshim.v1"};
+  }
+  if (name == "runc") {
+    return Runtime{name, "/usr/bin/containerd-shim-runc-v2", BundleKind::native, false,
+                   "io.containerd.runc.v2"};
+  }
+  return std::nullopt;
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+std::vector<double> tasks_per_second(const std::vector<Summary>& runs) {
+  std::vector<double> out;
+  for (const auto& s : runs) {
+    out.push_back(s.tasks_per_second);
+  }
+  return out;
+}
+
+// The first runtime against each other: per-round ratios, their median and
+// range (with one round, the one ratio).
+void print_ratios(const std::vector<std::vector<Summary>>& rounds_of) {
+  if (rounds_of.front().size() > 1) {
+    for (const auto& runs : rounds_of) {
+      const auto values = tasks_per_second(runs);
+      std::printf("%-18s median %.1f tasks/s over %zu rounds (%.1f-%.1f)\n",
+                  runs.front().runtime.c_str(), median(values), values.size(),
+                  *std::min_element(values.begin(), values.end()),
+                  *std::max_element(values.begin(), values.end()));
+    }
+  }
+  const auto& first = rounds_of.front();
+  for (std::size_t i = 1; i < rounds_of.size(); ++i) {
+    std::vector<double> speed;
+    std::vector<double> memory;
+    for (std::size_t r = 0; r < first.size(); ++r) {
+      speed.push_back(first[r].tasks_per_second / std::max(rounds_of[i][r].tasks_per_second, 1e-9));
+      memory.push_back(static_cast<double>(first[r].shim_peak_kib) /
+                       static_cast<double>(std::max(rounds_of[i][r].shim_peak_kib, 1L)));
+    }
+    std::printf("ratio %s / %s: tasks/s %.2fx", first.front().runtime.c_str(),
+                rounds_of[i].front().runtime.c_str(), median(speed));
+    if (speed.size() > 1) {
+      std::printf(" (median of %zu rounds, %.2f-%.2f)", speed.size(),
+                  *std::min_element(speed.begin(), speed.end()),
+                  *std::max_element(speed.begin(), speed.end()));
+    }
+    std::printf(", shim peak RSS %.2fx\n", median(memory));
+  }
+}
+
+void write_json(const Settings& settings, const std::vector<std::vector<Summary>>& rounds_of) {
+  nlohmann::json out;
+  out["tasks"] = settings.tasks;
+  out["concurrency"] = settings.concurrency;
+  out["rounds"] = settings.rounds;
+  for (const auto& runs : rounds_of) {
+    const Summary& s = runs.front();
+    auto& entry = out["runtimes"][s.runtime];
+    entry = {{"tasks_per_second", median(tasks_per_second(runs))},
+             {"tasks_per_second_by_round", tasks_per_second(runs)},
+             {"failed", s.failed},
+             {"shim_peak_kib", s.shim_peak_kib},
+             {"container_peak_kib", s.container_peak_kib},
+             {"phases", nlohmann::json::object()}};
+    for (const auto& phase : s.phases) {
+      entry["phases"][phase.name] = {{"p50_ms", phase.p50}, {"p99_ms", phase.p99}};
+    }
+  }
+  std::ofstream(settings.json_path) << out.dump(2) << "\n";
 }
 
 }  // namespace
@@ -508,62 +601,50 @@ int run_stress(int argc, char** argv) {
     std::printf(" %s", word.c_str());
   }
   std::printf("\n");
+  std::vector<Runtime> runtimes;
   for (const auto& name : settings.runtimes) {
-    Runtime runtime;
-    runtime.name = name;
-    if (name == "wasmshim") {
-      runtime = {name, WASMSHIM_SHIM, BundleKind::wasm, false, "io.containerd.wasmshim.v1"};
-    } else if (name == "wasmshim-traced") {
-      runtime = {name, WASMSHIM_SHIM, BundleKind::wasm, true, "io.containerd.wasmshim.v1"};
-    } else if (name == "wasmshim-bare") {
-      runtime = {name, WASMSHIM_SHIM, BundleKind::wasm_bare, false, "io.containerd.wasmshim.v1"};
-    } else if (name == "runc") {
-      runtime = {name, "/usr/bin/containerd-shim-runc-v2", BundleKind::native, false,
-                 "io.containerd.runc.v2"};
-    } else {
+    auto runtime = runtime_named(name);
+    if (!runtime) {
       std::fprintf(stderr, "stress: unknown runtime %s\n", name.c_str());
       return 2;
     }
-    const auto begin = Clock::now();
-    auto times = stress.run(runtime);
-    const double seconds = ms_since(begin) / 1000.0;
-    summaries.push_back(summarize(name, times, seconds));
-    print(summaries.back());
-    if (runtime.traced) {
-      // The shims export as they exit, after Shutdown answered.
-      std::this_thread::sleep_for(std::chrono::seconds(2));
-      std::printf("    spans received: %zu\n", stress.spans_received());
+    runtimes.push_back(*runtime);
+  }
+  // rounds_of[i][r]: runtime i in round r.
+  std::vector<std::vector<Summary>> rounds_of(runtimes.size());
+  std::size_t spans_before = 0;
+  for (int round = 0; round < settings.rounds; ++round) {
+    if (settings.rounds > 1) {
+      std::printf("round %d of %d\n", round + 1, settings.rounds);
     }
-  }
-  for (std::size_t i = 1; i < summaries.size(); ++i) {
-    std::printf("ratio %s / %s: tasks/s %.2fx, shim peak RSS %.2fx\n", summaries[0].runtime.c_str(),
-                summaries[i].runtime.c_str(),
-                summaries[0].tasks_per_second / std::max(summaries[i].tasks_per_second, 1e-9),
-                static_cast<double>(summaries[0].shim_peak_kib) /
-                    static_cast<double>(std::max(summaries[i].shim_peak_kib, 1L)));
-  }
-  if (!settings.json_path.empty()) {
-    nlohmann::json out;
-    out["tasks"] = settings.tasks;
-    out["concurrency"] = settings.concurrency;
-    for (const auto& s : summaries) {
-      out["runtimes"][s.runtime] = {{"tasks_per_second", s.tasks_per_second},
-                                    {"failed", s.failed},
-                                    {"shim_peak_kib", s.shim_peak_kib},
-                                    {"container_peak_kib", s.container_peak_kib},
-                                    {"phases", nlohmann::json::object()}};
-      for (const auto& phase : s.phases) {
-        out["runtimes"][s.runtime]["phases"][phase.name] = {{"p50_ms", phase.p50},
-                                                            {"p99_ms", phase.p99}};
+    for (std::size_t k = 0; k < runtimes.size(); ++k) {
+      const std::size_t i = (k + static_cast<std::size_t>(round)) % runtimes.size();
+      const Runtime& runtime = runtimes[i];
+      const auto begin = Clock::now();
+      auto times = stress.run(runtime);
+      const double seconds = ms_since(begin) / 1000.0;
+      rounds_of[i].push_back(summarize(runtime.name, times, seconds));
+      print(rounds_of[i].back());
+      if (runtime.traced) {
+        // The shims export as they exit, after Shutdown answered.
+        std::this_thread::sleep_for(std::chrono::seconds(2));
+        const std::size_t received = stress.spans_received();
+        std::printf("    spans received: %zu\n", received - spans_before);
+        spans_before = received;
       }
     }
-    std::ofstream(settings.json_path) << out.dump(2) << "\n";
+  }
+  print_ratios(rounds_of);
+  if (!settings.json_path.empty()) {
+    write_json(settings, rounds_of);
   }
   fs::remove_all(work);
   ::rmdir("/sys/fs/cgroup/memory/wasmshim-stress");
   int failed = 0;
-  for (const auto& s : summaries) {
-    failed += s.failed;
+  for (const auto& runs : rounds_of) {
+    for (const auto& s : runs) {
+      failed += s.failed;
+    }
   }
   return failed == 0 ? 0 : 1;
 }

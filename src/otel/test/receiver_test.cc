@@ -92,6 +92,19 @@ TEST(OtlpReceiver, TakesEveryProtocolAndPrintsATree) {
   EXPECT_NE(text.find("container.id=abc"), std::string::npos) << text;
 }
 
+TEST(OtlpReceiver, PrintingNowhereStillCountsEverySpan) {
+  OtlpReceiver receiver({"127.0.0.1:0", "127.0.0.1:0", "", nullptr, 50ms});
+  const std::string http =
+      "http://127.0.0.1:" + std::to_string(receiver.http_port()) + "/v1/traces";
+  send_trace(OtlpConfig::for_endpoint(http, OtlpProtocol::http_protobuf));
+  send_trace(OtlpConfig::for_endpoint(http, OtlpProtocol::http_json));
+  send_trace(OtlpConfig::for_endpoint("http://127.0.0.1:" + std::to_string(receiver.grpc_port()),
+                                      OtlpProtocol::grpc));
+  EXPECT_TRUE(wait_for_spans(receiver, 6));
+  std::this_thread::sleep_for(100ms);  // nothing more arrives
+  EXPECT_EQ(receiver.span_count(), 6u);
+}
+
 TEST(OtlpReceiver, RefusesWhatIsNotOtlp) {
   OtlpReceiver receiver({"127.0.0.1:0", "", "", nullptr, 50ms});
   auto config = OtlpConfig::for_endpoint(
