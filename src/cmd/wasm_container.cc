@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <optional>
 #include <string>
 
@@ -171,6 +172,10 @@ int run_wasm_container(int argc, char** argv) {
     // end too: the shim starts it instead (WasmInstance::after_exit).
     engine.background_aot = !spec.linux.has_value();
     wasm::PreparedModule prepared = wasm::prepare_file(host_module, engine);
+    if (!engine.background_aot && prepared.tier() == "jit") {
+      // Still on the host's filesystem: the shim reads it after the exit.
+      std::ofstream(bundle + "/" + kAotWantedFile) << prepared.report().module_digest << '\n';
+    }
     engine.max_memory_bytes = guest_memory_budget(spec);
     if (engine.max_memory_bytes != 0) {
       span.set("wasm.max_memory_bytes", static_cast<std::int64_t>(engine.max_memory_bytes));

@@ -11,6 +11,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <system_error>
 
 #include "wasmshim/container/setup.h"
@@ -273,15 +274,21 @@ shim::ExitStatus WasmInstance::wait() {
 
 // An isolated container cannot leave the aot build behind (its pid
 // namespace dies with it): the daemon starts it once the jit run has left
-// the translation in the cache.
+// the translation in the cache and said so (kAotWantedFile).
 void WasmInstance::after_exit() {
   if (!spec_.linux) {
     return;
   }
+  const std::string wanted = config_.bundle + "/" + kAotWantedFile;
+  std::string digest;
+  if (!(std::ifstream(wanted) >> digest)) {
+    return;
+  }
+  ::unlink(wanted.c_str());
   try {
     wasm::EngineOptions options;
     options.cache_dir = wasm::default_cache_dir();
-    wasm::start_background_build(host_module_path(), options);
+    wasm::start_background_build(digest, options);
   } catch (const std::exception&) {
     // Only a later start's speed depends on it.
   }

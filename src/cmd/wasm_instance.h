@@ -60,6 +60,12 @@ inline constexpr const char* kContainerModeFlag = "--wasmshim-container";
 // WASMSHIM_TRACE_FD set, its spans go to the shim through that fd (it never
 // waits for a collector itself), children of the context in TRACEPARENT.
 inline constexpr int kTraceFd = 3;
+
+// In the bundle: the digest of a module an isolated container ran with jit,
+// whose aot build the shim starts once the container is gone. Absent when
+// the container ran the cached aot object, so a warm start costs the shim
+// nothing after the exit.
+inline constexpr const char* kAotWantedFile = "wasmshim-aot-wanted";
 int run_wasm_container(int argc, char** argv);
 
 }  // namespace wasmshim::cmd

@@ -337,6 +337,7 @@ PreparedModule prepare(const Module& module, const EngineOptions& options) {
   }
   state->tier = state->compiled->tier();
   report.tier = state->tier;
+  report.module_digest = module.digest();
   span.set("wasm.tier", state->tier)
       .set("wasm.cache_hit", report.object_from_cache || report.c_from_cache)
       .set("wasm.aot_in_background", report.background_build_started);
@@ -345,12 +346,12 @@ PreparedModule prepare(const Module& module, const EngineOptions& options) {
   return PreparedModule(std::move(state));
 }
 
-bool start_background_build(const std::string& path, const EngineOptions& options) {
+bool start_background_build(const std::string& module_digest, const EngineOptions& options) {
   ModuleCache cache(options.cache_dir);
   if (options.tier != Tier::kAuto || !cache.enabled() || !segment_base_available()) {
     return false;
   }
-  const CacheNames names = cache_names(module_digest(read_module_bytes(path)));
+  const CacheNames names = cache_names(module_digest);
   if (::access(cache.path(names.so_name).c_str(), F_OK) == 0 ||
       ::access(cache.path(names.c_name).c_str(), R_OK) != 0) {
     return false;  // built already, or never translated
@@ -383,13 +384,15 @@ PreparedModule prepare_file(const std::string& path, const EngineOptions& option
   span.set("wasm.module.bytes", static_cast<std::int64_t>(bytes.size()));
   // From a cached object libwabt is not needed: the object lists its imports.
   if (const ModuleCache cache(options.cache_dir); cache.enabled()) {
-    const CacheNames names = cache_names(module_digest(bytes));
+    const std::string digest = module_digest(bytes);
+    const CacheNames names = cache_names(digest);
     if (auto compiled = cached_object(cache, names, options)) {
       auto state = std::make_unique<PreparedModule::State>();
       state->imports = bind_import_list(path, compiled->glue().import_list);
       state->compiled = std::move(compiled);
       state->tier = state->compiled->tier();
       state->report.tier = state->tier;
+      state->report.module_digest = digest;
       state->report.object_from_cache = true;
       if (state->tier == "jit") {
         state->report.background_build_started =

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -198,6 +199,34 @@ TEST_F(IsolationE2E, AnOomKillSendsContainerdItsEvent) {
   events.wait();
   EXPECT_NE(seen.find("/tasks/oom"), std::string::npos) << seen;
   EXPECT_LT(seen.find("/tasks/oom"), seen.find("/tasks/exit")) << seen;
+}
+
+TEST_F(IsolationE2E, AJitRunLeavesItsAotBuildToTheShim) {
+  // A module no cache holds: the isolated container runs it with jit and
+  // cannot build the aot object itself (its pid namespace ends with it),
+  // so the shim starts that build once the container has exited.
+  auto result = run_with_spec(
+      "aot-after-jit", {"/demo.wasm", "echo", "hi"}, [](json&) {}, "", false,
+      /*fresh_module=*/true);
+  ASSERT_EQ(result.status, 0) << result.output;
+  // The object's name is the same in any cache: learn it from a compile
+  // into a scratch one, then wait for the shim's build to publish it.
+  const fs::path module = fs::path(containerd().root()) / "spec-aot-after-jit/rootfs/demo.wasm";
+  const fs::path scratch = fs::path(containerd().root()) / "scratch-cache";
+  auto compiled = shell("env WASMSHIM_CACHE_DIR=" + scratch.string() + " " +
+                        std::string(WASMSHIM_BIN_DIR) + "/wasmshim compile " + module.string());
+  ASSERT_EQ(compiled.status, 0) << compiled.output;
+  std::string name = compiled.output;
+  while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back()))) {
+    name.pop_back();
+  }
+  const fs::path object = fs::path(containerd().root()) / "cache" / fs::path(name).filename();
+  bool built = false;
+  for (int i = 0; i < 1200 && !built; ++i) {  // the shim's build is a nice'd cc -O2
+    built = fs::exists(object);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(built) << "the shim did not build " << object;
 }
 
 TEST_F(IsolationE2E, MetricsReportTheCgroup) {

@@ -46,6 +46,7 @@ struct PrepareReport {
   bool c_from_cache = false;       // the translation was cached
   bool object_from_cache = false;  // a compiled object (aot, or tcc's for jit) was cached
   bool background_build_started = false;
+  std::string module_digest;  // SHA-256 of the module's bytes, hex
 };
 
 // Exit status of a guest that trapped (as an abort would give).
@@ -88,10 +89,10 @@ PreparedModule prepare(const Module& module, const EngineOptions& options);
 PreparedModule prepare_file(const std::string& path, const EngineOptions& options);
 
 // For a module run with background_aot off (in a container whose process
-// cannot leave a build behind it): starts its aot build in the background
-// when the cache holds its translation but no object. Returns whether a
-// build started. Throws like Module::from_file when the file is unreadable.
-bool start_background_build(const std::string& path, const EngineOptions& options);
+// cannot leave a build behind it): starts the aot build of the module with
+// this digest (PrepareReport::module_digest) in the background when the
+// cache holds its translation but no object. Returns whether a build started.
+bool start_background_build(const std::string& module_digest, const EngineOptions& options);
 
 // Builds the aot object for the module into the cache now (wasmshim compile);
 // returns its path. Throws like prepare().
