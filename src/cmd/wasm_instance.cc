@@ -193,7 +193,7 @@ std::uint32_t WasmInstance::start() {
   }
   if (cgroup_ && !cgroup_->empty()) {
     request.cgroup = &*cgroup_;
-    oom_kills_before_ = cgroup_->stats().oom_kills;
+    oom_kills_before_ = cgroup_->oom_kills();
   }
   std::vector<std::string> trace_env;
   int span_pipe[2] = {-1, -1};
@@ -259,7 +259,7 @@ shim::ExitStatus WasmInstance::wait() {
   shim::ExitStatus exit;
   exit.at = std::chrono::system_clock::now();
   if (cgroup_ && !cgroup_->empty()) {
-    oom_killed_ = cgroup_->stats().oom_kills > oom_kills_before_;
+    oom_killed_ = cgroup_->oom_kills() > oom_kills_before_;
   }
   after_exit();
   if (done < 0) {

@@ -361,6 +361,22 @@ std::vector<ttrpc::UniqueFd> Cgroup::open_procs() const {
   return fds;
 }
 
+std::uint64_t Cgroup::oom_kills() const {
+  if (version_ == 1) {
+    auto it = directories_.find("memory");
+    return it == directories_.end()
+               ? 0
+               : value_of(read_keyed(it->second + "/memory.oom_control"), "oom_kill");
+  }
+  if (version_ == 2) {
+    auto it = directories_.find("");
+    return it == directories_.end()
+               ? 0
+               : value_of(read_keyed(it->second + "/memory.events"), "oom_kill");
+  }
+  return 0;
+}
+
 CgroupStats Cgroup::stats() const {
   CgroupStats s;
   s.version = version_;

@@ -92,6 +92,7 @@ TEST_F(FakeCgroupV2, ReadsStatsFromV2Files) {
   EXPECT_EQ(stats.memory_stat.at("file"), 200u);
   EXPECT_EQ(stats.oom_events, 2u);
   EXPECT_EQ(stats.oom_kills, 1u);
+  EXPECT_EQ(group.oom_kills(), 1u);
   EXPECT_EQ(stats.cpu_usage_ns, 1'500'000u);
   EXPECT_EQ(stats.cpu_system_ns, 500'000u);
   EXPECT_EQ(stats.cpu_throttled_ns, 20'000u);
