@@ -100,9 +100,12 @@ bool set_command_line(const std::vector<std::string>& args) {
     return true;
   }
   // Otherwise the original arguments are overwritten in place (the way
-  // setproctitle does it).
-  ArgumentArea area;
-  if (!read_argument_area(area)) {
+  // setproctitle does it). The area's addresses are read once: processes
+  // forked after that (the daemon's zygote and its containers) have the
+  // same ones, and /proc/self/stat is not cheap to generate.
+  static ArgumentArea area;
+  if (area.arg_start == 0 && !read_argument_area(area)) {
+    area = {};
     return false;
   }
   // NOLINTNEXTLINE(performance-no-int-to-ptr): an address the kernel gave

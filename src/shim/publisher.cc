@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 
 #include "github.com/containerd/containerd/api/services/ttrpc/events/v1/events.pb.h"
 #include "wasmshim/ttrpc/client.h"
@@ -35,11 +36,24 @@ EventPublisher::~EventPublisher() {
   thread_.join();
 }
 
+std::string event_type_name(const std::string& topic, const google::protobuf::Message& event) {
+  static const std::map<std::string, std::string, std::less<>> kTaskEvents = {
+      {"/tasks/create", "containerd.events.TaskCreate"},
+      {"/tasks/start", "containerd.events.TaskStart"},
+      {"/tasks/oom", "containerd.events.TaskOOM"},
+      {"/tasks/exit", "containerd.events.TaskExit"},
+      {"/tasks/delete", "containerd.events.TaskDelete"}};
+  if (auto it = kTaskEvents.find(topic); it != kTaskEvents.end()) {
+    return it->second;
+  }
+  return event.GetDescriptor()->full_name();
+}
+
 void EventPublisher::publish(const std::string& topic, const google::protobuf::Message& event) {
   Item item;
   item.topic = topic;
   // containerd names event types by their protobuf full name, no prefix.
-  item.type_url = event.GetDescriptor()->full_name();
+  item.type_url = event_type_name(topic, event);
   item.payload = event.SerializeAsString();
   item.unix_nano = std::chrono::duration_cast<std::chrono::nanoseconds>(
                        std::chrono::system_clock::now().time_since_epoch())

@@ -26,6 +26,12 @@ struct PublisherOptions {
   std::function<void(const std::string&)> log;
 };
 
+// The type URL containerd expects for an event: its protobuf full name,
+// known from the topic for the task events the shim sends, so a daemon
+// never builds the events file's descriptors just for a name (that was
+// ~1% of a container start); anything else asks the descriptor.
+std::string event_type_name(const std::string& topic, const google::protobuf::Message& event);
+
 class EventPublisher final : public EventSink {
  public:
   explicit EventPublisher(PublisherOptions options);

@@ -115,6 +115,10 @@ StartTrace::StartTrace(const ShimFlags& flags, const ShimInfo& info,
     state_->enabled = state_->session->enabled() && state_->session->config().enabled;
     if (state_->enabled) {
       tracer = state_->session->provider()->tracer("wasmshim.shim");
+    } else {
+      // Its provider would stay installed in the daemon forked from here,
+      // streaming every span the daemon makes to nowhere.
+      state_->session.reset();
     }
   } else {
     // A running shim takes the task: the span leaves from a detached child.

@@ -48,6 +48,20 @@ struct FakeEventsService {
   return event;
 }
 
+TEST(EventPublisher, TypeNamesByTopicAreTheEventsOwn) {
+  namespace events = ::containerd::events;
+  const std::pair<std::string, std::unique_ptr<google::protobuf::Message>> cases[] = {
+      {"/tasks/create", std::make_unique<events::TaskCreate>()},
+      {"/tasks/start", std::make_unique<events::TaskStart>()},
+      {"/tasks/oom", std::make_unique<events::TaskOOM>()},
+      {"/tasks/exit", std::make_unique<events::TaskExit>()},
+      {"/tasks/delete", std::make_unique<events::TaskDelete>()},
+      {"/tasks/paused", std::make_unique<events::TaskPaused>()}};
+  for (const auto& [topic, event] : cases) {
+    EXPECT_EQ(event_type_name(topic, *event), event->GetDescriptor()->full_name()) << topic;
+  }
+}
+
 TEST(EventPublisher, ForwardsInOrderOverTtrpc) {
   wasmshim::testing::TempDir dir;
   FakeEventsService containerd(dir.socket());

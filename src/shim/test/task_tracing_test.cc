@@ -5,6 +5,7 @@
 
 #include <optional>
 
+#include "shim_tracing.h"
 #include "support/temp_dir.h"
 #include "task_service.h"
 #include "wasmshim/otel/propagation.h"
@@ -160,6 +161,19 @@ TEST(TaskTracing, LongWaitsShowWhileTheyLast) {
   }
   EXPECT_GE(ticks, 2u);
   otel::set_global_tracer_provider(nullptr);
+}
+
+// `start` with tracing off: nothing of its session may stay installed, or
+// the daemon forked from it would stream all its spans to nowhere.
+TEST(StartTracing, OffLeavesNoProviderForTheDaemon) {
+  otel::OtlpConfig off;
+  off.enabled = false;
+  ShimFlags flags;
+  flags.id = "t";
+  StartTrace trace(flags, ShimInfo{"wasmshim", "1", "r", "v1"}, off, /*spawning=*/true);
+  EXPECT_EQ(otel::global_tracer_provider(), nullptr);
+  EXPECT_EQ(trace.daemon_span_fd(), -1);
+  EXPECT_TRUE(trace.daemon_environment().empty());
 }
 
 }  // namespace

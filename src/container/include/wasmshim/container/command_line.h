@@ -12,7 +12,8 @@ namespace wasmshim::container {
 // overwritten in place, as one space-separated string when longer, running
 // into the environment's strings if environ no longer points at them, and
 // cut short where the room ends. Returns false, changing nothing, if
-// neither can be done.
+// neither can be done. Call with one thread (a daemon before it starts any,
+// a forked child).
 bool set_command_line(const std::vector<std::string>& args);
 
 // What /proc/self/cmdline shows, program first.
