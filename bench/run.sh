@@ -4,8 +4,8 @@
 #   bench/run.sh ttrpc [--seconds S] [--payload BYTES] [--concurrency N]
 #   bench/run.sh engine [--runs N] [--only NAME]
 #   bench/run.sh otel [SPANS [EXPORT_SPANS]]
-#   bench/run.sh stress [--tasks N] [--concurrency M] [--runtimes wasmshim,wasmshim-traced,wasmshim-bare,runc] [--via direct|containerd]
-#   bench/run.sh stress-plot [TASKS]   throughput against concurrency, wasmshim and runc, to bench/stress.png
+#   bench/run.sh stress [--tasks N] [--concurrency M] [--runtimes wasmshim,wasmshim-traced,wasmshim-bare,runc] [--via direct|containerd] [--rounds R]
+#   bench/run.sh stress-plot [TASKS]   throughput against concurrency, wasmshim and runc (medians of 3 rounds), to bench/stress.png
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which="${1:-}"
@@ -49,7 +49,7 @@ case "$which" in
     data="$build/stress-plot.dat"
     echo "# concurrency wasmshim_tasks_per_s runc_tasks_per_s" > "$data"
     for c in 1 2 4 8 16; do
-      "$build/bin/stress" --tasks "$tasks" --concurrency "$c" --runtimes wasmshim,runc \
+      "$build/bin/stress" --tasks "$tasks" --concurrency "$c" --runtimes wasmshim,runc --rounds 3 \
         --json "$build/stress-$c.json" > "$build/stress-$c.txt"
       python3 - "$build/stress-$c.json" "$c" >> "$data" <<'PY'
 import json, sys
