@@ -26,7 +26,7 @@ function(wasmshim_use_static_archives)
     get_target_property(type ${target} TYPE)
     if(type STREQUAL "INTERFACE_LIBRARY")
       # pkg-config's way (re2): -lNAME or the shared object's path among the
-    # link items.
+      # link items.
       get_target_property(items ${target} INTERFACE_LINK_LIBRARIES)
       if(items)
         set(static_items "")

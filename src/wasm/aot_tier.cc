@@ -149,6 +149,9 @@ void compile_aot(const std::string& c_path, const std::string& output, const std
 
 bool start_background_aot(const ModuleCache& cache, const std::string& c_name,
                           const std::string& so_name, const std::string& key) {
+  if (::access(cache.path(so_name).c_str(), F_OK) == 0) {
+    return false;  // built already
+  }
   // A build that failed left its compiler's messages: every start retrying
   // it would spend a compile on each (`wasmshim compile` shows the error).
   if (::access(cache.path(so_name + ".log").c_str(), F_OK) == 0) {

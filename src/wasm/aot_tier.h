@@ -21,8 +21,8 @@ void compile_aot(const std::string& c_path, const std::string& output, const std
 
 // Starts compile_aot in a detached, low-priority background job that
 // publishes cache entry so_name when done; at most one job per entry (a lock
-// file in the cache). Returns false when a job is already running or cannot
-// be started.
+// file in the cache). Returns false when the entry is there already, a job
+// is running, an earlier one failed (its log is left), or none can start.
 bool start_background_aot(const ModuleCache& cache, const std::string& c_name,
                           const std::string& so_name, const std::string& key);
 

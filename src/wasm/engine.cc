@@ -205,13 +205,15 @@ std::unique_ptr<CompiledModule> compile_jit(const std::string& source, const std
   return compile_with_tcc(source, name);
 }
 
-// Under `auto`, a start that runs jit starts the aot build in the background
-// (at most one at a time, never again after one failed: see
-// start_background_aot), so that a later start finds it.
-bool start_background_aot_for_jit(const ModuleCache& cache, const CacheNames& names,
-                                  const EngineOptions& options) {
-  if (options.tier != Tier::kAuto || !options.background_aot || !cache.enabled() ||
-      !segment_base_available() || ::access(cache.path(names.c_name).c_str(), R_OK) != 0) {
+// Under `auto`, the aot build of a module that ran jit, started in the
+// background from its cached translation (at most one at a time, none once
+// built or after one failed: see start_background_aot), so that a later
+// start finds it. Whether this process may leave the build behind is the
+// caller's to say (EngineOptions::background_aot).
+bool start_aot_in_background(const ModuleCache& cache, const CacheNames& names,
+                             const EngineOptions& options) {
+  if (options.tier != Tier::kAuto || !cache.enabled() || !segment_base_available() ||
+      ::access(cache.path(names.c_name).c_str(), R_OK) != 0) {
     return false;
   }
   return start_background_aot(cache, names.c_name, names.so_name, names.aot_key);
@@ -332,8 +334,8 @@ PreparedModule prepare(const Module& module, const EngineOptions& options) {
     report.c_from_cache = c.from_cache;
     state->compiled = compile_jit(c.source, module.name(), cache, names);
   }
-  if (state->compiled->tier() == "jit") {
-    report.background_build_started = start_background_aot_for_jit(cache, names, options);
+  if (state->compiled->tier() == "jit" && options.background_aot) {
+    report.background_build_started = start_aot_in_background(cache, names, options);
   }
   state->tier = state->compiled->tier();
   report.tier = state->tier;
@@ -347,16 +349,8 @@ PreparedModule prepare(const Module& module, const EngineOptions& options) {
 }
 
 bool start_background_build(const std::string& module_digest, const EngineOptions& options) {
-  ModuleCache cache(options.cache_dir);
-  if (options.tier != Tier::kAuto || !cache.enabled() || !segment_base_available()) {
-    return false;
-  }
-  const CacheNames names = cache_names(module_digest);
-  if (::access(cache.path(names.so_name).c_str(), F_OK) == 0 ||
-      ::access(cache.path(names.c_name).c_str(), R_OK) != 0) {
-    return false;  // built already, or never translated
-  }
-  return start_background_aot(cache, names.c_name, names.so_name, names.aot_key);
+  return start_aot_in_background(ModuleCache(options.cache_dir), cache_names(module_digest),
+                                 options);
 }
 
 namespace {
@@ -394,9 +388,8 @@ PreparedModule prepare_file(const std::string& path, const EngineOptions& option
       state->report.tier = state->tier;
       state->report.module_digest = digest;
       state->report.object_from_cache = true;
-      if (state->tier == "jit") {
-        state->report.background_build_started =
-            start_background_aot_for_jit(cache, names, options);
+      if (state->tier == "jit" && options.background_aot) {
+        state->report.background_build_started = start_aot_in_background(cache, names, options);
       }
       state->has_start = state->compiled->glue().start != nullptr;
       state->compiled->glue().bind(&host_runtime(), state->imports.data());
