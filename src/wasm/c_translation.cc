@@ -10,6 +10,7 @@
 
 #include "module_parsed.h"
 #include "runtime_abi.h"
+#include "simd_lowering.h"
 
 namespace wasmshim::wasm {
 namespace {
@@ -64,16 +65,21 @@ Prototype parse_prototype(const std::string& line) {
   return proto;
 }
 
-// "'wasi_snapshot_preview1' 'fd_write'" from "/* import: '...' '...' */".
+// ("wasi_snapshot_preview1", "fd_write") from "/* import: '...' '...' */", and
+// (name, "") from "/* export: '...' */". wasm2c writes names as they are,
+// quotes included, so only the outermost quotes delimit.
 std::pair<std::string, std::string> quoted_pair(const std::string& comment) {
-  std::vector<std::string> parts;
-  std::size_t pos = 0;
-  while ((pos = comment.find('\'', pos)) != std::string::npos) {
-    auto end = comment.find('\'', pos + 1);
-    parts.push_back(comment.substr(pos + 1, end - pos - 1));
-    pos = end + 1;
+  const auto first = comment.find('\'');
+  const auto last = comment.rfind('\'');
+  if (first == std::string::npos || last <= first) {
+    return {"", ""};
   }
-  return {!parts.empty() ? parts[0] : "", parts.size() > 1 ? parts[1] : ""};
+  const std::string inner = comment.substr(first + 1, last - first - 1);
+  const auto gap = inner.find("' '");
+  if (gap == std::string::npos) {
+    return {inner, ""};
+  }
+  return {inner.substr(0, gap), inner.substr(gap + 3)};
 }
 
 struct HeaderFacts {
@@ -126,13 +132,42 @@ HeaderFacts read_header(const Module& module, const std::string& header) {
   return facts;
 }
 
+// A SIMD helper's definition, from wasm2c's placeholder for it, e.g.
+//   static u32 w2c_wasmshim_simd_v128_any_true(Z_m_instance_t* instance, u64 w2c_p0, u64 w2c_p1) {
+// becomes a call to the library function of the same name.
+std::optional<std::string> simd_helper_definition(const std::string& line) {
+  const std::string marker = " w2c_" + std::string(kSimdHelperPrefix);
+  if (!starts_with(line, "static ") || line.find(marker) == std::string::npos ||
+      line.back() != '{') {
+    return std::nullopt;
+  }
+  Prototype proto = parse_prototype(line);
+  std::string args;
+  for (std::size_t i = 1; i < proto.params.size(); ++i) {  // [0] is the instance
+    const std::string& param = proto.params[i];
+    args += (i > 1 ? ", " : "") + param.substr(param.find_last_of(' ') + 1);
+  }
+  return line + "\n  (void)instance;\n  return " + proto.name.substr(std::string("w2c_").size()) +
+         "(" + args + ");\n}\n";
+}
+
 std::string source_body(const std::string& source) {
   std::string out;
+  bool in_placeholder = false;
   for (const std::string& line : split_lines(source)) {
+    if (in_placeholder) {
+      in_placeholder = line != "}";
+      continue;
+    }
     // Includes are replaced by the prelude; loads, stores and reinterprets
     // are macros there instead of the inline functions these lines define.
     if (starts_with(line, "#include") || starts_with(line, "DEFINE_LOAD(") ||
         starts_with(line, "DEFINE_STORE(") || starts_with(line, "DEFINE_REINTERPRET(")) {
+      continue;
+    }
+    if (std::optional<std::string> helper = simd_helper_definition(line)) {
+      out += *helper;
+      in_placeholder = true;
       continue;
     }
     out += line;
@@ -271,6 +306,9 @@ std::string translate_to_c(const Module& module) {
   HeaderFacts facts = read_header(module, stream_text(h_stream));
   std::string out = kCPrelude;
   out += facts.body;
+  if (module.uses_simd()) {
+    out += kCSimdLibrary;
+  }
   out += source_body(stream_text(c_stream));
   out += glue(module, facts);
   return out;

@@ -8,10 +8,13 @@
 namespace wasmshim::wasm {
 
 extern const char* const kCPrelude;
+// The SIMD operations a lowered module calls (simd_lowering.h); added to the
+// translation only for modules that use them.
+extern const char* const kCSimdLibrary;
 
 // Bump when the prelude, the glue or the runtime ABI changes: it is part of
 // every cache key.
-inline constexpr const char* kTranslationVersion = "wasmshim-c-5";
+inline constexpr const char* kTranslationVersion = "wasmshim-c-6";
 
 // The C that wasm2c writes for the module, with the prelude in place of its
 // includes and glue functions (abi::k*Symbol) appended. The glue's import

@@ -20,7 +20,9 @@
 #include <iterator>
 #include <optional>
 
+#include "kept_loads.h"
 #include "module_parsed.h"
+#include "simd_lowering.h"
 #include "wasmshim/wasm/sha256.h"
 
 namespace wasmshim::wasm {
@@ -135,6 +137,14 @@ class ConstantExpressionCheck : public wabt::BinaryReaderNop {
   bool in_constant_expression_ = false;
 };
 
+void validate(const std::string& name, wabt::Module& ir, bool simd, const char* stage) {
+  wabt::Errors errors;
+  wabt::ValidateOptions options(supported_features(simd));
+  if (!wabt::Succeeded(wabt::ValidateModule(&ir, &errors, options))) {
+    throw first_error(name, errors, stage);
+  }
+}
+
 bool read(const std::string& name, const std::vector<std::uint8_t>& bytes, bool simd,
           wabt::Module& out, wabt::Errors& errors) {
   wabt::ReadBinaryOptions options(supported_features(simd), nullptr, /*read_debug_names=*/false,
@@ -225,18 +235,22 @@ Module Module::from_bytes(std::string name, std::vector<std::uint8_t> bytes) {
   module.parsed_ = std::make_unique<Parsed>();
   wabt::Errors errors;
   if (!read(name, bytes, /*simd=*/false, module.parsed_->ir, errors)) {
-    wabt::Module with_simd;
+    // Read again with SIMD: a module that uses it is lowered to scalars.
     wabt::Errors simd_errors;
-    if (read(name, bytes, /*simd=*/true, with_simd, simd_errors)) {
-      ModuleError at = first_error(name, errors, "read");
-      throw ModuleError(name, at.offset(),
-                        "the module uses SIMD (v128), which this engine cannot translate yet");
+    module.parsed_ = std::make_unique<Parsed>();
+    if (!read(name, bytes, /*simd=*/true, module.parsed_->ir, simd_errors)) {
+      throw first_error(name, errors, "malformed module");
     }
-    throw first_error(name, errors, "malformed module");
-  }
-  wabt::ValidateOptions validate_options(supported_features(false));
-  if (!wabt::Succeeded(wabt::ValidateModule(&module.parsed_->ir, &errors, validate_options))) {
-    throw first_error(name, errors, "invalid module");
+    validate(name, module.parsed_->ir, /*simd=*/true, "invalid module");
+    keep_dropped_loads(module.parsed_->ir);
+    lower_simd(name, module.parsed_->ir);
+    module.uses_simd_ = true;
+    // Checked again without SIMD: a fault in the lowering is an error here,
+    // not a miscompiled guest.
+    validate(name, module.parsed_->ir, /*simd=*/false, "SIMD lowering left an invalid module");
+  } else {
+    validate(name, module.parsed_->ir, /*simd=*/false, "invalid module");
+    keep_dropped_loads(module.parsed_->ir);
   }
   // The C writer needs every function, global and type to have a name.
   if (!wabt::Succeeded(wabt::GenerateNames(&module.parsed_->ir)) ||

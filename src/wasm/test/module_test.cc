@@ -77,16 +77,53 @@ TEST(Module, UnclosedBlockInAConstantExpressionIsRefusedNotAborted) {
   }
 }
 
-TEST(Module, SimdIsRefusedWithAMessageOfItsOwn) {
+TEST(Module, SimdIsLoweredToScalars) {
+  Module simd = Module::from_bytes(
+      "simd.wasm", wat_to_wasm("(module (func (export \"f\") (result i32) v128.const i32x4 1 2 3 4 "
+                               "i32x4.extract_lane 0))",
+                               true));
+  EXPECT_TRUE(simd.uses_simd());
+  EXPECT_TRUE(simd.exports_function("f"));
+  Module scalar = Module::from_bytes("scalar.wasm", wat_to_wasm("(module (func (export \"f\")))"));
+  EXPECT_FALSE(scalar.uses_simd());
+}
+
+TEST(Module, V128InAnImportIsRefusedByName) {
   auto bytes = wat_to_wasm(
-      "(module (func (export \"f\") (result i32) v128.const i32x4 1 2 3 4 i32x4.extract_lane 0))",
-      true);
+      "(module (import \"env\" \"take\" (func (param v128))) (func (export \"_start\")))", true);
   try {
-    Module::from_bytes("simd.wasm", bytes);
-    FAIL() << "accepted SIMD";
+    Module::from_bytes("import.wasm", bytes);
+    FAIL() << "accepted a v128 import";
   } catch (const ModuleError& e) {
-    EXPECT_NE(e.reason().find("SIMD"), std::string::npos) << e.what();
-    EXPECT_GT(e.offset(), 0u);
+    EXPECT_NE(e.reason().find("env.take"), std::string::npos) << e.what();
+    EXPECT_NE(e.reason().find("v128"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Module, InvalidSimdIsRefusedBeforeLowering) {
+  // i32x4.add of an i32: wrong operand type, caught by validation with SIMD.
+  std::vector<std::uint8_t> bytes = wat_to_wasm(
+      "(module (func (result v128) v128.const i32x4 0 0 0 0 v128.const i32x4 0 0 0 0 i32x4.add))",
+      true);
+  // Patch the second v128.const (0xfd 0x0c + 16 bytes) into i32.const 0 and nops.
+  std::size_t second = 0;
+  for (std::size_t i = 0, seen = 0; i + 1 < bytes.size(); ++i) {
+    if (bytes[i] == 0xfd && bytes[i + 1] == 0x0c && ++seen == 2) {
+      second = i;
+      break;
+    }
+  }
+  ASSERT_NE(second, 0u);
+  bytes[second] = 0x41;      // i32.const
+  bytes[second + 1] = 0x00;  // 0
+  for (std::size_t k = 2; k < 18; ++k) {
+    bytes[second + k] = 0x01;  // nop
+  }
+  try {
+    Module::from_bytes("bad.wasm", bytes);
+    FAIL() << "accepted a mistyped SIMD operation";
+  } catch (const ModuleError& e) {
+    EXPECT_NE(e.reason().find("invalid module"), std::string::npos) << e.what();
   }
 }
 

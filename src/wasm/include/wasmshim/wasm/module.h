@@ -66,6 +66,9 @@ class Module {
   const std::vector<std::string>& other_imports() const { return other_imports_; }
   bool exports_function(const std::string& export_name) const;
   bool exports_memory() const { return exports_memory_; }
+  // Whether the module uses SIMD (v128), which the engine lowered to scalar
+  // operations before translation.
+  bool uses_simd() const { return uses_simd_; }
 
   // The parsed wabt module, for the translator. Opaque outside the engine.
   struct Parsed;
@@ -80,6 +83,7 @@ class Module {
   std::vector<std::string> other_imports_;
   std::vector<std::string> exported_functions_;
   bool exports_memory_ = false;
+  bool uses_simd_ = false;
   std::unique_ptr<Parsed> parsed_;
 };
 
