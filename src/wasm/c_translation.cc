@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <optional>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
+#include "c_folding.h"
 #include "module_parsed.h"
 #include "runtime_abi.h"
 #include "simd_lowering.h"
@@ -151,24 +153,34 @@ std::optional<std::string> simd_helper_definition(const std::string& line) {
          "(" + args + ");\n}\n";
 }
 
-std::string source_body(const std::string& source) {
+std::string source_body(const std::string& text) {
   std::string out;
+  out.reserve(text.size());
   bool in_placeholder = false;
-  for (const std::string& line : split_lines(source)) {
+  const std::string_view source(text);
+  for (std::size_t pos = 0; pos < source.size();) {
+    std::size_t end = source.find('\n', pos);
+    if (end == std::string_view::npos) {
+      end = source.size();
+    }
+    const std::string_view line = source.substr(pos, end - pos);
+    pos = end + 1;
     if (in_placeholder) {
       in_placeholder = line != "}";
       continue;
     }
     // Includes are replaced by the prelude; loads, stores and reinterprets
     // are macros there instead of the inline functions these lines define.
-    if (starts_with(line, "#include") || starts_with(line, "DEFINE_LOAD(") ||
-        starts_with(line, "DEFINE_STORE(") || starts_with(line, "DEFINE_REINTERPRET(")) {
+    if (line.starts_with("#include") || line.starts_with("DEFINE_LOAD(") ||
+        line.starts_with("DEFINE_STORE(") || line.starts_with("DEFINE_REINTERPRET(")) {
       continue;
     }
-    if (std::optional<std::string> helper = simd_helper_definition(line)) {
-      out += *helper;
-      in_placeholder = true;
-      continue;
+    if (line.starts_with("static ")) {
+      if (std::optional<std::string> helper = simd_helper_definition(std::string(line))) {
+        out += *helper;
+        in_placeholder = true;
+        continue;
+      }
     }
     out += line;
     out += '\n';
@@ -309,7 +321,7 @@ std::string translate_to_c(const Module& module) {
   if (module.uses_simd()) {
     out += kCSimdLibrary;
   }
-  out += source_body(stream_text(c_stream));
+  out += fold_stack_temporaries(source_body(stream_text(c_stream)));
   out += glue(module, facts);
   return out;
 }
