@@ -20,12 +20,10 @@ typedef union {
   uint16_t u16[8]; int16_t i16[8]; uint8_t u8[16]; int8_t i8[16];
   float f32[4]; double f64[2];
 } wasmshim_v128;
-static inline wasmshim_v128 wasmshim_v(uint64_t lo, uint64_t hi) {
-  wasmshim_v128 v; v.u64[0] = lo; v.u64[1] = hi; return v;
-}
-static inline struct wasm_multi_jj wasmshim_r(wasmshim_v128 v) {
-  struct wasm_multi_jj r; r.j0 = v.u64[0]; r.j1 = v.u64[1]; return r;
-}
+/* Macros, not functions: tcc would call a function for each. */
+#define WASMSHIM_SET(v, lo, hi) ((v).u64[0] = (lo), (v).u64[1] = (hi))
+#define WASMSHIM_RETURN(v) { struct wasm_multi_jj wasmshim_result; \
+  wasmshim_result.j0 = (v).u64[0]; wasmshim_result.j1 = (v).u64[1]; return wasmshim_result; }
 static inline int64_t wasmshim_clamp(int64_t v, int64_t lo, int64_t hi) {
   return v < lo ? lo : v > hi ? hi : v;
 }
@@ -74,44 +72,58 @@ static inline uint32_t wasmshim_popcnt8(uint32_t x) {
 /* All ones for a true comparison, whatever the lane width it is stored in. */
 #define WASMSHIM_MASK(c) (-(uint64_t)((c) != 0))
 
+/* Lane loops written out: tcc keeps a loop counter in memory and branches
+   per lane; cc would unroll them anyway. */
+#define WASMSHIM_LANES_2(...) { const int i = 0; __VA_ARGS__; } { const int i = 1; __VA_ARGS__; }
+#define WASMSHIM_LANES_4(...) WASMSHIM_LANES_2(__VA_ARGS__) \
+  { const int i = 2; __VA_ARGS__; } { const int i = 3; __VA_ARGS__; }
+#define WASMSHIM_LANES_8(...) WASMSHIM_LANES_4(__VA_ARGS__) \
+  { const int i = 4; __VA_ARGS__; } { const int i = 5; __VA_ARGS__; } \
+  { const int i = 6; __VA_ARGS__; } { const int i = 7; __VA_ARGS__; }
+#define WASMSHIM_LANES_16(...) WASMSHIM_LANES_8(__VA_ARGS__) \
+  { const int i = 8; __VA_ARGS__; } { const int i = 9; __VA_ARGS__; } \
+  { const int i = 10; __VA_ARGS__; } { const int i = 11; __VA_ARGS__; } \
+  { const int i = 12; __VA_ARGS__; } { const int i = 13; __VA_ARGS__; } \
+  { const int i = 14; __VA_ARGS__; } { const int i = 15; __VA_ARGS__; }
+
 #define SIMD_V128 static inline struct wasm_multi_jj
 #define SIMD_UN(op, OUT, N, e) SIMD_V128 wasmshim_simd_##op(uint64_t a0, uint64_t a1) { \
-  wasmshim_v128 a = wasmshim_v(a0, a1), r; int i; \
-  for (i = 0; i < (N); ++i) r.OUT[i] = (e); \
-  return wasmshim_r(r); }
+  wasmshim_v128 a, r; WASMSHIM_SET(a, a0, a1); \
+  WASMSHIM_LANES_##N(r.OUT[i] = (e)) \
+  WASMSHIM_RETURN(r) }
 #define SIMD_BIN(op, OUT, N, e) SIMD_V128 wasmshim_simd_##op(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1) { \
-  wasmshim_v128 a = wasmshim_v(a0, a1), b = wasmshim_v(b0, b1), r; int i; \
-  for (i = 0; i < (N); ++i) r.OUT[i] = (e); \
-  return wasmshim_r(r); }
+  wasmshim_v128 a, b, r; WASMSHIM_SET(a, a0, a1); WASMSHIM_SET(b, b0, b1); \
+  WASMSHIM_LANES_##N(r.OUT[i] = (e)) \
+  WASMSHIM_RETURN(r) }
 #define SIMD_SHIFT(op, OUT, N, e) SIMD_V128 wasmshim_simd_##op(uint64_t a0, uint64_t a1, uint32_t s) { \
-  wasmshim_v128 a = wasmshim_v(a0, a1), r; int i; \
+  wasmshim_v128 a, r; WASMSHIM_SET(a, a0, a1); \
   int c = (int)(s & (8 * sizeof(r.OUT[0]) - 1)); \
-  for (i = 0; i < (N); ++i) r.OUT[i] = (e); \
-  return wasmshim_r(r); }
+  WASMSHIM_LANES_##N(r.OUT[i] = (e)) \
+  WASMSHIM_RETURN(r) }
 #define SIMD_SPLAT(op, OUT, N, T) SIMD_V128 wasmshim_simd_##op(T x) { \
-  wasmshim_v128 r; int i; \
-  for (i = 0; i < (N); ++i) r.OUT[i] = x; \
-  return wasmshim_r(r); }
+  wasmshim_v128 r; \
+  WASMSHIM_LANES_##N(r.OUT[i] = x) \
+  WASMSHIM_RETURN(r) }
 #define SIMD_EXTRACT(op, T, e) static inline T wasmshim_simd_##op(uint64_t a0, uint64_t a1, uint32_t lane) { \
-  wasmshim_v128 a = wasmshim_v(a0, a1); \
+  wasmshim_v128 a; WASMSHIM_SET(a, a0, a1); \
   return (e); }
 #define SIMD_REPLACE(op, OUT, N, T) SIMD_V128 wasmshim_simd_##op(uint64_t a0, uint64_t a1, T x, uint32_t lane) { \
-  wasmshim_v128 a = wasmshim_v(a0, a1); \
+  wasmshim_v128 a; WASMSHIM_SET(a, a0, a1); \
   a.OUT[lane & ((N) - 1)] = x; \
-  return wasmshim_r(a); }
+  WASMSHIM_RETURN(a) }
 #define SIMD_ALL_TRUE(op, L, N) static inline uint32_t wasmshim_simd_##op(uint64_t a0, uint64_t a1) { \
-  wasmshim_v128 a = wasmshim_v(a0, a1); int i; \
-  for (i = 0; i < (N); ++i) if (a.L[i] == 0) return 0; \
-  return 1; }
+  wasmshim_v128 a; WASMSHIM_SET(a, a0, a1); uint32_t all = 1; \
+  WASMSHIM_LANES_##N(all &= a.L[i] != 0) \
+  return all; }
 #define SIMD_BITMASK(op, L, N) static inline uint32_t wasmshim_simd_##op(uint64_t a0, uint64_t a1) { \
-  wasmshim_v128 a = wasmshim_v(a0, a1); uint32_t m = 0; int i; \
-  for (i = 0; i < (N); ++i) m |= (uint32_t)(a.L[i] < 0) << i; \
+  wasmshim_v128 a; WASMSHIM_SET(a, a0, a1); uint32_t m = 0; \
+  WASMSHIM_LANES_##N(m |= (uint32_t)(a.L[i] < 0) << i) \
   return m; }
 /* v128.loadNxM: eight loaded bytes, each lane widened. */
 #define SIMD_WIDEN(op, OUT, IN, N) SIMD_V128 wasmshim_simd_##op(uint64_t x) { \
-  wasmshim_v128 s = wasmshim_v(x, 0), r; int i; \
-  for (i = 0; i < (N); ++i) r.OUT[i] = s.IN[i]; \
-  return wasmshim_r(r); }
+  wasmshim_v128 s, r; WASMSHIM_SET(s, x, 0); \
+  WASMSHIM_LANES_##N(r.OUT[i] = s.IN[i]) \
+  WASMSHIM_RETURN(r) }
 
 SIMD_WIDEN(v128_load8x8_s, i16, i8, 8)
 SIMD_WIDEN(v128_load8x8_u, u16, u8, 8)
@@ -144,13 +156,16 @@ SIMD_REPLACE(f64x2_replace_lane, f64, 2, double)
 
 SIMD_V128 wasmshim_simd_i8x16_shuffle(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1,
                                       uint64_t m0, uint64_t m1) {
-  wasmshim_v128 a = wasmshim_v(a0, a1), b = wasmshim_v(b0, b1), m = wasmshim_v(m0, m1), r;
+  wasmshim_v128 a, b, m, r;
+  WASMSHIM_SET(a, a0, a1);
+  WASMSHIM_SET(b, b0, b1);
+  WASMSHIM_SET(m, m0, m1);
   int i;
   for (i = 0; i < 16; ++i) {
     uint32_t k = m.u8[i] & 31;
     r.u8[i] = k < 16 ? a.u8[k] : b.u8[k - 16];
   }
-  return wasmshim_r(r);
+  WASMSHIM_RETURN(r)
 }
 SIMD_BIN(i8x16_swizzle, u8, 16, b.u8[i] < 16 ? a.u8[b.u8[i]] : 0)
 
@@ -215,7 +230,7 @@ SIMD_V128 wasmshim_simd_v128_bitselect(uint64_t a0, uint64_t a1, uint64_t b0, ui
   wasmshim_v128 r;
   r.u64[0] = (a0 & c0) | (b0 & ~c0);
   r.u64[1] = (a1 & c1) | (b1 & ~c1);
-  return wasmshim_r(r);
+  WASMSHIM_RETURN(r)
 }
 static inline uint32_t wasmshim_simd_v128_any_true(uint64_t a0, uint64_t a1) {
   return (a0 | a1) != 0;

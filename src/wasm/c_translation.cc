@@ -134,23 +134,27 @@ HeaderFacts read_header(const Module& module, const std::string& header) {
   return facts;
 }
 
-// A SIMD helper's definition, from wasm2c's placeholder for it, e.g.
-//   static u32 w2c_wasmshim_simd_v128_any_true(Z_m_instance_t* instance, u64 w2c_p0, u64 w2c_p1) {
-// becomes a call to the library function of the same name.
-std::optional<std::string> simd_helper_definition(const std::string& line) {
+// SIMD helpers (simd_lowering.h). wasm2c declares each before any function,
+//   static u32 w2c_wasmshim_simd_v128_any_true(Z_m_instance_t*, u64, u64);
+// which becomes a macro for the library function of the same name (one call,
+// not two, under tcc), and later defines it with a placeholder body, which
+// is dropped.
+enum class SimdHelperLine { kNone, kDeclaration, kDefinition };
+
+SimdHelperLine simd_helper_line(std::string_view line) {
   const std::string marker = " w2c_" + std::string(kSimdHelperPrefix);
-  if (!starts_with(line, "static ") || line.find(marker) == std::string::npos ||
-      line.back() != '{') {
-    return std::nullopt;
+  if (!line.starts_with("static ") || line.find(marker) == std::string_view::npos) {
+    return SimdHelperLine::kNone;
   }
-  Prototype proto = parse_prototype(line);
-  std::string args;
-  for (std::size_t i = 1; i < proto.params.size(); ++i) {  // [0] is the instance
-    const std::string& param = proto.params[i];
-    args += (i > 1 ? ", " : "") + param.substr(param.find_last_of(' ') + 1);
-  }
-  return line + "\n  (void)instance;\n  return " + proto.name.substr(std::string("w2c_").size()) +
-         "(" + args + ");\n}\n";
+  return line.ends_with(");")  ? SimdHelperLine::kDeclaration
+         : line.ends_with("{") ? SimdHelperLine::kDefinition
+                               : SimdHelperLine::kNone;
+}
+
+std::string simd_helper_macro(const std::string& declaration) {
+  const std::string name = parse_prototype(declaration).name;
+  return "#define " + name + "(instance, ...) " + name.substr(std::string("w2c_").size()) +
+         "(__VA_ARGS__)\n";
 }
 
 std::string source_body(const std::string& text) {
@@ -175,12 +179,15 @@ std::string source_body(const std::string& text) {
         line.starts_with("DEFINE_STORE(") || line.starts_with("DEFINE_REINTERPRET(")) {
       continue;
     }
-    if (line.starts_with("static ")) {
-      if (std::optional<std::string> helper = simd_helper_definition(std::string(line))) {
-        out += *helper;
+    switch (simd_helper_line(line)) {
+      case SimdHelperLine::kDeclaration:
+        out += simd_helper_macro(std::string(line));
+        continue;
+      case SimdHelperLine::kDefinition:
         in_placeholder = true;
         continue;
-      }
+      case SimdHelperLine::kNone:
+        break;
     }
     out += line;
     out += '\n';

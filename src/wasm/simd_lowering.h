@@ -13,8 +13,8 @@ namespace wasmshim::wasm {
 
 // Functions the lowering adds for each SIMD operation it meets are named
 // this prefix plus the operation ("i32x4.add" -> "wasmshim_simd_i32x4_add").
-// Their bodies are placeholders; the C translation gives them one line that
-// calls the function of the same name in kCSimdLibrary.
+// Their bodies are placeholders; the C translation makes each name a macro
+// for the function of the same name in kCSimdLibrary.
 inline constexpr std::string_view kSimdHelperPrefix = "wasmshim_simd_";
 
 // Every v128 value becomes two i64 values (low and high half) in locals,
