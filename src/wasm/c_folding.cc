@@ -253,10 +253,10 @@ bool redefines(std::string_view line, std::string_view name) {
          body.back() == ';' && occurrences(body, name).count == 1;
 }
 
-// The line that replaces `def` followed by `next` (`after` is the line
-// after that, as written), or nothing.
+// The line that replaces `def` followed by `next` (`source_after` is the source
+// after `next`, as written), or nothing.
 std::optional<std::string> fold(const Definition& def, std::string_view next,
-                                std::string_view after) {
+                                std::string_view source_after) {
   const std::size_t start = next.find_first_not_of(' ');
   if (start == std::string_view::npos) {
     return std::nullopt;
@@ -304,7 +304,8 @@ std::optional<std::string> fold(const Definition& def, std::string_view next,
     const std::size_t eq = body.find(" = ");
     const std::string_view copied = eq == std::string_view::npos ? "" : body.substr(eq + 3);
     if (copied.size() == def.name.size() + 1 && copied.starts_with(def.name) &&
-        copied.back() == ';' && !redefines(after, def.name)) {
+        copied.back() == ';' &&
+        !redefines(source_after.substr(0, source_after.find('\n')), def.name)) {
       return std::nullopt;
     }
     const std::size_t brace = next.find('{');
@@ -351,40 +352,69 @@ bool is_label(std::string_view line) {
 namespace {
 
 // Folds one run of whole lines; a fold never spans two functions.
+// Whether what a line assigns to a temporary may move: the value of
+// `t = v;`, or `e` of `t op= e;` (which folding turns into `t = (a) op (e);`).
+// False for other lines.
+bool movable_value(std::string_view line) {
+  if (std::optional<Definition> def = definition(line)) {
+    return is_movable(def->value);
+  }
+  const std::size_t start = line.find_first_not_of(' ');
+  if (start == std::string_view::npos || line.back() != ';' ||
+      !is_temporary(identifier_at(line, start))) {
+    return false;
+  }
+  const std::size_t assign = line.find("= ", start);
+  return assign != std::string_view::npos && assign > start && line[assign - 1] != ' ' &&
+         line[assign - 1] != '=' && line[assign - 1] != '!' &&
+         is_movable(line.substr(assign + 2, line.size() - assign - 3));
+}
+
 std::string fold_lines(std::string_view source) {
   // Lines are views into the source, or into `folded` once rewritten; most
-  // (data segments, declarations) are passed over after a glance.
-  std::vector<std::string_view> lines;
+  // (data segments, declarations) are passed over after a glance. Each
+  // line's `movable` is judged on the line as written: folding a movable
+  // value into a line leaves the line's own verdict as it was, so a long
+  // folded expression is never scanned again.
+  struct Line {
+    std::string_view text;
+    std::optional<bool> movable;
+  };
+  std::vector<Line> lines;
   std::deque<std::string> folded;
   for (std::size_t pos = 0; pos < source.size();) {
     std::size_t end = source.find('\n', pos);
     if (end == std::string_view::npos) {
       end = source.size();
     }
-    std::string_view line = source.substr(pos, end - pos);
+    Line line{source.substr(pos, end - pos), std::nullopt};
     pos = end + 1;
-    while (!lines.empty() && may_define(lines.back()) && !is_label(line)) {
-      std::optional<Definition> def = definition(lines.back());
-      if (!def || !is_movable(def->value)) {
+    while (!lines.empty() && may_define(lines.back().text) && !is_label(line.text)) {
+      Line& previous = lines.back();
+      if (!previous.movable) {
+        previous.movable = movable_value(previous.text);
+      }
+      std::optional<Definition> def = definition(previous.text);
+      if (!*previous.movable || !def) {
         break;
       }
-      const std::size_t after_end = std::min(source.find('\n', pos), source.size());
-      const std::string_view after =
-          pos < source.size() ? source.substr(pos, after_end - pos) : std::string_view();
-      std::optional<std::string> result = fold(*def, line, after);
+      if (!line.movable) {
+        line.movable = movable_value(line.text);
+      }
+      std::optional<std::string> result = fold(*def, line.text, source.substr(pos));
       if (!result) {
         break;
       }
       lines.pop_back();
       folded.push_back(std::move(*result));
-      line = folded.back();
+      line.text = folded.back();
     }
     lines.push_back(line);
   }
   std::string out;
   out.reserve(source.size());
-  for (std::string_view line : lines) {
-    out += line;
+  for (const Line& line : lines) {
+    out += line.text;
     out += '\n';
   }
   return out;
