@@ -20,7 +20,8 @@ wasm_packages=(clang lld wasi-libc libclang-rt-14-dev-wasm32)
 # Tracing: gRPC and its code generator (OTLP/gRPC), libcurl and zlib
 # (OTLP/HTTP and gzip), cpp-httplib (the receiver's and tests' HTTP server),
 # openssl (certificates for the TLS tests), Node.js and npm (the interop
-# receiver built on the OpenTelemetry project's own decoders).
+# receiver built on the OpenTelemetry project's own decoders; Node's V8 is
+# also the reference the engine's SIMD test compares every operation with).
 otel_packages=(libgrpc++-dev protobuf-compiler-grpc libcurl4-openssl-dev zlib1g-dev
   libcpp-httplib-dev openssl)
 # A machine may already have Node.js with its own npm (packaged with it, which
