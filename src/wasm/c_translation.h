@@ -14,7 +14,7 @@ extern const char* const kCSimdLibrary;
 
 // Bump when the prelude, the glue or the runtime ABI changes: it is part of
 // every cache key.
-inline constexpr const char* kTranslationVersion = "wasmshim-c-6";
+inline constexpr const char* kTranslationVersion = "wasmshim-c-7";
 
 // The C that wasm2c writes for the module, with the prelude in place of its
 // includes and glue functions (abi::k*Symbol) appended. The glue's import

@@ -239,7 +239,8 @@ Module Module::from_bytes(std::string name, std::vector<std::uint8_t> bytes) {
     wabt::Errors simd_errors;
     module.parsed_ = std::make_unique<Parsed>();
     if (!read(name, bytes, /*simd=*/true, module.parsed_->ir, simd_errors)) {
-      throw first_error(name, errors, "malformed module");
+      // Read as far as it goes: past any SIMD to the real fault.
+      throw first_error(name, simd_errors, "malformed module");
     }
     validate(name, module.parsed_->ir, /*simd=*/true, "invalid module");
     keep_dropped_loads(module.parsed_->ir);
