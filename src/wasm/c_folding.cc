@@ -316,6 +316,10 @@ std::optional<std::string> fold(const Definition& def, std::string_view next,
       return std::nullopt;
     }
   }
+  // A load must happen, and select (`c ? a : b`) evaluates one side only.
+  if (value.find("_load") != std::string::npos && next.find('?') != std::string_view::npos) {
+    return std::nullopt;
+  }
   std::string out;
   out.reserve(next.size() + value.size());
   out += next.substr(0, uses.last);

@@ -85,6 +85,17 @@ TEST(CFolding, ALoadMovesIntoTheNextStatement) {
   EXPECT_EQ(fold(text), text);
 }
 
+TEST(CFolding, ALoadStaysOutOfASelect) {
+  // select evaluates one of its sides in C; the load must happen (and trap)
+  // whichever is chosen.
+  const std::string text =
+      "  w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_l1));\n"
+      "  w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;\n";
+  EXPECT_EQ(fold(text), text);
+  EXPECT_EQ(fold("  w2c_i1 = w2c_l1;\n  w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;\n"),
+            "  w2c_i0 = w2c_i2 ? w2c_i0 : w2c_l1;\n");
+}
+
 TEST(CFolding, CallsAndTrapsStayWhereTheyAre) {
   for (const char* text : {"  w2c_i1 = w2c_f3(instance, w2c_i1);\n  w2c_i0 += w2c_i1;\n",
                            "  w2c_i1 = I32_DIV_S(w2c_i1, w2c_i2);\n  w2c_i0 += w2c_i1;\n",
