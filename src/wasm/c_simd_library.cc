@@ -3,8 +3,8 @@
 namespace wasmshim::wasm {
 
 // The SIMD operations that simd_lowering.cc turns into calls, written as
-// plain C over a union of lanes so that tcc compiles them too (cc
-// vectorises the lane loops itself). A v128 arrives and leaves as two u64
+// plain C over a union of lanes, one statement per lane, so that tcc
+// compiles them too (cc vectorises the lanes itself). A v128 arrives and leaves as two u64
 // halves, low first; immediates (lane numbers, the shuffle mask) arrive as
 // trailing arguments. Every function is named wasmshim_simd_ plus the
 // operation's name with '.' as '_' (kSimdHelperPrefix); a test runs every

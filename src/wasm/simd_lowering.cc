@@ -252,7 +252,8 @@ class Lowering {
     field->func.decl.has_func_type = true;
     field->func.decl.type_var = wabt::Var(type_index(sig), wabt::Location());
     field->func.decl.sig = sig;
-    // The C translation replaces this body with a call into the library.
+    // The C translation drops this body: the name becomes a macro for the
+    // library function (c_simd_library.cc).
     field->func.exprs.push_back(std::make_unique<wabt::UnreachableExpr>());
     const auto index = static_cast<Index>(module_.funcs.size());
     module_.AppendField(std::move(field));
