@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "support/child_process.h"
 #include "support/temp_dir.h"
 #include "wasmshim/wasm/engine.h"
 #include "wat.h"
@@ -399,21 +400,6 @@ class SimdProgram {
   std::size_t size_ = 0;
 };
 
-// Runs `command` and returns its standard output.
-std::string output_of(const std::string& command) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    return out;
-  }
-  std::array<char, 65536> buffer{};
-  for (std::size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) {
-    out.append(buffer.data(), n);
-  }
-  ::pclose(pipe);
-  return out;
-}
-
 struct Reference {
   SimdProgram program;
   std::vector<std::uint8_t> wasm;
@@ -439,7 +425,8 @@ WebAssembly.instantiate(bytes, imports).then(({ instance }) => {
 });
 )";
   r.v8_output =
-      output_of("node " + script_path.string() + " " + wasm_path.string() + " 2>/dev/null");
+      wasmshim::testing::run({"/usr/bin/env", "node", script_path.string(), wasm_path.string()})
+          .out;
   return r;
 }
 
