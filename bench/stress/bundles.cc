@@ -23,18 +23,23 @@ const nlohmann::json& default_spec() {
   return spec;
 }
 
-void place(const std::string& from, const fs::path& to) {
-  std::error_code error;
-  fs::create_hard_link(from, to, error);
-  if (error) {
-    fs::copy_file(from, to, fs::copy_options::overwrite_existing);
-  }
+const char* image_name(BundleKind kind) {
+  return kind == BundleKind::native ? "demo" : "demo.wasm";
 }
 
 }  // namespace
 
-void make_bundle(BundleKind kind, const std::string& dir, const std::string& cgroups_path,
-                 const std::vector<std::string>& workload, bool absolute_root) {
+void stage_images(const std::string& images_dir) {
+  fs::create_directories(images_dir);
+  fs::copy_file(DEMO_NATIVE, fs::path(images_dir) / image_name(BundleKind::native),
+                fs::copy_options::overwrite_existing);
+  fs::copy_file(DEMO_WASM, fs::path(images_dir) / image_name(BundleKind::wasm),
+                fs::copy_options::overwrite_existing);
+}
+
+void make_bundle(BundleKind kind, const std::string& images_dir, const std::string& dir,
+                 const std::string& cgroups_path, const std::vector<std::string>& workload,
+                 bool absolute_root) {
   static std::mutex first_use;
   nlohmann::json spec;
   {
@@ -42,14 +47,11 @@ void make_bundle(BundleKind kind, const std::string& dir, const std::string& cgr
     spec = default_spec();
   }
   fs::create_directories(fs::path(dir) / "rootfs");
-  std::vector<std::string> args;
-  if (kind == BundleKind::native) {
-    place(DEMO_NATIVE, fs::path(dir) / "rootfs" / "demo");
-    args.emplace_back("/demo");
-  } else {
-    place(DEMO_WASM, fs::path(dir) / "rootfs" / "demo.wasm");
-    args.emplace_back("/demo.wasm");
-  }
+  // A link, never a copy made while other threads fork: a child holding the
+  // copy's write end open makes runc's exec of it fail with ETXTBSY.
+  const char* image = image_name(kind);
+  fs::create_hard_link(fs::path(images_dir) / image, fs::path(dir) / "rootfs" / image);
+  std::vector<std::string> args{std::string("/") + image};
   args.insert(args.end(), workload.begin(), workload.end());
   spec["process"]["args"] = args;
   spec["process"]["terminal"] = false;

@@ -12,10 +12,15 @@ enum class BundleKind {
   native,     // the demo built natively (static), for runc
 };
 
+// Copies the demo, Wasm and native, into `images_dir`, which must be on the
+// file system of every bundle made from it: each rootfs links to these.
+void stage_images(const std::string& images_dir);
+
 // `absolute_root`: root.path is the rootfs's absolute path, for a spec given
 // to `ctr run --config` (which has no bundle of its own yet).
-void make_bundle(BundleKind kind, const std::string& dir, const std::string& cgroups_path,
-                 const std::vector<std::string>& workload, bool absolute_root = false);
+void make_bundle(BundleKind kind, const std::string& images_dir, const std::string& dir,
+                 const std::string& cgroups_path, const std::vector<std::string>& workload,
+                 bool absolute_root = false);
 
 // Compiles demo.wasm into the cache the shims use (the aot tier), so every
 // measured start is a warm one, as on a node that has run the image before.

@@ -23,12 +23,15 @@
 #include <fcntl.h>
 #include <google/protobuf/empty.pb.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -40,6 +43,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -203,6 +207,26 @@ struct Runtime {
   std::string containerd_name;  // io.containerd.<name>
 };
 
+// Bundles live on a tmpfs, as under /run/containerd on a node: what the
+// file system costs per task is then the kernel's memory, not this machine's
+// ext4 (whose inode allocation after many deletes showed in the profiles).
+class RunTmpfs {
+ public:
+  explicit RunTmpfs(std::string path) : path_(std::move(path)) {
+    fs::create_directories(path_);
+    if (::mount("tmpfs", path_.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0711") != 0) {
+      throw std::system_error(errno, std::generic_category(), "mount tmpfs on " + path_);
+    }
+  }
+  RunTmpfs(const RunTmpfs&) = delete;
+  RunTmpfs& operator=(const RunTmpfs&) = delete;
+  ~RunTmpfs() { ::umount2(path_.c_str(), MNT_DETACH); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 class Stress {
  public:
   Stress(Settings settings, std::string work)
@@ -258,10 +282,11 @@ class Stress {
                          int index) {
     TaskTimes t;
     const std::string id = runtime.name + "-" + std::to_string(index);
-    const std::string bundle = work_ + "/bundles/" + id;
+    const std::string bundle = work_ + "/run/bundles/" + id;
     const auto begin = Clock::now();
     try {
-      make_bundle(runtime.kind, bundle, "/wasmshim-stress/" + id, settings_.workload, true);
+      make_bundle(runtime.kind, work_ + "/run/images", bundle, "/wasmshim-stress/" + id,
+                  settings_.workload, true);
       auto result = containerd.ctr("run --rm --runtime " + runtime.containerd_name + " --config " +
                                    bundle + "/config.json " + id);
       if (result.status != 0) {
@@ -280,11 +305,12 @@ class Stress {
   TaskTimes one_task(const Runtime& runtime, int index) {
     TaskTimes t;
     const std::string id = runtime.name + "-" + std::to_string(index);
-    const std::string bundle = work_ + "/bundles/" + id;
+    const std::string bundle = work_ + "/run/bundles/" + id;
     const std::string cgroups_path = "/wasmshim-stress/" + id;
     const auto begin = Clock::now();
+    std::unique_ptr<Client> client;
     try {
-      make_bundle(runtime.kind, bundle, cgroups_path, settings_.workload);
+      make_bundle(runtime.kind, work_ + "/run/images", bundle, cgroups_path, settings_.workload);
       // The shim's log fifo, which containerd makes and reads; holding both
       // ends keeps the shim's open from waiting (what it logs is dropped).
       const std::string log = bundle + "/log";
@@ -308,7 +334,7 @@ class Stress {
       if (address.starts_with("unix://")) {
         address = address.substr(7);
       }
-      auto client = Client::connect(address, std::chrono::seconds(5));
+      client = Client::connect(address, std::chrono::seconds(5));
       task::ConnectRequest connect_request;
       connect_request.set_id(id);
       task::ConnectResponse connected;
@@ -355,10 +381,27 @@ class Stress {
       t.ok = true;
     } catch (const std::exception& e) {
       t.error = e.what();
+      if (client) {
+        remove_after_failure(*client, id);
+      }
     }
     t.total = ms_since(begin);
     fs::remove_all(bundle);
     return t;
+  }
+
+  // A failed task still gets Delete and Shutdown, as containerd would send:
+  // otherwise its shim and runc's state stay, and a later round's task of
+  // the same id fails with "already exists".
+  static void remove_after_failure(Client& client, const std::string& id) {
+    task::DeleteRequest remove;
+    remove.set_id(id);
+    task::DeleteResponse removed;
+    (void)typed_call(client, kTaskService, "Delete", remove, removed);
+    task::ShutdownRequest shutdown;
+    shutdown.set_id(id);
+    google::protobuf::Empty empty;
+    (void)typed_call(client, kTaskService, "Shutdown", shutdown, empty);
   }
 
   Settings settings_;
@@ -395,9 +438,29 @@ struct Summary {
   std::vector<Phase> phases;
   long shim_peak_kib = 0;
   long container_peak_kib = 0;
+  double cpu_ms_per_task = 0;
 };
 
-Summary summarize(const std::string& name, const std::vector<TaskTimes>& times, double seconds) {
+// The machine's busy CPU time (user, nice, system, irq, softirq; not idle,
+// iowait or steal) from /proc/stat, in ms. Per task it is what a task costs
+// everything on the machine (this client and the kernel's workers too),
+// whether or not the run kept both cores busy.
+double machine_busy_ms() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  in >> cpu;
+  // user nice system idle iowait irq softirq, in clock ticks
+  std::array<long long, 7> ticks{};
+  for (auto& value : ticks) {
+    in >> value;
+  }
+  const long long busy = ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6];
+  const double ms_per_tick = 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return static_cast<double>(busy) * ms_per_tick;
+}
+
+Summary summarize(const std::string& name, const std::vector<TaskTimes>& times, double seconds,
+                  double busy_ms) {
   Summary s;
   s.runtime = name;
   std::vector<TaskTimes> ok;
@@ -410,6 +473,7 @@ Summary summarize(const std::string& name, const std::vector<TaskTimes>& times, 
   }
   s.failed = static_cast<int>(times.size() - ok.size());
   s.tasks_per_second = static_cast<double>(ok.size()) / seconds;
+  s.cpu_ms_per_task = busy_ms / static_cast<double>(std::max<std::size_t>(times.size(), 1));
   auto phase = [&](const char* label, double TaskTimes::*field) {
     std::vector<double> values;
     for (const auto& t : ok) {
@@ -433,9 +497,11 @@ Summary summarize(const std::string& name, const std::vector<TaskTimes>& times, 
 }
 
 void print(const Summary& s) {
-  std::printf("%-14s %8.1f tasks/s  failed %d  shim peak RSS %ld KiB  container peak %ld KiB\n",
-              s.runtime.c_str(), s.tasks_per_second, s.failed, s.shim_peak_kib,
-              s.container_peak_kib);
+  std::printf(
+      "%-14s %8.1f tasks/s  %5.2f ms CPU/task  failed %d  shim peak RSS %ld KiB  container peak "
+      "%ld KiB\n",
+      s.runtime.c_str(), s.tasks_per_second, s.cpu_ms_per_task, s.failed, s.shim_peak_kib,
+      s.container_peak_kib);
   for (const auto& phase : s.phases) {
     if (phase.p99 == 0) {
       continue;  // not seen in this mode
@@ -538,8 +604,10 @@ void print_ratios(const std::vector<std::vector<Summary>>& rounds_of) {
   for (std::size_t i = 1; i < rounds_of.size(); ++i) {
     std::vector<double> speed;
     std::vector<double> memory;
+    std::vector<double> cpu;
     for (std::size_t r = 0; r < first.size(); ++r) {
       speed.push_back(first[r].tasks_per_second / std::max(rounds_of[i][r].tasks_per_second, 1e-9));
+      cpu.push_back(rounds_of[i][r].cpu_ms_per_task / std::max(first[r].cpu_ms_per_task, 1e-9));
       memory.push_back(static_cast<double>(first[r].shim_peak_kib) /
                        static_cast<double>(std::max(rounds_of[i][r].shim_peak_kib, 1L)));
     }
@@ -550,7 +618,9 @@ void print_ratios(const std::vector<std::vector<Summary>>& rounds_of) {
                   *std::min_element(speed.begin(), speed.end()),
                   *std::max_element(speed.begin(), speed.end()));
     }
-    std::printf(", shim peak RSS %.2fx\n", median(memory));
+    std::printf(", CPU per task %.2fx less (%.2f-%.2f), shim peak RSS %.2fx\n", median(cpu),
+                *std::min_element(cpu.begin(), cpu.end()),
+                *std::max_element(cpu.begin(), cpu.end()), median(memory));
   }
 }
 
@@ -564,6 +634,7 @@ void write_json(const Settings& settings, const std::vector<std::vector<Summary>
     auto& entry = out["runtimes"][s.runtime];
     entry = {{"tasks_per_second", median(tasks_per_second(runs))},
              {"tasks_per_second_by_round", tasks_per_second(runs)},
+             {"cpu_ms_per_task", s.cpu_ms_per_task},
              {"failed", s.failed},
              {"shim_peak_kib", s.shim_peak_kib},
              {"container_peak_kib", s.container_peak_kib},
@@ -591,7 +662,9 @@ int run_stress(int argc, char** argv) {
   }
   char work_template[] = "/tmp/wasmshim-stress-XXXXXX";
   const std::string work = ::mkdtemp(work_template);
-  fs::create_directories(work + "/bundles");
+  auto run_dir = std::make_unique<RunTmpfs>(work + "/run");
+  fs::create_directories(run_dir->path() + "/bundles");
+  stage_images(run_dir->path() + "/images");
   prepare_cache(work + "/cache");
   Stress stress(settings, work);
   std::vector<Summary> summaries;
@@ -621,9 +694,11 @@ int run_stress(int argc, char** argv) {
       const std::size_t i = (k + static_cast<std::size_t>(round)) % runtimes.size();
       const Runtime& runtime = runtimes[i];
       const auto begin = Clock::now();
+      const double busy_before = machine_busy_ms();
       auto times = stress.run(runtime);
       const double seconds = ms_since(begin) / 1000.0;
-      rounds_of[i].push_back(summarize(runtime.name, times, seconds));
+      rounds_of[i].push_back(
+          summarize(runtime.name, times, seconds, machine_busy_ms() - busy_before));
       print(rounds_of[i].back());
       if (runtime.traced) {
         // The shims export as they exit, after Shutdown answered.
@@ -638,6 +713,7 @@ int run_stress(int argc, char** argv) {
   if (!settings.json_path.empty()) {
     write_json(settings, rounds_of);
   }
+  run_dir.reset();
   fs::remove_all(work);
   ::rmdir("/sys/fs/cgroup/memory/wasmshim-stress");
   int failed = 0;

@@ -29,6 +29,8 @@
 namespace wasmshim::cmd {
 namespace {
 
+constexpr int kSpanPipeBytes = 1 << 20;
+
 using ttrpc::StatusCode;
 using ttrpc::StatusError;
 
@@ -170,9 +172,24 @@ std::optional<container::CgroupStats> WasmInstance::stats() {
 
 WasmInstance::~WasmInstance() {
   remove();
-  if (span_reader_.joinable()) {
-    span_reader_.join();
+}
+
+// No thread of its own: the spans wait in the pipe (a container writes a
+// few, each batch in one write) until the exit closes it.
+void WasmInstance::take_container_spans() {
+  if (!span_pipe_.valid()) {
+    return;
   }
+#if WASMSHIM_OPENTELEMETRY
+  if (auto provider = otel::global_tracer_provider()) {
+    otel::read_span_stream(span_pipe_.get(), [&](std::vector<otel::SpanData>&& spans) {
+      for (auto& finished : spans) {
+        provider->submit(std::move(finished));
+      }
+    });
+  }
+#endif
+  span_pipe_.reset();
 }
 
 std::uint32_t WasmInstance::start() {
@@ -199,8 +216,11 @@ std::uint32_t WasmInstance::start() {
   int span_pipe[2] = {-1, -1};
 #if WASMSHIM_OPENTELEMETRY
   // The container's spans come back over a pipe and leave with the shim's.
+  // Nothing reads it before Start: room for far more than the few spans a
+  // container ends before then (pages are taken only as it fills).
   auto provider = otel::global_tracer_provider();
   if (provider && ::pipe2(span_pipe, O_CLOEXEC) == 0) {
+    ::fcntl(span_pipe[1], F_SETPIPE_SZ, kSpanPipeBytes);
     request.fds.emplace_back(span_pipe[1], kTraceFd);
     trace_env = otel::environment_for(otel::Context::current());
     trace_env.push_back("WASMSHIM_TRACE_FD=" + std::to_string(kTraceFd));
@@ -217,18 +237,9 @@ std::uint32_t WasmInstance::start() {
   if (span_pipe[1] >= 0) {
     ::close(span_pipe[1]);
   }
-#if WASMSHIM_OPENTELEMETRY
   if (span_pipe[0] >= 0) {
-    span_reader_ = std::thread([fd = span_pipe[0], provider] {
-      otel::read_span_stream(fd, [&](std::vector<otel::SpanData>&& spans) {
-        for (auto& finished : spans) {
-          provider->submit(std::move(finished));
-        }
-      });
-      ::close(fd);
-    });
+    span_pipe_.reset(span_pipe[0]);
   }
-#endif
   if (pid < 0) {
     span.fail(error);
     throw StatusError(StatusCode::kInternal, error);
@@ -246,16 +257,14 @@ void WasmInstance::kill(std::uint32_t signal) {
 }
 
 shim::ExitStatus WasmInstance::wait() {
+  // Until the process's end closes the pipe; its spans are all in by then.
+  take_container_spans();
   int status = 0;
   pid_t done = 0;
   do {
     done = ::waitpid(pid_, &status, 0);
   } while (done < 0 && errno == EINTR);
   reaped_ = true;
-  // The container's last spans are in the pipe before its end closes.
-  if (span_reader_.joinable()) {
-    span_reader_.join();
-  }
   shim::ExitStatus exit;
   exit.at = std::chrono::system_clock::now();
   if (cgroup_ && !cgroup_->empty()) {

@@ -9,11 +9,11 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "wasmshim/container/cgroup.h"
 #include "wasmshim/container/oci_spec.h"
 #include "wasmshim/shim/instance.h"
+#include "wasmshim/ttrpc/unix_socket.h"
 
 namespace wasmshim::cmd {
 
@@ -48,8 +48,10 @@ class WasmInstance final : public shim::Instance {
   bool oom_killed_ = false;
   pid_t pid_ = 0;
   bool reaped_ = false;
-  // Hands the container process's spans to the shim's exporter.
-  std::thread span_reader_;
+  // The read end of the container process's span pipe, read to its end by
+  // wait(): the process holds the only write end, so its exit ends it.
+  ttrpc::UniqueFd span_pipe_;
+  void take_container_spans();
 };
 
 // The first argument that puts this binary in container mode.

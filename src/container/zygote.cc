@@ -19,6 +19,7 @@
 
 #include "wasmshim/container/command_line.h"
 #include "wasmshim/container/setup.h"
+#include "zygote_channel.h"
 #include "zygote_client.h"
 
 namespace wasmshim::container {
@@ -27,8 +28,8 @@ namespace {
 
 using ttrpc::UniqueFd;
 
-constexpr std::size_t kMaxMessage = std::size_t{256} * 1024;
-constexpr std::size_t kMaxFds = 64;
+constexpr std::size_t kMaxMessage = kZygoteMaxMessage;
+constexpr std::size_t kMaxFds = kZygoteMaxFds;
 // Where the zygote keeps what it receives: clear of the numbers a request
 // places fds at in the child.
 constexpr int kHighFd = 100;
@@ -109,6 +110,8 @@ class Reader {
   std::size_t at_ = 0;
 };
 
+}  // namespace
+
 bool send_message(int socket, const std::string& bytes, const std::vector<int>& fds) {
   iovec data{const_cast<char*>(bytes.data()), bytes.size()};
   msghdr message{};
@@ -131,10 +134,19 @@ bool send_message(int socket, const std::string& bytes, const std::vector<int>& 
   return sent == static_cast<ssize_t>(bytes.size());
 }
 
-// 1: a message (its fds close-on-exec); 0: the peer has gone; -1: an error
-// or a message cut short (its fds closed).
 int receive_message(int socket, std::string& bytes, std::vector<int>& fds) {
-  bytes.resize(kMaxMessage);
+  // The message's length first: a buffer of kMaxMessage, zeroed for every
+  // message, was a fresh mapping and its page faults each time.
+  ssize_t length = 0;
+  do {
+    length = ::recv(socket, nullptr, 0, MSG_PEEK | MSG_TRUNC);
+  } while (length < 0 && errno == EINTR);
+  if (length <= 0) {
+    return length == 0 ? 0 : -1;
+  }
+  // One byte more than allowed, so a message that is too long arrives cut
+  // short (MSG_TRUNC) and is refused below.
+  bytes.resize(std::min(static_cast<std::size_t>(length), kMaxMessage + 1));
   iovec data{bytes.data(), bytes.size()};
   msghdr message{};
   message.msg_iov = &data;
@@ -160,7 +172,7 @@ int receive_message(int socket, std::string& bytes, std::vector<int>& fds) {
       std::memcpy(fds.data() + first, CMSG_DATA(header), sizeof(int) * count);
     }
   }
-  if ((message.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
+  if ((message.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || bytes.size() > kMaxMessage) {
     for (int fd : fds) {
       ::close(fd);
     }
@@ -169,6 +181,8 @@ int receive_message(int socket, std::string& bytes, std::vector<int>& fds) {
   }
   return 1;
 }
+
+namespace {
 
 // ---- the zygote process ----
 

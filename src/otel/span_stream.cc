@@ -26,35 +26,20 @@ bool write_all(int fd, const char* data, std::size_t size) {
   return true;
 }
 
-// 1: read everything; 0: clean end of file before any byte; -1: error or
-// end of file in the middle.
-int read_all(int fd, char* data, std::size_t size) {
-  std::size_t done = 0;
-  while (done < size) {
-    const ssize_t n = ::read(fd, data + done, size - done);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return done == 0 && n == 0 ? 0 : -1;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  return 1;
-}
-
 class StreamExporter final : public SpanExporter {
  public:
   explicit StreamExporter(int fd) : fd_(fd) {}
+  // The length and the message in one write: one syscall per batch, and a
+  // message under PIPE_BUF arrives in one piece.
   ExportResult export_spans(std::span<const SpanData> spans, Clock::time_point) override {
-    const std::string body = otlp::to_request(spans).SerializeAsString();
-    const auto size = static_cast<std::uint32_t>(body.size());
-    const char header[4] = {static_cast<char>(size & 0xff), static_cast<char>((size >> 8) & 0xff),
-                            static_cast<char>((size >> 16) & 0xff),
-                            static_cast<char>((size >> 24) & 0xff)};
-    return write_all(fd_, header, 4) && write_all(fd_, body.data(), body.size())
-               ? ExportResult::success
-               : ExportResult::failure;
+    std::string frame(4, '\0');
+    otlp::to_request(spans).AppendToString(&frame);
+    const auto size = static_cast<std::uint32_t>(frame.size() - 4);
+    for (int i = 0; i < 4; ++i) {
+      frame[static_cast<std::size_t>(i)] = static_cast<char>((size >> (8 * i)) & 0xff);
+    }
+    return write_all(fd_, frame.data(), frame.size()) ? ExportResult::success
+                                                      : ExportResult::failure;
   }
   void shutdown() override {}
 
@@ -69,29 +54,42 @@ std::unique_ptr<SpanExporter> make_stream_exporter(int fd) {
 }
 
 bool read_span_stream(int fd, const std::function<void(std::vector<SpanData>&&)>& sink) {
+  // Read as it comes, a whole buffer at a time: the messages of a batch
+  // written back to back cost one read, not two each.
+  std::string buffer;
+  std::size_t start = 0;
+  char chunk[16384];
   while (true) {
-    unsigned char header[4];
-    const int got = read_all(fd, reinterpret_cast<char*>(header), 4);
-    if (got == 0) {
-      return true;
+    const ssize_t n = ::read(fd, chunk, sizeof(chunk));
+    if (n < 0 && errno == EINTR) {
+      continue;
     }
-    if (got < 0) {
+    if (n < 0) {
       return false;
     }
-    const std::uint32_t size = std::uint32_t{header[0]} | std::uint32_t{header[1]} << 8 |
-                               std::uint32_t{header[2]} << 16 | std::uint32_t{header[3]} << 24;
-    if (size > kMaxMessage) {
-      return false;
+    if (n == 0) {
+      return start == buffer.size();  // a message cut short is malformed
     }
-    std::string body(size, '\0');
-    if (read_all(fd, body.data(), size) != 1) {
-      return false;
+    buffer.append(chunk, static_cast<std::size_t>(n));
+    while (buffer.size() - start >= 4) {
+      const auto* header = reinterpret_cast<const unsigned char*>(buffer.data() + start);
+      const std::uint32_t size = std::uint32_t{header[0]} | std::uint32_t{header[1]} << 8 |
+                                 std::uint32_t{header[2]} << 16 | std::uint32_t{header[3]} << 24;
+      if (size > kMaxMessage) {
+        return false;
+      }
+      if (buffer.size() - start - 4 < size) {
+        break;
+      }
+      otlp::ExportRequest request;
+      if (!request.ParseFromArray(buffer.data() + start + 4, static_cast<int>(size))) {
+        return false;
+      }
+      start += 4 + size;
+      sink(otlp::from_request(request));
     }
-    otlp::ExportRequest request;
-    if (!request.ParseFromString(body)) {
-      return false;
-    }
-    sink(otlp::from_request(request));
+    buffer.erase(0, start);
+    start = 0;
   }
 }
 

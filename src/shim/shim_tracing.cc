@@ -1,13 +1,15 @@
 #include "shim_tracing.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <thread>
 
 #include "wasmshim/otel/instrument.h"
 
@@ -197,7 +199,8 @@ void StartTrace::fail(const std::string& message) {
 struct DaemonTrace::State {
   std::unique_ptr<otel::TracingSession> session;
   otel::Span span;
-  std::thread start_spans;
+  // `start`'s span stream, until it has been read.
+  int start_spans = -1;
 };
 
 DaemonTrace::DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
@@ -225,21 +228,52 @@ DaemonTrace::DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
   std::ofstream("wasmshim-traceparent") << otel::format_traceparent(state_->span.context());
   if (stream != nullptr) {
     ::fcntl(kStartSpansFd, F_SETFD, FD_CLOEXEC);
-    auto provider = state_->session->provider();
-    state_->start_spans = std::thread([provider] {
-      otel::read_span_stream(kStartSpansFd, [&](std::vector<otel::SpanData>&& spans) {
-        for (auto& span : spans) {
-          provider->submit(std::move(span));
-        }
-      });
-      ::close(kStartSpansFd);
-    });
+    state_->start_spans = kStartSpansFd;
   }
 }
 
+// `start` writes its span and exits; nothing it does waits for this
+// process, so its end of the pipe closes within its short life. The stream
+// is read once that end has closed (all of it is in the pipe then), from
+// the daemon's main thread, which has nothing else to do; no thread waits
+// on it.
+void DaemonTrace::take_start_spans(std::chrono::milliseconds wait) {
+  if (state_->start_spans < 0) {
+    return;
+  }
+  // No events asked: poll reports the writer's close (POLLHUP) only, not
+  // the data waiting before it.
+  pollfd pipe_end{state_->start_spans, 0, 0};
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while ((pipe_end.revents & POLLHUP) == 0) {
+    if ((pipe_end.revents & (POLLERR | POLLNVAL)) != 0) {
+      ::close(state_->start_spans);
+      state_->start_spans = -1;
+      return;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      return;  // still open: tried again at the end
+    }
+    if (::poll(&pipe_end, 1, static_cast<int>(left.count())) < 0 && errno != EINTR) {
+      return;
+    }
+  }
+  auto provider = state_->session->provider();
+  otel::read_span_stream(state_->start_spans, [&](std::vector<otel::SpanData>&& spans) {
+    for (auto& span : spans) {
+      provider->submit(std::move(span));
+    }
+  });
+  ::close(state_->start_spans);
+  state_->start_spans = -1;
+}
+
 DaemonTrace::~DaemonTrace() {
-  if (state_->start_spans.joinable()) {
-    state_->start_spans.join();
+  take_start_spans(std::chrono::milliseconds(100));
+  if (state_->start_spans >= 0) {
+    ::close(state_->start_spans);
   }
   state_->span.end();
   state_->session->shutdown();
@@ -307,6 +341,7 @@ struct DaemonTrace::State {};
 DaemonTrace::DaemonTrace(const ShimFlags&, const ShimInfo&, const std::optional<otel::OtlpConfig>&,
                          const std::function<void(const std::string&)>&) {}
 DaemonTrace::~DaemonTrace() = default;
+void DaemonTrace::take_start_spans(std::chrono::milliseconds) {}
 std::string DaemonTrace::traceparent() const {
   return {};
 }

@@ -7,6 +7,7 @@
 // spawns, which exports it with its own.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -67,6 +68,10 @@ class DaemonTrace {
   // shim_main as a W3C traceparent: the parent of RPC spans whose request
   // carried none. Empty when tracing is off.
   std::string traceparent() const;
+  // Hands start_shim, streamed by the `start` that forked this daemon, to
+  // the exporter once `start` has exited, waiting at most `wait` for that;
+  // if it has not, the destructor tries again.
+  void take_start_spans(std::chrono::milliseconds wait);
 
   struct State;
 

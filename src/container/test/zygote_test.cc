@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +23,8 @@
 #include "in_child.h"
 #include "wasmshim/container/command_line.h"
 #include "wasmshim/container/setup.h"
+#include "wasmshim/ttrpc/unix_socket.h"
+#include "zygote_channel.h"
 
 namespace wasmshim::container {
 namespace {
@@ -172,6 +176,80 @@ TEST(Zygote, WhenItIsGoneSpawnsExecInstead) {
               return run_and_capture(by_exec) == "exec'd\n" ? 0 : 4;
             }),
             0);
+}
+
+// The framing both processes use: a datagram is read at its own length,
+// with its descriptors, and one over the limit is refused with its
+// descriptors closed, not left open in the receiver.
+struct ChannelPair {
+  ttrpc::UniqueFd sender;
+  ttrpc::UniqueFd receiver;
+  ChannelPair() {
+    int fds[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds), 0);
+    sender.reset(fds[0]);
+    receiver.reset(fds[1]);
+  }
+};
+
+bool is_open(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0;
+}
+
+TEST(ZygoteChannel, AMessageArrivesWholeWithItsDescriptors) {
+  ChannelPair channel;
+  const std::string payload(100000, 'x');
+  ttrpc::UniqueFd passed(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(detail::send_message(channel.sender.get(), payload, {passed.get()}));
+  ASSERT_TRUE(detail::send_message(channel.sender.get(), "second", {}));
+  std::string bytes;
+  std::vector<int> fds;
+  ASSERT_EQ(detail::receive_message(channel.receiver.get(), bytes, fds), 1);
+  EXPECT_EQ(bytes, payload);
+  ASSERT_EQ(fds.size(), 1U);
+  EXPECT_TRUE(is_open(fds[0]));
+  EXPECT_EQ(::fcntl(fds[0], F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+  ::close(fds[0]);
+  ASSERT_EQ(detail::receive_message(channel.receiver.get(), bytes, fds), 1);
+  EXPECT_EQ(bytes, "second");
+  EXPECT_TRUE(fds.empty());
+}
+
+TEST(ZygoteChannel, AMessageOverTheLimitIsRefusedAndItsDescriptorsClosed) {
+  ChannelPair channel;
+  int buffer = 4 * 1024 * 1024;
+  ::setsockopt(channel.sender.get(), SOL_SOCKET, SO_SNDBUF, &buffer, sizeof(buffer));
+  ::setsockopt(channel.receiver.get(), SOL_SOCKET, SO_RCVBUF, &buffer, sizeof(buffer));
+  ttrpc::UniqueFd passed(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  for (std::size_t size : {detail::kZygoteMaxMessage + 1, detail::kZygoteMaxMessage + 4096}) {
+    ASSERT_TRUE(detail::send_message(channel.sender.get(), std::string(size, 'y'), {passed.get()}))
+        << size;
+    std::string bytes;
+    std::vector<int> fds;
+    // The descriptor the refused message carried gets the lowest free
+    // number; after the refusal that number is free again.
+    ttrpc::UniqueFd probe(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    const int next_free = probe.get();
+    probe.reset();
+    EXPECT_EQ(detail::receive_message(channel.receiver.get(), bytes, fds), -1) << size;
+    EXPECT_TRUE(fds.empty());
+    EXPECT_FALSE(is_open(next_free)) << size;
+  }
+  std::string bytes;
+  std::vector<int> fds;
+  const std::string largest(detail::kZygoteMaxMessage, 'z');
+  ASSERT_TRUE(detail::send_message(channel.sender.get(), largest, {}));
+  ASSERT_EQ(detail::receive_message(channel.receiver.get(), bytes, fds), 1);
+  EXPECT_EQ(bytes.size(), largest.size());
+}
+
+TEST(ZygoteChannel, APeerThatHasGoneReadsAsTheEnd) {
+  ChannelPair channel;
+  channel.sender.reset();
+  std::string bytes;
+  std::vector<int> fds;
+  EXPECT_EQ(detail::receive_message(channel.receiver.get(), bytes, fds), 0);
 }
 
 }  // namespace

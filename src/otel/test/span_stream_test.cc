@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "otlp_encoding.h"
 #include "wasmshim/otel/tracer.h"
@@ -75,6 +78,69 @@ TEST(SpanStream, RefusesAMalformedStream) {
   ::close(fds[1]);
   EXPECT_FALSE(read_span_stream(fds[0], [](std::vector<SpanData>&&) {}));
   ::close(fds[0]);
+}
+
+// Written back to back, one of them larger than the pipe and than a read:
+// every message arrives, whole and in order.
+TEST(SpanStream, MessagesWrittenBackToBackArriveWholeAndInOrder) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::vector<std::string> names;
+  std::size_t longest = 0;
+  std::thread reader([&] {
+    EXPECT_TRUE(read_span_stream(fds[0], [&](std::vector<SpanData>&& spans) {
+      for (auto& span : spans) {
+        names.push_back(span.name);
+        if (const auto* value = find_attribute(span.attributes, "payload")) {
+          longest = std::max(longest, std::get<std::string>(*value).size());
+        }
+      }
+    }));
+  });
+  {
+    TracerProviderOptions options;
+    options.processors.push_back(
+        std::make_shared<SimpleSpanProcessor>(make_stream_exporter(fds[1])));
+    TracerProvider provider(std::move(options));
+    auto tracer = provider.tracer("test");
+    for (int i = 0; i < 40; ++i) {
+      auto span = tracer.start_span("span-" + std::to_string(i));
+      if (i == 7) {
+        span.set_attribute("payload", std::string(100000, 'p'));
+      }
+    }
+  }
+  ::close(fds[1]);
+  reader.join();
+  ::close(fds[0]);
+  ASSERT_EQ(names.size(), 40U);
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(names[static_cast<std::size_t>(i)], "span-" + std::to_string(i));
+  }
+  EXPECT_EQ(longest, 100000U);
+}
+
+TEST(SpanStream, AMessageCutShortIsMalformedAfterTheWholeOnesArrive) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  {
+    TracerProviderOptions options;
+    options.processors.push_back(
+        std::make_shared<SimpleSpanProcessor>(make_stream_exporter(fds[1])));
+    TracerProvider provider(std::move(options));
+    provider.tracer("test").start_span("whole").end();
+  }
+  const char cut[] = "\x64\x00\x00\x00\x0a\x02";  // says 100 bytes, has 2
+  ASSERT_EQ(::write(fds[1], cut, 6), 6);
+  ::close(fds[1]);
+  std::vector<std::string> names;
+  EXPECT_FALSE(read_span_stream(fds[0], [&](std::vector<SpanData>&& spans) {
+    for (auto& span : spans) {
+      names.push_back(span.name);
+    }
+  }));
+  ::close(fds[0]);
+  EXPECT_EQ(names, std::vector<std::string>{"whole"});
 }
 
 }  // namespace
