@@ -209,8 +209,9 @@ bool convert_ids(nlohmann::json& node, bool to_hex_ids) {
 
 }  // namespace
 
-ExportRequest to_request(std::span<const SpanData> spans) {
-  ExportRequest request;
+namespace {
+
+void fill_request(std::span<const SpanData> spans, ExportRequest& request) {
   const Resource* current_resource = nullptr;
   const InstrumentationScope* current_scope = nullptr;
   trace::ResourceSpans* resource_spans = nullptr;
@@ -238,7 +239,20 @@ ExportRequest to_request(std::span<const SpanData> spans) {
     }
     set_span(span, *scope_spans->add_spans());
   }
+}
+
+}  // namespace
+
+ExportRequest to_request(std::span<const SpanData> spans) {
+  ExportRequest request;
+  fill_request(spans, request);
   return request;
+}
+
+ExportRequest& to_request(std::span<const SpanData> spans, google::protobuf::Arena& arena) {
+  auto* request = google::protobuf::Arena::CreateMessage<ExportRequest>(&arena);
+  fill_request(spans, *request);
+  return *request;
 }
 
 namespace {

@@ -121,7 +121,8 @@ class OtlpGrpcExporter final : public SpanExporter {
       return ExportResult::failure;
     }
     deadline = std::min(deadline, Clock::now() + config_.timeout);
-    auto request = otlp::to_request(spans);
+    google::protobuf::Arena arena;
+    const auto& request = otlp::to_request(spans, arena);
     ensure_stub();
     for (int attempt = 1;; ++attempt) {
       grpc::ClientContext context;

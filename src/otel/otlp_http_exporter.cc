@@ -104,7 +104,8 @@ class OtlpHttpExporter final : public SpanExporter {
       return ExportResult::failure;
     }
     deadline = std::min(deadline, Clock::now() + config_.timeout);
-    auto request = otlp::to_request(spans);
+    google::protobuf::Arena arena;
+    const auto& request = otlp::to_request(spans, arena);
     const bool json = config_.protocol == OtlpProtocol::http_json;
     std::string body = json ? otlp::to_json(request) : request.SerializeAsString();
     if (config_.compression == OtlpCompression::gzip) {

@@ -281,7 +281,8 @@ struct OtlpReceiver::Impl : public TraceService::Service {
 
   void handle_http(const httplib::Request& request, httplib::Response& response) {
     const std::string type = request.get_header_value("Content-Type");
-    otlp::ExportRequest decoded;
+    google::protobuf::Arena arena;
+    auto& decoded = *google::protobuf::Arena::CreateMessage<otlp::ExportRequest>(&arena);
     const bool json = type.starts_with("application/json");
     std::string error;
     bool ok = false;

@@ -33,7 +33,8 @@ class StreamExporter final : public SpanExporter {
   // message under PIPE_BUF arrives in one piece.
   ExportResult export_spans(std::span<const SpanData> spans, Clock::time_point) override {
     std::string frame(4, '\0');
-    otlp::to_request(spans).AppendToString(&frame);
+    google::protobuf::Arena arena;
+    otlp::to_request(spans, arena).AppendToString(&frame);
     const auto size = static_cast<std::uint32_t>(frame.size() - 4);
     for (int i = 0; i < 4; ++i) {
       frame[static_cast<std::size_t>(i)] = static_cast<char>((size >> (8 * i)) & 0xff);
@@ -81,12 +82,13 @@ bool read_span_stream(int fd, const std::function<void(std::vector<SpanData>&&)>
       if (buffer.size() - start - 4 < size) {
         break;
       }
-      otlp::ExportRequest request;
-      if (!request.ParseFromArray(buffer.data() + start + 4, static_cast<int>(size))) {
+      google::protobuf::Arena arena;
+      auto* request = google::protobuf::Arena::CreateMessage<otlp::ExportRequest>(&arena);
+      if (!request->ParseFromArray(buffer.data() + start + 4, static_cast<int>(size))) {
         return false;
       }
       start += 4 + size;
-      sink(otlp::from_request(request));
+      sink(otlp::from_request(*request));
     }
     buffer.erase(0, start);
     start = 0;
