@@ -263,6 +263,21 @@ class Stress {
 
   std::size_t spans_received() const { return receiver_.span_count(); }
 
+  // The shims export as they exit, after Shutdown answered, and `shim
+  // delete` (run by containerd once a shim has gone) from a detached child:
+  // the count once it has not moved for a second (at most 20 s).
+  std::size_t spans_settled() const {
+    std::size_t last = spans_received();
+    int still = 0;
+    for (int waited = 0; waited < 40 && still < 2; ++waited) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      const std::size_t now = spans_received();
+      still = now == last ? still + 1 : 0;
+      last = now;
+    }
+    return last;
+  }
+
   // The tasks, timed from the first to the last (containerd, when it is
   // used, already running).
   struct Run {
@@ -724,9 +739,7 @@ int run_stress(int argc, char** argv) {
       rounds_of[i].push_back(summarize(runtime.name, run.times, run.seconds, run.busy_ms));
       print(rounds_of[i].back());
       if (runtime.traced) {
-        // The shims export as they exit, after Shutdown answered.
-        std::this_thread::sleep_for(std::chrono::seconds(2));
-        const std::size_t received = stress.spans_received();
+        const std::size_t received = stress.spans_settled();
         std::printf("    spans received: %zu\n", received - spans_before);
         spans_before = received;
       }

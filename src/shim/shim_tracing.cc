@@ -271,7 +271,7 @@ void DaemonTrace::take_start_spans(std::chrono::milliseconds wait) {
 }
 
 DaemonTrace::~DaemonTrace() {
-  take_start_spans(std::chrono::milliseconds(100));
+  take_start_spans(std::chrono::seconds(1));
   if (state_->start_spans >= 0) {
     ::close(state_->start_spans);
   }
