@@ -654,7 +654,8 @@ void print_ratios(const std::vector<std::vector<Summary>>& rounds_of) {
                   *std::min_element(speed.begin(), speed.end()),
                   *std::max_element(speed.begin(), speed.end()));
     }
-    std::printf(", CPU per task %.2fx less (%.2f-%.2f)", median(cpu),
+    std::printf(", CPU per task %s / %s %.2fx (%.2f-%.2f)", rounds_of[i].front().runtime.c_str(),
+                first.front().runtime.c_str(), median(cpu),
                 *std::min_element(cpu.begin(), cpu.end()),
                 *std::max_element(cpu.begin(), cpu.end()));
     // Through containerd the shims' memory is not measured (0).

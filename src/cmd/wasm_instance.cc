@@ -175,20 +175,28 @@ WasmInstance::~WasmInstance() {
 }
 
 // No thread of its own: the spans wait in the pipe (a container writes a
-// few, each batch in one write) until the exit closes it.
+// few, each batch in one write) until the process's exit closes it. Read to
+// the end even with no provider left to take them: a read end closed early
+// would kill the container with SIGPIPE at its next span.
 void WasmInstance::take_container_spans() {
   if (!span_pipe_.valid()) {
     return;
   }
 #if WASMSHIM_OPENTELEMETRY
-  if (auto provider = otel::global_tracer_provider()) {
-    otel::read_span_stream(span_pipe_.get(), [&](std::vector<otel::SpanData>&& spans) {
-      for (auto& finished : spans) {
+  auto provider = otel::global_tracer_provider();
+  otel::read_span_stream(span_pipe_.get(), [&](std::vector<otel::SpanData>&& spans) {
+    for (auto& finished : spans) {
+      if (provider) {
         provider->submit(std::move(finished));
       }
-    });
-  }
+    }
+  });
 #endif
+  // A malformed stream stops the reader: the rest still goes, to its end.
+  char rest[4096];
+  ssize_t n = 0;
+  while ((n = ::read(span_pipe_.get(), rest, sizeof(rest))) > 0 || (n < 0 && errno == EINTR)) {
+  }
   span_pipe_.reset();
 }
 
@@ -306,6 +314,7 @@ void WasmInstance::after_exit() {
 void WasmInstance::remove() {
   if (pid_ > 0 && !reaped_) {
     ::kill(pid_, SIGKILL);
+    take_container_spans();  // a task never started: what it ended before
     ::waitpid(pid_, nullptr, 0);
     reaped_ = true;
   }

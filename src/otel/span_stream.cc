@@ -57,8 +57,7 @@ std::unique_ptr<SpanExporter> make_stream_exporter(int fd) {
 bool read_span_stream(int fd, const std::function<void(std::vector<SpanData>&&)>& sink) {
   // Read as it comes, a whole buffer at a time: the messages of a batch
   // written back to back cost one read, not two each.
-  std::string buffer;
-  std::size_t start = 0;
+  std::string buffer;  // what has come and is not yet a whole message
   char chunk[16384];
   while (true) {
     const ssize_t n = ::read(fd, chunk, sizeof(chunk));
@@ -69,9 +68,10 @@ bool read_span_stream(int fd, const std::function<void(std::vector<SpanData>&&)>
       return false;
     }
     if (n == 0) {
-      return start == buffer.size();  // a message cut short is malformed
+      return buffer.empty();  // a message cut short is malformed
     }
     buffer.append(chunk, static_cast<std::size_t>(n));
+    std::size_t start = 0;
     while (buffer.size() - start >= 4) {
       const auto* header = reinterpret_cast<const unsigned char*>(buffer.data() + start);
       const std::uint32_t size = std::uint32_t{header[0]} | std::uint32_t{header[1]} << 8 |
@@ -91,7 +91,6 @@ bool read_span_stream(int fd, const std::function<void(std::vector<SpanData>&&)>
       sink(otlp::from_request(*request));
     }
     buffer.erase(0, start);
-    start = 0;
   }
 }
 
