@@ -40,12 +40,6 @@ ContainerdClient::~ContainerdClient() = default;
 
 std::uint32_t ContainerdClient::run(const std::string& id, const std::string& runtime,
                                     const std::string& spec_json) {
-  // Every call names the namespace, as containerd's own clients do.
-  auto context = [this] {
-    auto made = std::make_unique<grpc::ClientContext>();
-    made->AddMetadata("containerd-namespace", namespace_);
-    return made;
-  };
   containers::CreateContainerRequest create_container;
   auto* container = create_container.mutable_container();
   container->set_id(id);
@@ -55,27 +49,66 @@ std::uint32_t ContainerdClient::run(const std::string& id, const std::string& ru
   containers::CreateContainerResponse container_created;
   check(stubs_->containers->Create(context().get(), create_container, &container_created),
         "Containers.Create");
+  try {
+    tasks::CreateTaskRequest create_task;
+    create_task.set_container_id(id);
+    tasks::CreateTaskResponse task_created;
+    check(stubs_->tasks->Create(context().get(), create_task, &task_created), "Tasks.Create");
+    tasks::StartRequest start;
+    start.set_container_id(id);
+    tasks::StartResponse started;
+    check(stubs_->tasks->Start(context().get(), start, &started), "Tasks.Start");
+    tasks::WaitRequest wait;
+    wait.set_container_id(id);
+    tasks::WaitResponse waited;
+    check(stubs_->tasks->Wait(context().get(), wait, &waited), "Tasks.Wait");
+    tasks::DeleteTaskRequest delete_task;
+    delete_task.set_container_id(id);
+    tasks::DeleteResponse task_deleted;
+    check(stubs_->tasks->Delete(context().get(), delete_task, &task_deleted), "Tasks.Delete");
+    remove_container(id);
+    return waited.exit_status();
+  } catch (const std::exception&) {
+    remove_after_failure(id);
+    throw;
+  }
+}
 
-  tasks::CreateTaskRequest create_task;
-  create_task.set_container_id(id);
-  tasks::CreateTaskResponse task_created;
-  check(stubs_->tasks->Create(context().get(), create_task, &task_created), "Tasks.Create");
-  tasks::StartRequest start;
-  start.set_container_id(id);
-  tasks::StartResponse started;
-  check(stubs_->tasks->Start(context().get(), start, &started), "Tasks.Start");
-  tasks::WaitRequest wait;
-  wait.set_container_id(id);
-  tasks::WaitResponse waited;
-  check(stubs_->tasks->Wait(context().get(), wait, &waited), "Tasks.Wait");
+std::unique_ptr<grpc::ClientContext> ContainerdClient::context() const {
+  // Every call names the namespace, as containerd's own clients do.
+  auto made = std::make_unique<grpc::ClientContext>();
+  made->AddMetadata("containerd-namespace", namespace_);
+  return made;
+}
 
-  tasks::DeleteTaskRequest delete_task;
-  delete_task.set_container_id(id);
-  tasks::DeleteResponse task_deleted;
-  check(stubs_->tasks->Delete(context().get(), delete_task, &task_deleted), "Tasks.Delete");
+void ContainerdClient::remove_container(const std::string& id) {
   containers::DeleteContainerRequest delete_container;
   delete_container.set_id(id);
   google::protobuf::Empty empty;
   check(stubs_->containers->Delete(context().get(), delete_container, &empty), "Containers.Delete");
-  return waited.exit_status();
+}
+
+// What a failed task leaves is removed, best effort, so a later round's
+// task of the same id does not find it there.
+void ContainerdClient::remove_after_failure(const std::string& id) {
+  tasks::KillRequest kill;
+  kill.set_container_id(id);
+  kill.set_signal(9);
+  kill.set_all(true);
+  google::protobuf::Empty killed;
+  if (stubs_->tasks->Kill(context().get(), kill, &killed).ok()) {
+    tasks::WaitRequest wait;
+    wait.set_container_id(id);
+    tasks::WaitResponse waited;
+    (void)stubs_->tasks->Wait(context().get(), wait, &waited);
+  }
+  tasks::DeleteTaskRequest delete_task;
+  delete_task.set_container_id(id);
+  tasks::DeleteResponse task_deleted;
+  (void)stubs_->tasks->Delete(context().get(), delete_task, &task_deleted);
+  try {
+    remove_container(id);
+  } catch (const std::exception&) {
+    // Nothing more to do here; the round reports the task's own error.
+  }
 }

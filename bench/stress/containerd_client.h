@@ -8,6 +8,10 @@
 #include <memory>
 #include <string>
 
+namespace grpc {
+class ClientContext;
+}
+
 class ContainerdClient {
  public:
   ContainerdClient(const std::string& socket, std::string namespace_name);
@@ -17,11 +21,16 @@ class ContainerdClient {
 
   // Creates container `id` (`runtime`, e.g. io.containerd.runc.v2, and the
   // OCI spec as JSON), creates and starts its task, waits for its exit and
-  // deletes both. Returns the exit status; throws with the failed call.
+  // deletes both. Returns the exit status; throws with the failed call,
+  // after removing what it made.
   std::uint32_t run(const std::string& id, const std::string& runtime,
                     const std::string& spec_json);
 
  private:
+  std::unique_ptr<grpc::ClientContext> context() const;
+  void remove_container(const std::string& id);
+  void remove_after_failure(const std::string& id);
+
   struct Stubs;
   std::unique_ptr<Stubs> stubs_;
   std::string namespace_;
