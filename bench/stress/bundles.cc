@@ -37,9 +37,9 @@ void stage_images(const std::string& images_dir) {
                 fs::copy_options::overwrite_existing);
 }
 
-void make_bundle(BundleKind kind, const std::string& images_dir, const std::string& dir,
-                 const std::string& cgroups_path, const std::vector<std::string>& workload,
-                 bool absolute_root) {
+std::string make_bundle(BundleKind kind, const std::string& images_dir, const std::string& dir,
+                        const std::string& cgroups_path, const std::vector<std::string>& workload,
+                        bool absolute_root) {
   static std::mutex first_use;
   nlohmann::json spec;
   {
@@ -63,7 +63,9 @@ void make_bundle(BundleKind kind, const std::string& images_dir, const std::stri
     spec.erase("linux");
     spec.erase("mounts");
   }
-  std::ofstream(fs::path(dir) / "config.json") << spec.dump();
+  std::string text = spec.dump();
+  std::ofstream(fs::path(dir) / "config.json") << text;
+  return text;
 }
 
 void prepare_cache(const std::string& cache_dir) {

@@ -16,11 +16,12 @@ enum class BundleKind {
 // file system of every bundle made from it: each rootfs links to these.
 void stage_images(const std::string& images_dir);
 
-// `absolute_root`: root.path is the rootfs's absolute path, for a spec given
-// to `ctr run --config` (which has no bundle of its own yet).
-void make_bundle(BundleKind kind, const std::string& images_dir, const std::string& dir,
-                 const std::string& cgroups_path, const std::vector<std::string>& workload,
-                 bool absolute_root = false);
+// Writes `dir`/config.json and returns it. `absolute_root`: root.path is the
+// rootfs's absolute path, for a spec handed to containerd, which makes a
+// bundle of its own elsewhere.
+std::string make_bundle(BundleKind kind, const std::string& images_dir, const std::string& dir,
+                        const std::string& cgroups_path, const std::vector<std::string>& workload,
+                        bool absolute_root = false);
 
 // Compiles demo.wasm into the cache the shims use (the aot tier), so every
 // measured start is a warm one, as on a node that has run the image before.

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <csignal>
 #include <stdexcept>
 
 #include "github.com/containerd/containerd/api/services/containers/v1/containers.grpc.pb.h"
@@ -58,14 +59,9 @@ std::uint32_t ContainerdClient::run(const std::string& id, const std::string& ru
     start.set_container_id(id);
     tasks::StartResponse started;
     check(stubs_->tasks->Start(context().get(), start, &started), "Tasks.Start");
-    tasks::WaitRequest wait;
-    wait.set_container_id(id);
     tasks::WaitResponse waited;
-    check(stubs_->tasks->Wait(context().get(), wait, &waited), "Tasks.Wait");
-    tasks::DeleteTaskRequest delete_task;
-    delete_task.set_container_id(id);
-    tasks::DeleteResponse task_deleted;
-    check(stubs_->tasks->Delete(context().get(), delete_task, &task_deleted), "Tasks.Delete");
+    check(wait_for_task(id, waited), "Tasks.Wait");
+    check(delete_task(id), "Tasks.Delete");
     remove_container(id);
     return waited.exit_status();
   } catch (const std::exception&) {
@@ -88,24 +84,32 @@ void ContainerdClient::remove_container(const std::string& id) {
   check(stubs_->containers->Delete(context().get(), delete_container, &empty), "Containers.Delete");
 }
 
-// What a failed task leaves is removed, best effort, so a later round's
-// task of the same id does not find it there.
-void ContainerdClient::remove_after_failure(const std::string& id) {
-  tasks::KillRequest kill;
-  kill.set_container_id(id);
-  kill.set_signal(9);
-  kill.set_all(true);
-  google::protobuf::Empty killed;
-  if (stubs_->tasks->Kill(context().get(), kill, &killed).ok()) {
-    tasks::WaitRequest wait;
-    wait.set_container_id(id);
-    tasks::WaitResponse waited;
-    (void)stubs_->tasks->Wait(context().get(), wait, &waited);
-  }
+grpc::Status ContainerdClient::wait_for_task(const std::string& id, tasks::WaitResponse& waited) {
+  tasks::WaitRequest wait;
+  wait.set_container_id(id);
+  return stubs_->tasks->Wait(context().get(), wait, &waited);
+}
+
+grpc::Status ContainerdClient::delete_task(const std::string& id) {
   tasks::DeleteTaskRequest delete_task;
   delete_task.set_container_id(id);
   tasks::DeleteResponse task_deleted;
-  (void)stubs_->tasks->Delete(context().get(), delete_task, &task_deleted);
+  return stubs_->tasks->Delete(context().get(), delete_task, &task_deleted);
+}
+
+// What a failed task leaves is removed, best effort, so its shim does not
+// run on (and take CPU) for the rest of the run.
+void ContainerdClient::remove_after_failure(const std::string& id) {
+  tasks::KillRequest kill;
+  kill.set_container_id(id);
+  kill.set_signal(SIGKILL);
+  kill.set_all(true);
+  google::protobuf::Empty killed;
+  if (stubs_->tasks->Kill(context().get(), kill, &killed).ok()) {
+    tasks::WaitResponse waited;
+    (void)wait_for_task(id, waited);
+  }
+  (void)delete_task(id);
   try {
     remove_container(id);
   } catch (const std::exception&) {

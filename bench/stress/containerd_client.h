@@ -10,7 +10,11 @@
 
 namespace grpc {
 class ClientContext;
-}
+class Status;
+}  // namespace grpc
+namespace containerd::services::tasks::v1 {
+class WaitResponse;
+}  // namespace containerd::services::tasks::v1
 
 class ContainerdClient {
  public:
@@ -28,6 +32,9 @@ class ContainerdClient {
 
  private:
   std::unique_ptr<grpc::ClientContext> context() const;
+  grpc::Status wait_for_task(const std::string& id,
+                             containerd::services::tasks::v1::WaitResponse& waited);
+  grpc::Status delete_task(const std::string& id);
   void remove_container(const std::string& id);
   void remove_after_failure(const std::string& id);
 

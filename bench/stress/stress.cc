@@ -335,11 +335,8 @@ class Stress {
     const std::string bundle = work_ + "/run/bundles/" + id;
     const auto begin = Clock::now();
     try {
-      make_bundle(runtime.kind, work_ + "/run/images", bundle, "/wasmshim-stress/" + id,
-                  settings_.workload, true);
-      std::ifstream in(bundle + "/config.json");
-      const std::string spec((std::istreambuf_iterator<char>(in)),
-                             std::istreambuf_iterator<char>());
+      const std::string spec = make_bundle(runtime.kind, work_ + "/run/images", bundle,
+                                           "/wasmshim-stress/" + id, settings_.workload, true);
       const std::uint32_t status = containerd.run(id, runtime.containerd_name, spec);
       if (status != 0) {
         throw std::runtime_error("task exited with " + std::to_string(status));
