@@ -40,7 +40,8 @@ void write_bundle_state(const std::string& bundle, const BundleState& state) {
   std::rename((path + ".tmp").c_str(), path.c_str());
 }
 
-void RecordingEventSink::publish(const std::string& topic, const google::protobuf::Message& event) {
+void RecordingEventSink::publish(const std::string& topic,
+                                 const google::protobuf::MessageLite& event) {
   namespace events = ::containerd::events;
   {
     std::lock_guard lock(mutex_);

@@ -27,7 +27,7 @@ void write_bundle_state(const std::string& bundle, const BundleState& state);
 class RecordingEventSink final : public EventSink {
  public:
   explicit RecordingEventSink(EventSink& next) : next_(next) {}
-  void publish(const std::string& topic, const google::protobuf::Message& event) override;
+  void publish(const std::string& topic, const google::protobuf::MessageLite& event) override;
 
  private:
   EventSink& next_;

@@ -1,7 +1,7 @@
 // Task events to containerd, in order, never blocking the task service.
 #pragma once
 
-#include <google/protobuf/message.h>
+#include <google/protobuf/message_lite.h>
 
 #include <condition_variable>
 #include <deque>
@@ -17,7 +17,7 @@ class EventSink {
  public:
   virtual ~EventSink() = default;
   // `topic` like "/tasks/exit"; the event is one of containerd.events.*.
-  virtual void publish(const std::string& topic, const google::protobuf::Message& event) = 0;
+  virtual void publish(const std::string& topic, const google::protobuf::MessageLite& event) = 0;
 };
 
 }  // namespace wasmshim::shim

@@ -36,7 +36,7 @@ EventPublisher::~EventPublisher() {
   thread_.join();
 }
 
-std::string event_type_name(const std::string& topic, const google::protobuf::Message& event) {
+std::string event_type_name(const std::string& topic, const google::protobuf::MessageLite& event) {
   static const std::map<std::string, std::string, std::less<>> kTaskEvents = {
       {"/tasks/create", "containerd.events.TaskCreate"},
       {"/tasks/start", "containerd.events.TaskStart"},
@@ -46,10 +46,10 @@ std::string event_type_name(const std::string& topic, const google::protobuf::Me
   if (auto it = kTaskEvents.find(topic); it != kTaskEvents.end()) {
     return it->second;
   }
-  return event.GetDescriptor()->full_name();
+  return event.GetTypeName();
 }
 
-void EventPublisher::publish(const std::string& topic, const google::protobuf::Message& event) {
+void EventPublisher::publish(const std::string& topic, const google::protobuf::MessageLite& event) {
   Item item;
   item.topic = topic;
   // containerd names event types by their protobuf full name, no prefix.

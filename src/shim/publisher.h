@@ -30,7 +30,7 @@ struct PublisherOptions {
 // known from the topic for the task events the shim sends, so a daemon
 // never builds the events file's descriptors just for a name (that was
 // ~1% of a container start); anything else asks the descriptor.
-std::string event_type_name(const std::string& topic, const google::protobuf::Message& event);
+std::string event_type_name(const std::string& topic, const google::protobuf::MessageLite& event);
 
 class EventPublisher final : public EventSink {
  public:
@@ -40,7 +40,7 @@ class EventPublisher final : public EventSink {
   EventPublisher(const EventPublisher&) = delete;
   EventPublisher& operator=(const EventPublisher&) = delete;
 
-  void publish(const std::string& topic, const google::protobuf::Message& event) override;
+  void publish(const std::string& topic, const google::protobuf::MessageLite& event) override;
   // Waits until everything queued so far was sent or given up on.
   void flush(std::chrono::milliseconds timeout);
 

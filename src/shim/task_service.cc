@@ -80,7 +80,7 @@ TaskService::Task& TaskService::find_locked(const std::string& id, const std::st
   return *it->second;
 }
 
-void TaskService::publish(const std::string& topic, const google::protobuf::Message& event) {
+void TaskService::publish(const std::string& topic, const google::protobuf::MessageLite& event) {
   if (options_.events != nullptr) {
     options_.events->publish(topic, event);
   }

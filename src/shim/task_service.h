@@ -90,7 +90,7 @@ class TaskService {
   // The task, or NOT_FOUND; exec ids are refused (a Wasm task has no execs).
   Task& find_locked(const std::string& id, const std::string& exec_id = {});
   void watch_exit(const std::string& id, Task& task);
-  void publish(const std::string& topic, const google::protobuf::Message& event);
+  void publish(const std::string& topic, const google::protobuf::MessageLite& event);
 
   TaskServiceOptions options_;
   mutable std::mutex mutex_;

@@ -14,6 +14,11 @@ foreach(file ${FILES})
   string(REGEX REPLACE "option \\((gogoproto|containerd\\.plugin)\\.[a-z_]+\\) = [^;]*;\n" "" text "${text}")
   # Field options: every [(gogoproto.x) = y, ...] list.
   string(REGEX REPLACE " *\\[\\(gogoproto[^]]*\\]" "" text "${text}")
+  # The lite runtime: the full one parses and indexes every linked file's
+  # descriptor at program start (most of what `shim start` and `delete`
+  # execute before main), and nothing here reads them: the messages only go
+  # on the wire.
+  string(REGEX REPLACE "(\npackage [^;]*;\n)" "\\1\noption optimize_for = LITE_RUNTIME;\n" text "${text}")
   file(WRITE "${DEST_ROOT}/${file}.tmp" "${text}")
   file(COPY_FILE "${DEST_ROOT}/${file}.tmp" "${DEST_ROOT}/${file}" ONLY_IF_DIFFERENT)
   file(REMOVE "${DEST_ROOT}/${file}.tmp")

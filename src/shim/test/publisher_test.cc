@@ -50,7 +50,7 @@ struct FakeEventsService {
 
 TEST(EventPublisher, TypeNamesByTopicAreTheEventsOwn) {
   namespace events = ::containerd::events;
-  const std::pair<std::string, std::unique_ptr<google::protobuf::Message>> cases[] = {
+  const std::pair<std::string, std::unique_ptr<google::protobuf::MessageLite>> cases[] = {
       {"/tasks/create", std::make_unique<events::TaskCreate>()},
       {"/tasks/start", std::make_unique<events::TaskStart>()},
       {"/tasks/oom", std::make_unique<events::TaskOOM>()},
@@ -58,7 +58,7 @@ TEST(EventPublisher, TypeNamesByTopicAreTheEventsOwn) {
       {"/tasks/delete", std::make_unique<events::TaskDelete>()},
       {"/tasks/paused", std::make_unique<events::TaskPaused>()}};
   for (const auto& [topic, event] : cases) {
-    EXPECT_EQ(event_type_name(topic, *event), event->GetDescriptor()->full_name()) << topic;
+    EXPECT_EQ(event_type_name(topic, *event), event->GetTypeName()) << topic;
   }
 }
 

@@ -83,7 +83,7 @@ class TestInstance final : public Instance {
 
 class RecordingEvents final : public EventSink {
  public:
-  void publish(const std::string& topic, const google::protobuf::Message& event) override {
+  void publish(const std::string& topic, const google::protobuf::MessageLite& event) override {
     std::lock_guard lock(mutex_);
     topics_.push_back(topic);
     if (auto* exit = dynamic_cast<const ::containerd::events::TaskExit*>(&event)) {
