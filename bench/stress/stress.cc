@@ -11,8 +11,12 @@
 //          [--rounds R]   each runtime R times, interleaved; ratios are medians
 //
 // --via containerd: the same tasks through a real containerd (Debian's, a
-// private instance started here), each one `ctr run --rm --config` (a Go
-// process per task, the same for every runtime); only whole-task times.
+// private instance started here), driven over its gRPC API; only whole-task
+// times.
+//
+// CPU per task is counted twice: the run's own (everything it started, from
+// its cgroup, until the last of its processes has exited) and the machine's
+// (/proc/stat over the timed span, other tenants included).
 //
 // Runtimes: wasmshim (the spec containerd would write: namespaces, cgroup,
 // mounts, capabilities; tracing not configured), wasmshim-traced (the same,
@@ -52,6 +56,7 @@
 #include "e2e/containerd_fixture.h"
 #include "github.com/containerd/containerd/api/services/ttrpc/events/v1/events.pb.h"
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
+#include "run_cgroup.h"
 #include "wasmshim/otel/receiver.h"
 #include "wasmshim/ttrpc/client.h"
 #include "wasmshim/ttrpc/protobuf.h"
@@ -248,8 +253,8 @@ class RunTmpfs {
 
 class Stress {
  public:
-  Stress(Settings settings, std::string work)
-      : settings_(std::move(settings)), work_(std::move(work)) {
+  Stress(Settings settings, std::string work, const RunCgroup& cgroup)
+      : settings_(std::move(settings)), work_(std::move(work)), cgroup_(cgroup) {
     events_address_ = work_ + "/events.sock";
     events_.register_method(
         "containerd.services.events.ttrpc.v1.Events", "Forward",
@@ -283,7 +288,8 @@ class Stress {
   struct Run {
     std::vector<TaskTimes> times;
     double seconds = 0;
-    double busy_ms = 0;  // the machine's, over the same span
+    double busy_ms = 0;     // the machine's, over the same span
+    double own_cpu_ms = 0;  // the run's cgroup's, until its processes are gone
   };
 
   Run run(const Runtime& runtime) {
@@ -299,12 +305,17 @@ class Stress {
                       std::to_string(receiver_.http_port()));
       }
       std::fflush(stdout);  // the fixture's child must not print our buffer again
-      containerd = std::make_unique<wasmshim::testing::Containerd>(env);
+      // Its state (the bundles) on the tmpfs, as /run/containerd on a node.
+      // A fresh one for every containerd: none finds tasks of an earlier run.
+      containerd = std::make_unique<wasmshim::testing::Containerd>(
+          env, work_ + "/run/containerd-state-" + std::to_string(++containerd_runs_));
       if (!containerd->ready()) {
         throw std::runtime_error("containerd did not start: " + containerd->error());
       }
       client = std::make_unique<ContainerdClient>(containerd->socket(), kNamespace);
     }
+    const std::vector<int> idle_processes = cgroup_.processes();
+    const double own_before = cgroup_.cpu_ms();
     const auto begin = Clock::now();
     const double busy_before = machine_busy_ms();
     std::atomic<int> next{0};
@@ -322,6 +333,8 @@ class Stress {
     }
     result.seconds = ms_since(begin) / 1000.0;
     result.busy_ms = machine_busy_ms() - busy_before;
+    wait_for_processes(idle_processes);
+    result.own_cpu_ms = cgroup_.cpu_ms() - own_before;
     return result;
   }
 
@@ -453,8 +466,25 @@ class Stress {
     (void)typed_call(client, kTaskService, "Shutdown", shutdown, empty);
   }
 
+  // Until only the processes there before the run are left (shims export
+  // their spans and `delete` cleans up after the last reply), at most 10 s.
+  void wait_for_processes(std::vector<int> before) const {
+    std::sort(before.begin(), before.end());
+    for (int waited = 0; waited < 1000; ++waited) {
+      const auto now = cgroup_.processes();
+      if (std::all_of(now.begin(), now.end(), [&](int pid) {
+            return std::binary_search(before.begin(), before.end(), pid);
+          })) {
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
   Settings settings_;
   std::string work_;
+  const RunCgroup& cgroup_;
+  int containerd_runs_ = 0;
   std::string events_address_;
   wasmshim::ttrpc::Server events_;
   // Where wasmshim-traced's shims export: OTLP/HTTP on loopback, decoded
@@ -487,11 +517,12 @@ struct Summary {
   std::vector<Phase> phases;
   long shim_peak_kib = 0;
   long container_peak_kib = 0;
-  double cpu_ms_per_task = 0;
+  double cpu_ms_per_task = 0;      // the machine's
+  double own_cpu_ms_per_task = 0;  // the run's cgroup's
 };
 
-Summary summarize(const std::string& name, const std::vector<TaskTimes>& times, double seconds,
-                  double busy_ms) {
+Summary summarize(const std::string& name, const Stress::Run& run) {
+  const std::vector<TaskTimes>& times = run.times;
   Summary s;
   s.runtime = name;
   std::vector<TaskTimes> ok;
@@ -503,8 +534,10 @@ Summary summarize(const std::string& name, const std::vector<TaskTimes>& times, 
     }
   }
   s.failed = static_cast<int>(times.size() - ok.size());
-  s.tasks_per_second = static_cast<double>(ok.size()) / seconds;
-  s.cpu_ms_per_task = busy_ms / static_cast<double>(std::max<std::size_t>(times.size(), 1));
+  s.tasks_per_second = static_cast<double>(ok.size()) / run.seconds;
+  const auto tasks = static_cast<double>(std::max<std::size_t>(times.size(), 1));
+  s.cpu_ms_per_task = run.busy_ms / tasks;
+  s.own_cpu_ms_per_task = run.own_cpu_ms / tasks;
   auto phase = [&](const char* label, double TaskTimes::*field) {
     std::vector<double> values;
     for (const auto& t : ok) {
@@ -528,8 +561,9 @@ Summary summarize(const std::string& name, const std::vector<TaskTimes>& times, 
 }
 
 void print(const Summary& s) {
-  std::printf("%-14s %8.1f tasks/s  %5.2f ms CPU/task  failed %d", s.runtime.c_str(),
-              s.tasks_per_second, s.cpu_ms_per_task, s.failed);
+  std::printf("%-14s %8.1f tasks/s  CPU/task %5.2f ms (run), %5.2f ms (machine)  failed %d",
+              s.runtime.c_str(), s.tasks_per_second, s.own_cpu_ms_per_task, s.cpu_ms_per_task,
+              s.failed);
   if (s.shim_peak_kib > 0) {
     std::printf("  shim peak RSS %ld KiB  container peak %ld KiB", s.shim_peak_kib,
                 s.container_peak_kib);
@@ -638,9 +672,12 @@ void print_ratios(const std::vector<std::vector<Summary>>& rounds_of) {
     std::vector<double> speed;
     std::vector<double> memory;
     std::vector<double> cpu;
+    std::vector<double> own_cpu;
     for (std::size_t r = 0; r < first.size(); ++r) {
       speed.push_back(first[r].tasks_per_second / std::max(rounds_of[i][r].tasks_per_second, 1e-9));
       cpu.push_back(rounds_of[i][r].cpu_ms_per_task / std::max(first[r].cpu_ms_per_task, 1e-9));
+      own_cpu.push_back(rounds_of[i][r].own_cpu_ms_per_task /
+                        std::max(first[r].own_cpu_ms_per_task, 1e-9));
       memory.push_back(static_cast<double>(first[r].shim_peak_kib) /
                        static_cast<double>(std::max(rounds_of[i][r].shim_peak_kib, 1L)));
     }
@@ -651,10 +688,14 @@ void print_ratios(const std::vector<std::vector<Summary>>& rounds_of) {
                   *std::min_element(speed.begin(), speed.end()),
                   *std::max_element(speed.begin(), speed.end()));
     }
-    std::printf(", CPU per task %s / %s %.2fx (%.2f-%.2f)", rounds_of[i].front().runtime.c_str(),
-                first.front().runtime.c_str(), median(cpu),
-                *std::min_element(cpu.begin(), cpu.end()),
-                *std::max_element(cpu.begin(), cpu.end()));
+    auto print_cpu = [&](const char* whose, const std::vector<double>& values) {
+      std::printf(", CPU per task (%s) %s / %s %.2fx (%.2f-%.2f)", whose,
+                  rounds_of[i].front().runtime.c_str(), first.front().runtime.c_str(),
+                  median(values), *std::min_element(values.begin(), values.end()),
+                  *std::max_element(values.begin(), values.end()));
+    };
+    print_cpu("run", own_cpu);
+    print_cpu("machine", cpu);
     // Through containerd the shims' memory is not measured (0).
     if (first.front().shim_peak_kib > 0 && rounds_of[i].front().shim_peak_kib > 0) {
       std::printf(", shim peak RSS %.2fx", median(memory));
@@ -674,6 +715,7 @@ void write_json(const Settings& settings, const std::vector<std::vector<Summary>
     entry = {{"tasks_per_second", median(tasks_per_second(runs))},
              {"tasks_per_second_by_round", tasks_per_second(runs)},
              {"cpu_ms_per_task", s.cpu_ms_per_task},
+             {"run_cpu_ms_per_task", s.own_cpu_ms_per_task},
              {"failed", s.failed},
              {"shim_peak_kib", s.shim_peak_kib},
              {"container_peak_kib", s.container_peak_kib},
@@ -705,7 +747,9 @@ int run_stress(int argc, char** argv) {
   fs::create_directories(run_dir->path() + "/bundles");
   stage_images(run_dir->path() + "/images");
   prepare_cache(work + "/cache");
-  Stress stress(settings, work);
+  // Everything the runs start is in it; it outlives them.
+  RunCgroup cgroup;
+  Stress stress(settings, work, cgroup);
   std::vector<Summary> summaries;
   std::printf(
       "%d tasks, %d at once, %s, workload:", settings.tasks, settings.concurrency,
@@ -734,7 +778,7 @@ int run_stress(int argc, char** argv) {
       const std::size_t i = (k + static_cast<std::size_t>(round)) % runtimes.size();
       const Runtime& runtime = runtimes[i];
       const auto run = stress.run(runtime);
-      rounds_of[i].push_back(summarize(runtime.name, run.times, run.seconds, run.busy_ms));
+      rounds_of[i].push_back(summarize(runtime.name, run));
       print(rounds_of[i].back());
       if (runtime.traced) {
         const std::size_t received = stress.spans_settled();

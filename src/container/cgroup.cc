@@ -97,34 +97,6 @@ void make_directories(const std::string& path) {
   }
 }
 
-// This process's own cgroup in a hierarchy, for relative cgroupsPaths:
-// "memory" for v1, "" for the v2 line ("0::/path").
-std::string own_cgroup(const std::string& controller) {
-  std::ifstream in("/proc/self/cgroup");
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto first = line.find(':');
-    const auto second = line.find(':', first + 1);
-    if (first == std::string::npos || second == std::string::npos) {
-      continue;
-    }
-    if (controller.empty()) {
-      if (second == first + 1) {  // the v2 line has no controller names
-        return line.substr(second + 1);
-      }
-      continue;
-    }
-    std::istringstream names(line.substr(first + 1, second - first - 1));
-    std::string name;
-    while (std::getline(names, name, ',')) {
-      if (name == controller) {
-        return line.substr(second + 1);
-      }
-    }
-  }
-  return "/";
-}
-
 std::string relative_path(const std::string& cgroups_path, const std::string& controller,
                           const std::string& fallback_name) {
   if (cgroups_path.empty()) {
@@ -250,6 +222,33 @@ void kill_members(const std::string& dir) {
 }
 
 }  // namespace
+
+// Relative cgroupsPaths start here.
+std::string own_cgroup(const std::string& controller) {
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto first = line.find(':');
+    const auto second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos) {
+      continue;
+    }
+    if (controller.empty()) {
+      if (second == first + 1) {  // the v2 line has no controller names
+        return line.substr(second + 1);
+      }
+      continue;
+    }
+    std::istringstream names(line.substr(first + 1, second - first - 1));
+    std::string name;
+    while (std::getline(names, name, ',')) {
+      if (name == controller) {
+        return line.substr(second + 1);
+      }
+    }
+  }
+  return "/";
+}
 
 std::uint64_t cpu_weight_from_shares(std::uint64_t shares) {
   // The mapping runc and crun use: [2, 262144] onto [1, 10000].

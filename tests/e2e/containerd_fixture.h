@@ -44,13 +44,18 @@ class Containerd {
   static constexpr const char* kImage = "docker.io/wasmshim/demo:latest";
 
   // `environment`: extra NAME=value entries for containerd (and so for the
-  // shims it starts), e.g. the OTEL_* variables.
-  explicit Containerd(std::vector<std::string> environment = {}) {
+  // shims it starts), e.g. the OTEL_* variables. `state`: where containerd
+  // keeps its state (the tasks' bundles; a tmpfs on a node, /run/containerd);
+  // empty: in the private root.
+  explicit Containerd(std::vector<std::string> environment = {}, std::string state = {}) {
     root_ = dir_.path().string();
     socket_ = root_ + "/containerd.sock";
+    if (state.empty()) {
+      state = root_ + "/state";
+    }
     std::ofstream(root_ + "/config.toml") << "version = 2\n"
                                           << "root = \"" << root_ << "/root\"\n"
-                                          << "state = \"" << root_ << "/state\"\n"
+                                          << "state = \"" << state << "\"\n"
                                           << "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n"
                                           << "[grpc]\n  address = \"" << socket_ << "\"\n"
                                           << "[ttrpc]\n  address = \"" << socket_ << ".ttrpc\"\n";

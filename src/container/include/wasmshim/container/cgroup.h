@@ -90,4 +90,8 @@ class Cgroup {
 // The cgroup v2 cpu.weight for the v1-style shares of the spec.
 std::uint64_t cpu_weight_from_shares(std::uint64_t shares);
 
+// This process's cgroup ("/" when none is listed) in the v1 hierarchy of
+// `controller`, or in the v2 tree when `controller` is empty.
+std::string own_cgroup(const std::string& controller);
+
 }  // namespace wasmshim::container
