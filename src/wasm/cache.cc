@@ -6,6 +6,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -92,6 +93,54 @@ bool ModuleCache::write(const std::string& name, const std::string& bytes) const
 
 void ModuleCache::remove(const std::string& name) const {
   ::unlink(path(name).c_str());
+}
+
+namespace {
+
+std::int64_t nanoseconds(const timespec& time) {
+  return static_cast<std::int64_t>(time.tv_sec) * 1'000'000'000 + time.tv_nsec;
+}
+
+std::string digest_entry_name(const FileStamp& stamp) {
+  return "digest-" + ModuleCache::key({std::to_string(stamp.device), std::to_string(stamp.inode),
+                                       std::to_string(stamp.size), std::to_string(stamp.mtime_ns),
+                                       std::to_string(stamp.ctime_ns)});
+}
+
+bool is_digest(const std::string& text) {
+  return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+}  // namespace
+
+std::optional<FileStamp> stamp_of(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return std::nullopt;
+  }
+  return FileStamp{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+                   static_cast<std::int64_t>(st.st_size), nanoseconds(st.st_mtim),
+                   nanoseconds(st.st_ctim)};
+}
+
+std::optional<std::string> ModuleCache::remembered_digest(const FileStamp& stamp) const {
+  auto text = read(digest_entry_name(stamp));
+  if (!text || !is_digest(*text)) {
+    return std::nullopt;
+  }
+  return text;
+}
+
+void ModuleCache::remember_digest(const FileStamp& stamp, const std::string& digest) const {
+  constexpr std::int64_t kSettledNs = 1'000'000'000;
+  const std::int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  if (!is_digest(digest) || now_ns - stamp.ctime_ns < kSettledNs ||
+      now_ns - stamp.mtime_ns < kSettledNs) {
+    return;
+  }
+  (void)write(digest_entry_name(stamp), digest);
 }
 
 }  // namespace wasmshim::wasm

@@ -369,30 +369,61 @@ std::unique_ptr<CompiledModule> cached_object(const ModuleCache& cache, const Ca
   return compiled;
 }
 
+// The module at `path` prepared from the object the cache holds for its
+// digest; nullptr when the cache holds none.
+std::unique_ptr<PreparedModule::State> from_cached_object(const std::string& path,
+                                                          const std::string& digest,
+                                                          const ModuleCache& cache,
+                                                          const EngineOptions& options) {
+  const CacheNames names = cache_names(digest);
+  auto compiled = cached_object(cache, names, options);
+  if (!compiled) {
+    return nullptr;
+  }
+  auto state = std::make_unique<PreparedModule::State>();
+  state->imports = bind_import_list(path, compiled->glue().import_list);
+  state->compiled = std::move(compiled);
+  state->tier = state->compiled->tier();
+  state->report.tier = state->tier;
+  state->report.module_digest = digest;
+  state->report.object_from_cache = true;
+  if (state->tier == "jit" && options.background_aot) {
+    state->report.background_build_started = start_aot_in_background(cache, names, options);
+  }
+  state->has_start = state->compiled->glue().start != nullptr;
+  state->compiled->glue().bind(&host_runtime(), state->imports.data());
+  return state;
+}
+
 }  // namespace
 
 PreparedModule prepare_file(const std::string& path, const EngineOptions& options) {
   trace::ScopedSpan span("wasmshim.wasm", "wasm.load");
   span.set("wasm.module", path);
+  // From a cached object libwabt is not needed: the object lists its
+  // imports. With the digest remembered for the file, neither are its bytes.
+  const ModuleCache cache(options.cache_dir);
+  const std::optional<FileStamp> stamp = cache.enabled() ? stamp_of(path) : std::nullopt;
+  if (stamp) {
+    if (auto digest = cache.remembered_digest(*stamp)) {
+      if (auto state = from_cached_object(path, *digest, cache, options)) {
+        state->report.digest_remembered = true;
+        span.set("wasm.module.bytes", stamp->size)
+            .set("wasm.tier", state->tier)
+            .set("wasm.cache_hit", true);
+        return PreparedModule(std::move(state));
+      }
+    }
+  }
   std::vector<std::uint8_t> bytes = read_module_bytes(path);
   span.set("wasm.module.bytes", static_cast<std::int64_t>(bytes.size()));
-  // From a cached object libwabt is not needed: the object lists its imports.
-  if (const ModuleCache cache(options.cache_dir); cache.enabled()) {
+  if (cache.enabled()) {
     const std::string digest = module_digest(bytes);
-    const CacheNames names = cache_names(digest);
-    if (auto compiled = cached_object(cache, names, options)) {
-      auto state = std::make_unique<PreparedModule::State>();
-      state->imports = bind_import_list(path, compiled->glue().import_list);
-      state->compiled = std::move(compiled);
-      state->tier = state->compiled->tier();
-      state->report.tier = state->tier;
-      state->report.module_digest = digest;
-      state->report.object_from_cache = true;
-      if (state->tier == "jit" && options.background_aot) {
-        state->report.background_build_started = start_aot_in_background(cache, names, options);
-      }
-      state->has_start = state->compiled->glue().start != nullptr;
-      state->compiled->glue().bind(&host_runtime(), state->imports.data());
+    // Only what was read under this very stamp is remembered by it.
+    if (stamp && stamp == stamp_of(path)) {
+      cache.remember_digest(*stamp, digest);
+    }
+    if (auto state = from_cached_object(path, digest, cache, options)) {
       span.set("wasm.tier", state->tier).set("wasm.cache_hit", true);
       return PreparedModule(std::move(state));
     }

@@ -36,6 +36,11 @@ class CacheTest : public ::testing::Test {
     o.background_aot = background;
     return o;
   }
+  static void write_module(const fs::path& file, const Module& module) {
+    std::ofstream(file, std::ios::binary | std::ios::trunc)
+        .write(reinterpret_cast<const char*>(module.bytes().data()),
+               static_cast<std::streamsize>(module.bytes().size()));
+  }
   int run_module(const PreparedModule& prepared) {
     return run(prepared, WasiConfig{{"m"}, {}, {}, 0, 1, 2}, EngineOptions{}).exit_code;
   }
@@ -165,9 +170,7 @@ TEST_F(CacheTest, PrecompileThenAotStartsFromTheCache) {
 TEST_F(CacheTest, PrepareFileStartsFromTheCachedObjectWithoutReadingTheModule) {
   Module module = exit_module(14);
   fs::path file = cache_.path() / "app.wasm";
-  std::ofstream(file, std::ios::binary)
-      .write(reinterpret_cast<const char*>(module.bytes().data()),
-             static_cast<std::streamsize>(module.bytes().size()));
+  write_module(file, module);
   PreparedModule cold = prepare_file(file.string(), options(Tier::kAuto));
   EXPECT_EQ(cold.tier(), "jit");
   PreparedModule jit = prepare_file(file.string(), options(Tier::kJit));
@@ -180,12 +183,62 @@ TEST_F(CacheTest, PrepareFileStartsFromTheCachedObjectWithoutReadingTheModule) {
   EXPECT_EQ(run_module(warm), 14);
   // A different file (another module) does not pick up this object.
   Module other = exit_module(15);
-  std::ofstream(file, std::ios::binary | std::ios::trunc)
-      .write(reinterpret_cast<const char*>(other.bytes().data()),
-             static_cast<std::streamsize>(other.bytes().size()));
+  write_module(file, other);
   EXPECT_EQ(run_module(prepare_file(file.string(), options(Tier::kAuto))), 15);
   EXPECT_THROW(prepare_file((cache_.path() / "missing.wasm").string(), options(Tier::kAuto)),
                ModuleError);
+}
+
+// A file's digest is remembered by its stamp once the file has been still
+// for a second; a file written since is read and hashed again.
+TEST_F(CacheTest, PrepareFileRemembersTheDigestOfASettledFile) {
+  Module module = exit_module(21);
+  precompile(module, options(Tier::kAot));
+  fs::path file = cache_.path() / "settled.wasm";
+  write_module(file, module);
+  // Just written: hashed, not remembered.
+  EXPECT_FALSE(prepare_file(file.string(), options(Tier::kAuto)).report().digest_remembered);
+  EXPECT_FALSE(prepare_file(file.string(), options(Tier::kAuto)).report().digest_remembered);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  PreparedModule hashed = prepare_file(file.string(), options(Tier::kAuto));
+  EXPECT_FALSE(hashed.report().digest_remembered);
+  PreparedModule remembered = prepare_file(file.string(), options(Tier::kAuto));
+  EXPECT_TRUE(remembered.report().digest_remembered);
+  EXPECT_EQ(remembered.report().module_digest, module.digest());
+  EXPECT_EQ(remembered.tier(), "aot");
+  EXPECT_EQ(run_module(remembered), 21);
+  // Another module of the same size in the same file: a new stamp.
+  Module other = exit_module(22);
+  ASSERT_EQ(other.bytes().size(), module.bytes().size());
+  write_module(file, other);
+  PreparedModule changed = prepare_file(file.string(), options(Tier::kAuto));
+  EXPECT_FALSE(changed.report().digest_remembered);
+  EXPECT_EQ(changed.report().module_digest, other.digest());
+  EXPECT_EQ(run_module(changed), 22);
+}
+
+TEST_F(CacheTest, ARememberedDigestThatIsNotOneIsIgnored) {
+  Module module = exit_module(23);
+  precompile(module, options(Tier::kAot));
+  fs::path file = cache_.path() / "damaged.wasm";
+  write_module(file, module);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  (void)prepare_file(file.string(), options(Tier::kAuto));
+  const auto digests = [&] {
+    std::vector<fs::path> out;
+    for (const auto& entry : fs::directory_iterator(cache_.path())) {
+      if (entry.path().filename().string().starts_with("digest-")) {
+        out.push_back(entry.path());
+      }
+    }
+    return out;
+  }();
+  ASSERT_EQ(digests.size(), 1U);
+  std::ofstream(digests.front(), std::ios::trunc) << "not a digest";
+  PreparedModule prepared = prepare_file(file.string(), options(Tier::kAuto));
+  EXPECT_FALSE(prepared.report().digest_remembered);
+  EXPECT_EQ(prepared.report().module_digest, module.digest());
+  EXPECT_EQ(run_module(prepared), 23);
 }
 
 TEST_F(CacheTest, DamagedObjectIsDetectedAndRebuilt) {

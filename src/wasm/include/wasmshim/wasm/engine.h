@@ -46,7 +46,8 @@ struct PrepareReport {
   bool c_from_cache = false;       // the translation was cached
   bool object_from_cache = false;  // a compiled object (aot, or tcc's for jit) was cached
   bool background_build_started = false;
-  std::string module_digest;  // SHA-256 of the module's bytes, hex
+  std::string module_digest;       // SHA-256 of the module's bytes, hex
+  bool digest_remembered = false;  // prepare_file: from the cache, the bytes unread
 };
 
 // Exit status of a guest that trapped (as an abort would give).
@@ -84,8 +85,9 @@ PreparedModule prepare(const Module& module, const EngineOptions& options);
 
 // prepare() for a module file, with a fast path: when the cache holds its aot
 // object (keyed by the file's digest), the module is not read again with
-// libwabt — the object lists its imports. Throws like Module::from_file and
-// prepare().
+// libwabt — the object lists its imports; when the cache also remembers the
+// digest of a file with this one's device, inode, size and times, the file
+// is not read at all. Throws like Module::from_file and prepare().
 PreparedModule prepare_file(const std::string& path, const EngineOptions& options);
 
 // For a module run with background_aot off (in a container whose process
