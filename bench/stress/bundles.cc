@@ -29,36 +29,39 @@ const char* image_name(BundleKind kind) {
 
 }  // namespace
 
+// One rootfs per image, shared by every bundle of it, as the layers of an
+// image are under each container's overlay on a node: nothing a task does
+// touches the image's files (a hard link per bundle would change their
+// ctime each time, which a node never does).
+fs::path rootfs_of(BundleKind kind, const std::string& images_dir) {
+  return fs::path(images_dir) / (kind == BundleKind::native ? "native-rootfs" : "wasm-rootfs");
+}
+
 void stage_images(const std::string& images_dir) {
-  fs::create_directories(images_dir);
-  fs::copy_file(DEMO_NATIVE, fs::path(images_dir) / image_name(BundleKind::native),
-                fs::copy_options::overwrite_existing);
-  fs::copy_file(DEMO_WASM, fs::path(images_dir) / image_name(BundleKind::wasm),
-                fs::copy_options::overwrite_existing);
+  for (BundleKind kind : {BundleKind::native, BundleKind::wasm}) {
+    const fs::path rootfs = rootfs_of(kind, images_dir);
+    fs::create_directories(rootfs);
+    fs::copy_file(kind == BundleKind::native ? DEMO_NATIVE : DEMO_WASM, rootfs / image_name(kind),
+                  fs::copy_options::overwrite_existing);
+  }
 }
 
 std::string make_bundle(BundleKind kind, const std::string& images_dir, const std::string& dir,
-                        const std::string& cgroups_path, const std::vector<std::string>& workload,
-                        bool absolute_root) {
+                        const std::string& cgroups_path, const std::vector<std::string>& workload) {
   static std::mutex first_use;
   nlohmann::json spec;
   {
     std::lock_guard lock(first_use);
     spec = default_spec();
   }
-  fs::create_directories(fs::path(dir) / "rootfs");
-  // A link, never a copy made while other threads fork: a child holding the
-  // copy's write end open makes runc's exec of it fail with ETXTBSY.
+  fs::create_directories(dir);
   const char* image = image_name(kind);
-  fs::create_hard_link(fs::path(images_dir) / image, fs::path(dir) / "rootfs" / image);
   std::vector<std::string> args{std::string("/") + image};
   args.insert(args.end(), workload.begin(), workload.end());
   spec["process"]["args"] = args;
   spec["process"]["terminal"] = false;
   spec["linux"]["cgroupsPath"] = cgroups_path;
-  if (absolute_root) {
-    spec["root"]["path"] = (fs::path(dir) / "rootfs").string();
-  }
+  spec["root"]["path"] = rootfs_of(kind, images_dir).string();
   if (kind == BundleKind::wasm_bare) {
     spec.erase("linux");
     spec.erase("mounts");

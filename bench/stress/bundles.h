@@ -12,16 +12,15 @@ enum class BundleKind {
   native,     // the demo built natively (static), for runc
 };
 
-// Copies the demo, Wasm and native, into `images_dir`, which must be on the
-// file system of every bundle made from it: each rootfs links to these.
+// Copies the demo, Wasm and native, into a rootfs of each under
+// `images_dir`, which every bundle made from it shares.
 void stage_images(const std::string& images_dir);
 
-// Writes `dir`/config.json and returns it. `absolute_root`: root.path is the
-// rootfs's absolute path, for a spec handed to containerd, which makes a
-// bundle of its own elsewhere.
+// Writes `dir`/config.json and returns it; root.path is the image's shared
+// rootfs, an absolute path (containerd, handed the spec, makes a bundle of
+// its own elsewhere).
 std::string make_bundle(BundleKind kind, const std::string& images_dir, const std::string& dir,
-                        const std::string& cgroups_path, const std::vector<std::string>& workload,
-                        bool absolute_root = false);
+                        const std::string& cgroups_path, const std::vector<std::string>& workload);
 
 // Compiles demo.wasm into the cache the shims use (the aot tier), so every
 // measured start is a warm one, as on a node that has run the image before.

@@ -349,7 +349,7 @@ class Stress {
     const auto begin = Clock::now();
     try {
       const std::string spec = make_bundle(runtime.kind, work_ + "/run/images", bundle,
-                                           "/wasmshim-stress/" + id, settings_.workload, true);
+                                           "/wasmshim-stress/" + id, settings_.workload);
       const std::uint32_t status = containerd.run(id, runtime.containerd_name, spec);
       if (status != 0) {
         throw std::runtime_error("task exited with " + std::to_string(status));
