@@ -10,14 +10,19 @@
 namespace wasmshim::otel {
 namespace {
 
-std::string executable_name() {
-  char path[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", path, sizeof(path) - 1);
-  if (n <= 0) {
-    return "unknown";
-  }
-  std::string full(path, static_cast<std::size_t>(n));
-  return full.substr(full.rfind('/') + 1);
+// Read once per exec: forks run the same executable, and a readlink of
+// /proc/self/exe costs each of them 10-20 us.
+const std::string& executable_name() {
+  static const std::string name = [] {
+    char path[PATH_MAX];
+    const ssize_t n = ::readlink("/proc/self/exe", path, sizeof(path) - 1);
+    if (n <= 0) {
+      return std::string("unknown");
+    }
+    std::string full(path, static_cast<std::size_t>(n));
+    return full.substr(full.rfind('/') + 1);
+  }();
+  return name;
 }
 
 std::string host_name() {
@@ -46,7 +51,7 @@ Resource make_resource(const OtlpConfig& config, const ResourceInfo& info) {
   auto put = [&](std::string_view key, AttributeValue value) {
     put_attribute(attributes, key, std::move(value), SIZE_MAX, 0);
   };
-  const std::string executable = executable_name();
+  const std::string& executable = executable_name();
   put("service.name", info.default_service_name.empty() ? "unknown_service:" + executable
                                                         : info.default_service_name);
   if (!info.service_version.empty()) {

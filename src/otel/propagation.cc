@@ -15,18 +15,45 @@ bool is_lower_hex(std::string_view s) {
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
+// Header and variable names are ASCII: no locale to consult.
 std::string lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
   return out;
 }
 
 std::string upper(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') {
+      c = static_cast<char>(c - 'a' + 'A');
+    }
+  }
   return out;
+}
+
+// A JSON string literal of `text`, its bytes otherwise as they are.
+void append_json_string(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (byte < 0x20) {
+      out += "\\u00";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
 }
 
 std::string_view trim_ows(std::string_view s) {
@@ -308,12 +335,19 @@ std::vector<std::string> EnvironmentCarrier::environment() const {
   if (written_.empty()) {
     return out;
   }
-  nlohmann::json object = nlohmann::json::object();
+  // Built by hand: this runs for every process the shim starts.
+  std::string object = "TRACECONTEXT={";
   for (const auto& [key, value] : written_) {
-    object[key] = value;
+    if (object.back() != '{') {
+      object += ',';
+    }
+    append_json_string(object, key);
+    object += ':';
+    append_json_string(object, value);
     out.push_back(upper(key) + "=" + value);
   }
-  out.insert(out.begin(), "TRACECONTEXT=" + object.dump());
+  object += '}';
+  out.insert(out.begin(), std::move(object));
   return out;
 }
 

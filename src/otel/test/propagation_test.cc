@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 
 namespace wasmshim::otel {
 namespace {
@@ -176,6 +177,23 @@ TEST(EnvironmentCarrier, WritesTracecontextJsonAndPlainVariables) {
   ASSERT_EQ(env.size(), 2u);
   EXPECT_EQ(env[0], std::string("TRACECONTEXT={\"traceparent\":\"") + kValid + "\"}");
   EXPECT_EQ(env[1], std::string("TRACEPARENT=") + kValid);
+}
+
+// The JSON is written by hand: what needs escaping comes back as it went.
+TEST(EnvironmentCarrier, TracecontextJsonEscapesWhatItMust) {
+  EnvironmentCarrier writer(lookup_in({}));
+  const std::string quoted = "k=a\"b\\c";
+  const std::string control = std::string("a\x01\nb");
+  writer.set("tracestate", quoted);
+  writer.set("X-Other", control);
+  auto env = writer.environment();
+  ASSERT_EQ(env.size(), 3u);
+  ASSERT_TRUE(env[0].starts_with("TRACECONTEXT="));
+  auto parsed = nlohmann::json::parse(env[0].substr(std::string("TRACECONTEXT=").size()));
+  EXPECT_EQ(parsed, nlohmann::json({{"tracestate", quoted}, {"x-other", control}}));
+  EnvironmentCarrier reader(lookup_in({{"TRACECONTEXT", env[0].substr(13)}}));
+  EXPECT_EQ(reader.get("tracestate"), quoted);
+  EXPECT_EQ(reader.get("X-OTHER"), control);
 }
 
 TEST(EnvironmentCarrier, ReadsTracecontextFirstThenTraceparent) {
