@@ -124,11 +124,10 @@ bool Id<N>::valid() const {
 
 template <std::size_t N>
 std::string Id<N>::hex() const {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(2 * N, '0');
-  for (std::size_t i = 0; i < N; ++i) {
-    out[2 * i] = kDigits[bytes[i] >> 4];
-    out[2 * i + 1] = kDigits[bytes[i] & 0xf];
+  std::string out;
+  out.reserve(2 * N);
+  for (const std::uint8_t byte : bytes) {
+    detail::append_hex_byte(out, byte);
   }
   return out;
 }

@@ -369,12 +369,10 @@ std::vector<SpanData> from_request(const ExportRequest& request) {
 }
 
 std::string to_hex(std::string_view raw) {
-  static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
+  out.reserve(2 * raw.size());
   for (char c : raw) {
-    const auto byte = static_cast<unsigned char>(c);
-    out += kDigits[byte >> 4];
-    out += kDigits[byte & 0xf];
+    detail::append_hex_byte(out, static_cast<std::uint8_t>(c));
   }
   return out;
 }

@@ -38,7 +38,6 @@ std::string upper(std::string_view s) {
 
 // A JSON string literal of `text`, its bytes otherwise as they are.
 void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   for (const char c : text) {
     const auto byte = static_cast<unsigned char>(c);
@@ -47,8 +46,7 @@ void append_json_string(std::string& out, std::string_view text) {
       out += c;
     } else if (byte < 0x20) {
       out += "\\u00";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xf];
+      detail::append_hex_byte(out, byte);
     } else {
       out += c;
     }
@@ -179,10 +177,8 @@ std::optional<SpanContext> parse_traceparent(std::string_view header) {
 }
 
 std::string format_traceparent(const SpanContext& context) {
-  static constexpr char kDigits[] = "0123456789abcdef";
   std::string out = "00-" + context.trace_id.hex() + "-" + context.span_id.hex() + "-";
-  out += kDigits[context.flags >> 4];
-  out += kDigits[context.flags & 0xf];
+  detail::append_hex_byte(out, context.flags);
   return out;
 }
 
