@@ -77,7 +77,12 @@ option(WASMSHIM_PIE "Link the shim binary as a position-independent executable" 
 # 11-21% more containers a second (bench/stress, 8 at once, A/B runs).
 # Debian builds containerd and containerd-shim-runc-v2 non-PIE too. Not
 # under a sanitizer, whose runtime needs the shared C++ runtime and a PIE.
+# Bound at load (-z now): resolved lazily, the daemon, zygote and container
+# processes forked from `start` would each look up the libc functions
+# `start` never called, faulting in the loader's and libc's symbol tables
+# again per process (~20 page faults a task, perf).
 function(wasmshim_exec_per_container target)
+  target_link_options(${target} PRIVATE LINKER:-z,now)
   if(WASMSHIM_STATIC_DEPS AND WASMSHIM_SANITIZE STREQUAL "" AND NOT WASMSHIM_FUZZ)
     target_link_options(${target} PRIVATE -static-libstdc++ -static-libgcc)
   endif()

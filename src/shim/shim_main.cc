@@ -1,5 +1,7 @@
 #include "wasmshim/shim/shim_main.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <stdexcept>
 
@@ -7,6 +9,19 @@
 #include "wasmshim/container/command_line.h"
 
 namespace wasmshim::shim {
+
+namespace {
+
+// `start` and `delete` end their process. They leave without static
+// destructors: those free memory the kernel takes back anyway, and after
+// `start` has forked the daemon each page they write is copied first (a
+// fault each, on the path of every task).
+[[noreturn]] void end_process(int status) {
+  std::fflush(nullptr);
+  ::_exit(status);
+}
+
+}  // namespace
 
 std::vector<std::string> process_arguments() {
   std::vector<std::string> args = container::command_line();
@@ -34,10 +49,10 @@ int run_shim(const std::vector<std::string>& args, const ShimInfo& info, Instanc
   }
   try {
     if (flags.action == "start") {
-      return start_command(flags, info, {std::move(factory), container_entry}, otlp);
+      end_process(start_command(flags, info, {std::move(factory), container_entry}, otlp));
     }
     if (flags.action == "delete") {
-      return delete_command(flags, info, otlp);
+      end_process(delete_command(flags, info, otlp));
     }
     if (flags.action == "serve") {
       return serve_command(flags, info, {std::move(factory), container_entry}, otlp);

@@ -9,7 +9,7 @@
 #include <climits>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <string_view>
 #include <system_error>
 
 #include "address.h"
@@ -122,9 +122,27 @@ void fork_daemon(const ShimFlags& flags, const ShimInfo& info, DaemonParts& part
   ::_exit(status);
 }
 
+// Plain writes, no stdio or fstream: after the fork, every page their
+// buffers touched would be copied, a fault each. As before, a failed write
+// is left for containerd to notice (it reads both once `start` exits).
+void write_all(int fd, std::string_view text) {
+  while (!text.empty()) {
+    const ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return;
+    }
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
 void write_address_file(const std::string& address) {
-  std::ofstream out("address");
-  out << address;
+  const ttrpc::UniqueFd file(::open("address", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (file.get() >= 0) {
+    write_all(file.get(), address);
+  }
 }
 
 }  // namespace
@@ -149,7 +167,7 @@ int start_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts part
     // The group's shim is up and answering: it takes this task too.
     StartTrace trace(flags, info, otlp, /*spawning=*/false);
     write_address_file(address);
-    std::fputs(address.c_str(), stdout);
+    write_all(STDOUT_FILENO, address);
     return 0;
   }
   StartTrace trace(flags, info, otlp, /*spawning=*/true);
@@ -162,7 +180,7 @@ int start_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts part
     throw;
   }
   write_address_file(address);
-  std::fputs(address.c_str(), stdout);
+  write_all(STDOUT_FILENO, address);
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -141,10 +142,12 @@ bool Client::Impl::send_frame(const std::string& frame) {
 
 void Client::Impl::read_loop() {
   FrameDecoder decoder;
-  std::string chunk(kReadChunk, '\0');
+  // Not zeroed: a page of it is touched only when a read reaches it, and
+  // most messages fit in the first.
+  const auto chunk = std::make_unique_for_overwrite<char[]>(kReadChunk);
   std::string reason;
   for (;;) {
-    ssize_t n = ::recv(fd_.get(), chunk.data(), chunk.size(), 0);
+    ssize_t n = ::recv(fd_.get(), chunk.get(), kReadChunk, 0);
     if (n < 0 && errno == EINTR) {
       continue;
     }
@@ -156,7 +159,7 @@ void Client::Impl::read_loop() {
       reason = "connection closed by the server";
       break;
     }
-    decoder.feed(std::string_view(chunk.data(), static_cast<std::size_t>(n)));
+    decoder.feed(std::string_view(chunk.get(), static_cast<std::size_t>(n)));
     while (auto decoded = decoder.next()) {
       deliver(*decoded);
     }

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <system_error>
 
 #include "server_impl.h"
@@ -60,9 +61,11 @@ void ServerConnection::join() {
 
 void ServerConnection::read_loop() {
   FrameDecoder decoder;
-  std::string chunk(kReadChunk, '\0');
+  // Not zeroed: a page of it is touched only when a read reaches it, and
+  // most messages fit in the first.
+  const auto chunk = std::make_unique_for_overwrite<char[]>(kReadChunk);
   for (;;) {
-    ssize_t n = ::recv(fd_.get(), chunk.data(), chunk.size(), 0);
+    ssize_t n = ::recv(fd_.get(), chunk.get(), kReadChunk, 0);
     if (n < 0 && errno == EINTR) {
       continue;
     }
@@ -75,7 +78,7 @@ void ServerConnection::read_loop() {
       }
       break;
     }
-    decoder.feed(std::string_view(chunk.data(), static_cast<std::size_t>(n)));
+    decoder.feed(std::string_view(chunk.get(), static_cast<std::size_t>(n)));
     while (auto decoded = decoder.next()) {
       handle(*decoded);
     }
