@@ -9,7 +9,6 @@
 #include <climits>
 #include <cstdio>
 #include <filesystem>
-#include <string_view>
 #include <system_error>
 
 #include "address.h"
@@ -18,6 +17,7 @@
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
 #include "rootfs.h"
 #include "shim_tracing.h"
+#include "small_files.h"
 #include "wasmshim/container/cgroup.h"
 #include "wasmshim/container/command_line.h"
 #include "wasmshim/container/oci_spec.h"
@@ -122,27 +122,10 @@ void fork_daemon(const ShimFlags& flags, const ShimInfo& info, DaemonParts& part
   ::_exit(status);
 }
 
-// Plain writes, no stdio or fstream: after the fork, every page their
-// buffers touched would be copied, a fault each. As before, a failed write
-// is left for containerd to notice (it reads both once `start` exits).
-void write_all(int fd, std::string_view text) {
-  while (!text.empty()) {
-    const ssize_t n = ::write(fd, text.data(), text.size());
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return;
-    }
-    text.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
-
+// As before, a failed write is left for containerd to notice: it reads the
+// file and the answer once `start` has exited.
 void write_address_file(const std::string& address) {
-  const ttrpc::UniqueFd file(::open("address", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (file.get() >= 0) {
-    write_all(file.get(), address);
-  }
+  (void)write_small_file("address", address);
 }
 
 }  // namespace
@@ -167,7 +150,7 @@ int start_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts part
     // The group's shim is up and answering: it takes this task too.
     StartTrace trace(flags, info, otlp, /*spawning=*/false);
     write_address_file(address);
-    write_all(STDOUT_FILENO, address);
+    (void)write_all(STDOUT_FILENO, address);
     return 0;
   }
   StartTrace trace(flags, info, otlp, /*spawning=*/true);
@@ -180,7 +163,7 @@ int start_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts part
     throw;
   }
   write_address_file(address);
-  write_all(STDOUT_FILENO, address);
+  (void)write_all(STDOUT_FILENO, address);
   return 0;
 }
 

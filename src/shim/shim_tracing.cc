@@ -9,8 +9,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 
+#include "small_files.h"
 #include "wasmshim/otel/instrument.h"
 
 #if WASMSHIM_OPENTELEMETRY
@@ -225,7 +225,7 @@ DaemonTrace::DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
   state_->span.set_attribute("process.pid", static_cast<std::int64_t>(::getpid()));
   // `delete`, which containerd runs after this daemon has gone, continues
   // this trace from the bundle (the daemon's working directory).
-  std::ofstream("wasmshim-traceparent") << otel::format_traceparent(state_->span.context());
+  (void)write_small_file("wasmshim-traceparent", otel::format_traceparent(state_->span.context()));
   if (stream != nullptr) {
     ::fcntl(kStartSpansFd, F_SETFD, FD_CLOEXEC);
     state_->start_spans = kStartSpansFd;
@@ -297,13 +297,10 @@ DeleteTrace::DeleteTrace(const ShimFlags& flags, const ShimInfo& info,
   state_->memory = std::make_unique<MemoryTracing>(otlp, info);
   if (state_->memory->provider) {
     otel::Context parent = otel::context_from_environment();
-    std::ifstream saved((flags.bundle.empty() ? std::string(".") : flags.bundle) +
-                        "/wasmshim-traceparent");
-    std::string traceparent;
-    if (std::getline(saved, traceparent)) {
-      if (auto span = otel::parse_traceparent(traceparent)) {
-        parent.span = *span;
-      }
+    const std::string traceparent = read_first_line(
+        (flags.bundle.empty() ? std::string(".") : flags.bundle) + "/wasmshim-traceparent");
+    if (auto span = otel::parse_traceparent(traceparent)) {
+      parent.span = *span;
     }
     state_->span = state_->memory->provider->tracer("wasmshim.shim")
                        .start_span("delete_shim", {.parent = parent});

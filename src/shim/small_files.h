@@ -1,0 +1,22 @@
+// Small files and answers written with plain calls. `start`, `delete` and
+// the daemon write a line or two per task; a stream's locale and buffers
+// would be pages touched, each a fault, in processes that live for one
+// task (and, after `start`'s fork, copied first).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace wasmshim::shim {
+
+// All of `text`, or as much as the descriptor takes; false on an error.
+bool write_all(int fd, std::string_view text);
+
+// Creates or replaces `path` with `text`; false if it could not.
+bool write_small_file(const std::string& path, std::string_view text);
+
+// The first line of a short file (up to 256 bytes of it), without its
+// newline; empty if there is no such file.
+std::string read_first_line(const std::string& path);
+
+}  // namespace wasmshim::shim
