@@ -20,9 +20,13 @@ int start_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts part
 // DeleteResponse to stdout.
 int delete_command(const ShimFlags& flags, const ShimInfo& info,
                    const std::optional<otel::OtlpConfig>& otlp);
+class StartTrace;
+
 // `serve`: the daemon, on the listening socket `start` passed as fd 3.
+// `started_by`: the `start` this process was forked from (its copy), or
+// null.
 int serve_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts parts,
-                  const std::optional<otel::OtlpConfig>& otlp);
+                  const std::optional<otel::OtlpConfig>& otlp, StartTrace* started_by = nullptr);
 
 // The fd the listening socket has in the daemon.
 inline constexpr int kListenerFd = 3;

@@ -67,7 +67,7 @@ void start_zygote_of(container::ZygoteEntry entry) {
 }  // namespace
 
 int serve_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts parts,
-                  const std::optional<otel::OtlpConfig>& otlp) {
+                  const std::optional<otel::OtlpConfig>& otlp, StartTrace* started_by) {
   start_zygote_of(parts.container_entry);
   const sigset_t stop_signals = block_signals();
   int log_fd = open_log_fifo();
@@ -79,7 +79,8 @@ int serve_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts part
   log.info("wasmshim " + info.version + " serving (pid " + std::to_string(::getpid()) + ")");
   // Tracing starts before the server, so the first request is traced, and
   // ends after it, so the last one is exported.
-  DaemonTrace trace(flags, info, otlp, [&log](const std::string& m) { log.warn(m); });
+  DaemonTrace trace(
+      flags, info, otlp, [&log](const std::string& m) { log.warn(m); }, started_by);
 
   EventPublisher publisher({env_or_empty("TTRPC_ADDRESS"), flags.address, flags.publish_binary,
                             flags.namespace_name, [&log](const std::string& m) { log.warn(m); }});

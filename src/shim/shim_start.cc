@@ -115,7 +115,7 @@ void fork_daemon(const ShimFlags& flags, const ShimInfo& info, DaemonParts& part
   int status = 1;
   try {
     become_daemon(daemon, listener, trace);
-    status = serve_command(daemon, info, std::move(parts), otlp);
+    status = serve_command(daemon, info, std::move(parts), otlp, &trace);
   } catch (...) {
     // stderr is /dev/null here; serve logs its own failures to the shim log.
   }

@@ -16,7 +16,6 @@
 #if WASMSHIM_OPENTELEMETRY
 #include "wasmshim/otel/propagation.h"
 #include "wasmshim/otel/session.h"
-#include "wasmshim/otel/span_stream.h"
 #endif
 
 namespace wasmshim::shim {
@@ -29,27 +28,27 @@ otel::ResourceInfo resource_of(const ShimInfo& info) {
   return {"", info.version};
 }
 
-// containerd takes everything `start` prints, stderr included, as the
-// shim's address, so `start` says nothing; the daemon it spawns reads the
-// same variables and reports any problem once, in the shim log.
-otel::DiagnosticLog silent() {
-  return [](std::string_view) {};
-}
-
 // A provider that keeps its spans in memory, with no thread: the process
 // may fork afterwards.
 struct MemoryTracing {
   otel::OtlpConfig config;
   otel::InMemorySpanExporter* memory = nullptr;
   std::shared_ptr<otel::TracerProvider> provider;
+  bool exportable = false;  // OTLP is among the configured exporters
 
-  MemoryTracing(const std::optional<otel::OtlpConfig>& otlp, const ShimInfo& info) {
+  // `exported_here`: the spans leave through export_in_background, which
+  // speaks OTLP only; else the daemon takes them into its own pipeline.
+  MemoryTracing(const std::optional<otel::OtlpConfig>& otlp, const ShimInfo& info,
+                bool exported_here) {
+    // Problems with the variables go unsaid: containerd takes all `start`
+    // prints as the address, and the daemon reports them, in the shim log.
     config = otlp ? *otlp : otel::otlp_config_from_env().config;
     const bool otlp_wanted = std::find(config.exporters.begin(), config.exporters.end(),
                                        otel::TracesExporterKind::otlp) != config.exporters.end();
-    if (!config.enabled || !otlp_wanted) {
+    if (!config.enabled || (exported_here && !otlp_wanted)) {
       return;
     }
+    exportable = otlp_wanted;
     auto exporter = std::make_unique<otel::InMemorySpanExporter>();
     memory = exporter.get();
     otel::TracerProviderOptions options;
@@ -64,7 +63,7 @@ struct MemoryTracing {
   // containerd is waiting for) never waits for a collector. Call with one
   // thread and stdout already flushed.
   void export_in_background() {
-    if (!provider) {
+    if (!provider || !exportable) {
       return;
     }
     auto spans = memory->spans();
@@ -93,56 +92,43 @@ void set_common(otel::Span& span, const ShimFlags& flags) {
 
 }  // namespace
 
+// With a daemon to spawn, `start` records start_shim and leaves it open:
+// the daemon, forked with a copy of it, ends it once `start` has exited
+// (its end of a pipe closes) and exports it with its own spans. `start`
+// does no tracing work after the fork, where every page it wrote would be
+// copied first.
 struct StartTrace::State {
+  // `start`'s exit, as the daemon sees it: the write end closes.
   int pipe_read = -1;
   int pipe_write = -1;
-  std::unique_ptr<otel::TracingSession> session;
   std::unique_ptr<MemoryTracing> memory;
   otel::Span span;
   bool enabled = false;
+  bool spawned = false;  // in `start`, after the fork: the daemon has the span
 };
 
 StartTrace::StartTrace(const ShimFlags& flags, const ShimInfo& info,
                        const std::optional<otel::OtlpConfig>& otlp, bool spawning)
     : state_(std::make_unique<State>()) {
-  otel::Tracer tracer;
   int fds[2] = {-1, -1};
-  if (spawning && ::pipe2(fds, O_CLOEXEC) == 0) {
-    // The daemon exports the span for us.
-    state_->pipe_read = fds[0];
-    state_->pipe_write = fds[1];
-    otel::SessionOptions options{resource_of(info), otlp, silent(), fds[1],
-                                 std::chrono::milliseconds(1000)};
-    state_->session = std::make_unique<otel::TracingSession>(std::move(options));
-    state_->enabled = state_->session->enabled() && state_->session->config().enabled;
-    if (state_->enabled) {
-      tracer = state_->session->provider()->tracer("wasmshim.shim");
-    } else {
-      // Its provider would stay installed in the daemon forked from here,
-      // streaming every span the daemon makes to nowhere.
-      state_->session.reset();
-    }
-  } else {
-    // A running shim takes the task: the span leaves from a detached child.
-    state_->memory = std::make_unique<MemoryTracing>(otlp, info);
-    state_->enabled = state_->memory->provider != nullptr;
-    if (state_->enabled) {
-      tracer = state_->memory->provider->tracer("wasmshim.shim");
-    }
-  }
+  const bool to_daemon = spawning && ::pipe2(fds, O_CLOEXEC) == 0;
+  state_->pipe_read = fds[0];
+  state_->pipe_write = fds[1];
+  // Else a running shim takes the task: the span leaves from a detached
+  // child.
+  state_->memory = std::make_unique<MemoryTracing>(otlp, info, /*exported_here=*/!to_daemon);
+  state_->enabled = state_->memory->provider != nullptr;
   if (!state_->enabled) {
     return;
   }
-  state_->span = tracer.start_span("start_shim", {.parent = otel::context_from_environment()});
+  state_->span = state_->memory->provider->tracer("wasmshim.shim")
+                     .start_span("start_shim", {.parent = otel::context_from_environment()});
   set_common(state_->span, flags);
 }
 
 StartTrace::~StartTrace() {
-  state_->span.end();
-  if (state_->session) {
-    state_->session->shutdown();
-  }
-  if (state_->memory) {
+  if (!state_->spawned) {
+    state_->span.end();
     std::fflush(stdout);
     state_->memory->export_in_background();
   }
@@ -174,47 +160,56 @@ void StartTrace::spawned() {
   if (state_->pipe_read >= 0) {
     ::close(state_->pipe_read);
     state_->pipe_read = -1;
+    state_->spawned = state_->enabled;
   }
 }
 
 void StartTrace::leave_to_daemon() {
-  if (state_->pipe_write >= 0) {
-    // Replaced, not closed: the session's exporter still holds the number.
-    const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-    ::dup2(null, state_->pipe_write);
-    ::close(null);
+  // The daemon must not hold `start`'s end, or it would never see it close.
+  for (int* fd : {&state_->pipe_read, &state_->pipe_write}) {
+    if (*fd >= 0) {
+      ::close(*fd);  // the caller has moved its copy of the read end into place
+      *fd = -1;
+    }
   }
-  if (state_->pipe_read >= 0) {
-    ::close(state_->pipe_read);  // the caller has moved its copy into place
-  }
-  // The daemon's session replaces the installed provider; this state (its
-  // span still open) is never ended nor destroyed in the daemon.
-  (void)state_.release();
 }
 
 void StartTrace::fail(const std::string& message) {
   state_->span.record_error(message);
 }
 
+void StartTrace::end_into(otel::TracerProvider& provider) {
+  if (!state_->enabled) {
+    return;
+  }
+  state_->span.end();
+  for (auto& span : state_->memory->memory->spans()) {
+    provider.submit(std::move(span));
+  }
+  state_->enabled = false;
+}
+
 struct DaemonTrace::State {
   std::unique_ptr<otel::TracingSession> session;
   otel::Span span;
-  // `start`'s span stream, until it has been read.
-  int start_spans = -1;
+  // The read end of the pipe whose write end `start` holds until it exits.
+  int start_exit = -1;
+  // start_shim, open, in this process's copy of `start`'s memory.
+  StartTrace* start = nullptr;
 };
 
 DaemonTrace::DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
                          const std::optional<otel::OtlpConfig>& otlp,
-                         const std::function<void(const std::string&)>& log)
+                         const std::function<void(const std::string&)>& log, StartTrace* start)
     : state_(std::make_unique<State>()) {
   otel::SessionOptions options{resource_of(info), otlp,
                                [log](std::string_view line) { log(std::string(line)); }, -1,
                                std::chrono::milliseconds(30000)};
   state_->session = std::make_unique<otel::TracingSession>(std::move(options));
   // NOLINTNEXTLINE(concurrency-mt-unsafe): read before the daemon starts threads.
-  const char* stream = std::getenv("WASMSHIM_START_SPANS_FD");
+  const bool has_pipe = std::getenv("WASMSHIM_START_SPANS_FD") != nullptr;
   if (!state_->session->enabled()) {
-    if (stream != nullptr) {
+    if (has_pipe) {
       ::close(kStartSpansFd);
     }
     return;
@@ -226,55 +221,53 @@ DaemonTrace::DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
   // `delete`, which containerd runs after this daemon has gone, continues
   // this trace from the bundle (the daemon's working directory).
   (void)write_small_file("wasmshim-traceparent", otel::format_traceparent(state_->span.context()));
-  if (stream != nullptr) {
+  if (has_pipe) {
     ::fcntl(kStartSpansFd, F_SETFD, FD_CLOEXEC);
-    state_->start_spans = kStartSpansFd;
+    state_->start_exit = kStartSpansFd;
+    state_->start = start;
   }
 }
 
-// `start` writes its span and exits; nothing it does waits for this
-// process, so its end of the pipe closes within its short life. The stream
-// is read once that end has closed (all of it is in the pipe then), from
-// the daemon's main thread, which has nothing else to do; no thread waits
-// on it.
+// `start` prints the address and exits; nothing it does waits for this
+// process, so its end of the pipe closes within its short life. The
+// daemon's main thread, which has nothing else to do, waits for that; no
+// thread is spent on it.
 void DaemonTrace::take_start_spans(std::chrono::milliseconds wait) {
-  if (state_->start_spans < 0) {
+  if (state_->start_exit < 0) {
     return;
   }
-  // No events asked: poll reports the writer's close (POLLHUP) only, not
-  // the data waiting before it.
-  pollfd pipe_end{state_->start_spans, 0, 0};
+  // No events asked: poll reports the writer's close (POLLHUP) only.
+  pollfd pipe_end{state_->start_exit, 0, 0};
   const auto deadline = std::chrono::steady_clock::now() + wait;
-  while ((pipe_end.revents & POLLHUP) == 0) {
-    if ((pipe_end.revents & (POLLERR | POLLNVAL)) != 0) {
-      ::close(state_->start_spans);
-      state_->start_spans = -1;
-      return;
-    }
+  while ((pipe_end.revents & (POLLHUP | POLLERR | POLLNVAL)) == 0) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
-      return;  // still open: tried again at the end
+      return;  // still running: tried again at the end
     }
     if (::poll(&pipe_end, 1, static_cast<int>(left.count())) < 0 && errno != EINTR) {
-      return;
+      break;
     }
   }
-  auto provider = state_->session->provider();
-  otel::read_span_stream(state_->start_spans, [&](std::vector<otel::SpanData>&& spans) {
-    for (auto& span : spans) {
-      provider->submit(std::move(span));
-    }
-  });
-  ::close(state_->start_spans);
-  state_->start_spans = -1;
+  end_start_span();
+}
+
+void DaemonTrace::end_start_span() {
+  if (state_->start != nullptr) {
+    state_->start->end_into(*state_->session->provider());
+    state_->start = nullptr;
+  }
+  if (state_->start_exit >= 0) {
+    ::close(state_->start_exit);
+    state_->start_exit = -1;
+  }
 }
 
 DaemonTrace::~DaemonTrace() {
   take_start_spans(std::chrono::seconds(1));
-  if (state_->start_spans >= 0) {
-    ::close(state_->start_spans);
-  }
+  // A `start` still running ends its span with this daemon's, rather than
+  // losing it.
+  end_start_span();
   state_->span.end();
   state_->session->shutdown();
 }
@@ -294,7 +287,7 @@ struct DeleteTrace::State {
 DeleteTrace::DeleteTrace(const ShimFlags& flags, const ShimInfo& info,
                          const std::optional<otel::OtlpConfig>& otlp)
     : state_(std::make_unique<State>()) {
-  state_->memory = std::make_unique<MemoryTracing>(otlp, info);
+  state_->memory = std::make_unique<MemoryTracing>(otlp, info, /*exported_here=*/true);
   if (state_->memory->provider) {
     otel::Context parent = otel::context_from_environment();
     const std::string traceparent = read_first_line(
@@ -336,9 +329,10 @@ void StartTrace::fail(const std::string&) {}
 
 struct DaemonTrace::State {};
 DaemonTrace::DaemonTrace(const ShimFlags&, const ShimInfo&, const std::optional<otel::OtlpConfig>&,
-                         const std::function<void(const std::string&)>&) {}
+                         const std::function<void(const std::string&)>&, StartTrace*) {}
 DaemonTrace::~DaemonTrace() = default;
 void DaemonTrace::take_start_spans(std::chrono::milliseconds) {}
+void DaemonTrace::end_start_span() {}
 std::string DaemonTrace::traceparent() const {
   return {};
 }

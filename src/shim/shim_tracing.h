@@ -3,8 +3,8 @@
 // nothing that traces when WASMSHIM_OPENTELEMETRY is off.
 //
 // `start` must never wait for a collector (containerd waits for it), so its
-// span does not go to one: it is streamed through a pipe to the daemon it
-// spawns, which exports it with its own.
+// span does not go to one: the daemon it forks, which has a copy of the
+// open span, ends it when `start` exits and exports it with its own.
 #pragma once
 
 #include <chrono>
@@ -19,10 +19,14 @@
 #include "wasmshim/otel/config.h"
 #include "wasmshim/shim/shim_main.h"
 
+namespace wasmshim::otel {
+class TracerProvider;
+}  // namespace wasmshim::otel
+
 namespace wasmshim::shim {
 
-// The fd where the daemon finds the span stream of the `start` that
-// spawned it.
+// The fd where the daemon has the read end of a pipe whose write end the
+// `start` that spawned it holds: it closes when `start` exits.
 inline constexpr int kStartSpansFd = 4;
 
 class StartTrace {
@@ -36,30 +40,36 @@ class StartTrace {
   StartTrace& operator=(const StartTrace&) = delete;
 
   // Entries the daemon's environment needs: the trace context of
-  // start_shim, and where the span stream is.
+  // start_shim, and where the pipe is.
   std::vector<std::string> daemon_environment() const;
   // The pipe end the daemon reads (to put at kStartSpansFd); -1: none.
   int daemon_span_fd() const;
   // After the spawn: this process's copy of the daemon's end is closed.
   void spawned();
-  // In the forked daemon, whose copy of this trace is never ended or
-  // destroyed: its end of the span pipe goes, so the daemon sees the
-  // stream end when `start` exits. Call after taking a copy of
-  // daemon_span_fd() and before moving fds into their places.
+  // In the forked daemon, whose copy of this trace is never destroyed (the
+  // DaemonTrace given it ends its span): the pipe's ends go, so the daemon
+  // sees `start` exit. Call after taking a copy of daemon_span_fd() and
+  // before moving fds into their places.
   void leave_to_daemon();
   void fail(const std::string& message);
 
   struct State;
 
  private:
+  friend class DaemonTrace;
+  // In the daemon: ends start_shim now and hands it to `provider`.
+  void end_into(otel::TracerProvider& provider);
+
   std::unique_ptr<State> state_;
 };
 
 class DaemonTrace {
  public:
+  // `start`: this process's copy of the `start` that forked it, whose
+  // start_shim it ends and exports; null when it was not forked so.
   DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
               const std::optional<otel::OtlpConfig>& otlp,
-              const std::function<void(const std::string&)>& log);
+              const std::function<void(const std::string&)>& log, StartTrace* start);
   // Ends shim_main, exports what is left within the export timeout.
   ~DaemonTrace();
   DaemonTrace(const DaemonTrace&) = delete;
@@ -68,14 +78,16 @@ class DaemonTrace {
   // shim_main as a W3C traceparent: the parent of RPC spans whose request
   // carried none. Empty when tracing is off.
   std::string traceparent() const;
-  // Hands start_shim, streamed by the `start` that forked this daemon, to
-  // the exporter once `start` has exited, waiting at most `wait` for that;
-  // if it has not, the destructor tries again.
+  // Ends start_shim and hands it to the exporter once `start` has exited,
+  // waiting at most `wait` for that; if it has not, the destructor waits
+  // again and then ends it anyway.
   void take_start_spans(std::chrono::milliseconds wait);
 
   struct State;
 
  private:
+  void end_start_span();
+
   std::unique_ptr<State> state_;
 };
 

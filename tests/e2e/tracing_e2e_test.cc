@@ -64,6 +64,13 @@ TEST_P(TracingE2E, OneContainerIsOneTrace) {
   };
   ASSERT_TRUE(spans.count("start_shim"));
   expect_child("shim_main", "start_shim");
+  // The daemon ends start_shim when `start` exits: long before Shutdown.
+  const auto nanos = [&](const std::string& name, const char* field) {
+    return std::stoull(spans.at(name)[field].get<std::string>());
+  };
+  EXPECT_GE(nanos("start_shim", "endTimeUnixNano"), nanos("start_shim", "startTimeUnixNano"));
+  EXPECT_LT(nanos("start_shim", "endTimeUnixNano"),
+            nanos("containerd.task.v2.Task/Shutdown", "startTimeUnixNano"));
   for (const char* rpc : {"Create", "Start", "Wait", "State", "Delete", "Shutdown"}) {
     expect_child(std::string("containerd.task.v2.Task/") + rpc, "shim_main");
   }
