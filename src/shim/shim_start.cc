@@ -60,13 +60,13 @@ void refuse_runtime_options() {
 // In the forked child: the fds, session and environment the daemon has
 // when `start` leaves. containerd reads start's output until every copy of
 // the pipe closes: the daemon holds none of it.
-void become_daemon(const ShimFlags& daemon, int listener, StartTrace& trace) {
+void become_daemon(const ShimFlags& daemon, int listener, StartTrace& trace,
+                   const std::vector<std::string>& environment) {
   ::setsid();
   const int span_fd = trace.daemon_span_fd();
   // Out of the way first: either may sit where the other must go.
   const int listener_copy = ::fcntl(listener, F_DUPFD_CLOEXEC, 10);
   const int span_copy = span_fd >= 0 ? ::fcntl(span_fd, F_DUPFD_CLOEXEC, 10) : -1;
-  const std::vector<std::string> environment = trace.daemon_environment();
   trace.leave_to_daemon();
   if (listener != kListenerFd) {
     ::close(listener);
@@ -102,6 +102,9 @@ void become_daemon(const ShimFlags& daemon, int listener, StartTrace& trace) {
 // single thread here, so the child may do anything.
 void fork_daemon(const ShimFlags& flags, const ShimInfo& info, DaemonParts& parts,
                  const std::optional<otel::OtlpConfig>& otlp, int listener, StartTrace& trace) {
+  // Made here, where the pages it writes are this process's own; after the
+  // fork each would be copied first.
+  const std::vector<std::string> environment = trace.daemon_environment();
   std::fflush(nullptr);
   const pid_t pid = ::fork();
   if (pid < 0) {
@@ -114,7 +117,7 @@ void fork_daemon(const ShimFlags& flags, const ShimInfo& info, DaemonParts& part
   daemon.action = "serve";
   int status = 1;
   try {
-    become_daemon(daemon, listener, trace);
+    become_daemon(daemon, listener, trace, environment);
     status = serve_command(daemon, info, std::move(parts), otlp, &trace);
   } catch (...) {
     // stderr is /dev/null here; serve logs its own failures to the shim log.

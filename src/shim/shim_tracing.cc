@@ -127,16 +127,20 @@ StartTrace::StartTrace(const ShimFlags& flags, const ShimInfo& info,
 }
 
 StartTrace::~StartTrace() {
-  if (!state_->spawned) {
-    state_->span.end();
-    std::fflush(stdout);
-    state_->memory->export_in_background();
-  }
   for (int fd : {state_->pipe_read, state_->pipe_write}) {
     if (fd >= 0) {
       ::close(fd);
     }
   }
+  if (state_->spawned) {
+    // The daemon ends and exports the span. This process is about to exit:
+    // destroying the state would only write pages the daemon shares.
+    (void)state_.release();
+    return;
+  }
+  state_->span.end();
+  std::fflush(stdout);
+  state_->memory->export_in_background();
 }
 
 std::vector<std::string> StartTrace::daemon_environment() const {
