@@ -112,7 +112,7 @@ int serve_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts part
   // Inherited without close-on-exec; containers must not get it.
   ::fcntl(kListenerFd, F_SETFD, FD_CLOEXEC);
   server.serve(ttrpc::UniqueFd(kListenerFd));
-  trace.take_start_spans(std::chrono::seconds(1));
+  trace.take_start_span(std::chrono::seconds(1));
 
   // Wait for Shutdown or a stop signal, whichever comes first.
   while (true) {

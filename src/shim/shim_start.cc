@@ -63,10 +63,10 @@ void refuse_runtime_options() {
 void become_daemon(const ShimFlags& daemon, int listener, StartTrace& trace,
                    const std::vector<std::string>& environment) {
   ::setsid();
-  const int span_fd = trace.daemon_span_fd();
+  const int exit_fd = trace.start_exit_fd();
   // Out of the way first: either may sit where the other must go.
   const int listener_copy = ::fcntl(listener, F_DUPFD_CLOEXEC, 10);
-  const int span_copy = span_fd >= 0 ? ::fcntl(span_fd, F_DUPFD_CLOEXEC, 10) : -1;
+  const int exit_copy = exit_fd >= 0 ? ::fcntl(exit_fd, F_DUPFD_CLOEXEC, 10) : -1;
   trace.leave_to_daemon();
   if (listener != kListenerFd) {
     ::close(listener);
@@ -79,9 +79,9 @@ void become_daemon(const ShimFlags& daemon, int listener, StartTrace& trace,
   // The daemon marks both close-on-exec once it has them.
   ::dup2(listener_copy, kListenerFd);
   ::close(listener_copy);
-  if (span_copy >= 0) {
-    ::dup2(span_copy, kStartSpansFd);
-    ::close(span_copy);
+  if (exit_copy >= 0) {
+    ::dup2(exit_copy, kStartExitFd);
+    ::close(exit_copy);
   }
   for (const std::string& entry : environment) {
     const auto equals = entry.find('=');

@@ -151,12 +151,12 @@ std::vector<std::string> StartTrace::daemon_environment() const {
   context.span = state_->span.context();
   auto env = otel::environment_for(context);
   if (state_->pipe_read >= 0) {
-    env.push_back("WASMSHIM_START_SPANS_FD=" + std::to_string(kStartSpansFd));
+    env.push_back("WASMSHIM_START_EXIT_FD=" + std::to_string(kStartExitFd));
   }
   return env;
 }
 
-int StartTrace::daemon_span_fd() const {
+int StartTrace::start_exit_fd() const {
   return state_->enabled ? state_->pipe_read : -1;
 }
 
@@ -211,10 +211,10 @@ DaemonTrace::DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
                                std::chrono::milliseconds(30000)};
   state_->session = std::make_unique<otel::TracingSession>(std::move(options));
   // NOLINTNEXTLINE(concurrency-mt-unsafe): read before the daemon starts threads.
-  const bool has_pipe = std::getenv("WASMSHIM_START_SPANS_FD") != nullptr;
+  const bool has_pipe = std::getenv("WASMSHIM_START_EXIT_FD") != nullptr;
   if (!state_->session->enabled()) {
     if (has_pipe) {
-      ::close(kStartSpansFd);
+      ::close(kStartExitFd);
     }
     return;
   }
@@ -226,8 +226,8 @@ DaemonTrace::DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
   // this trace from the bundle (the daemon's working directory).
   (void)write_small_file("wasmshim-traceparent", otel::format_traceparent(state_->span.context()));
   if (has_pipe) {
-    ::fcntl(kStartSpansFd, F_SETFD, FD_CLOEXEC);
-    state_->start_exit = kStartSpansFd;
+    ::fcntl(kStartExitFd, F_SETFD, FD_CLOEXEC);
+    state_->start_exit = kStartExitFd;
     state_->start = start;
   }
 }
@@ -236,7 +236,7 @@ DaemonTrace::DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
 // process, so its end of the pipe closes within its short life. The
 // daemon's main thread, which has nothing else to do, waits for that; no
 // thread is spent on it.
-void DaemonTrace::take_start_spans(std::chrono::milliseconds wait) {
+void DaemonTrace::take_start_span(std::chrono::milliseconds wait) {
   if (state_->start_exit < 0) {
     return;
   }
@@ -268,7 +268,7 @@ void DaemonTrace::end_start_span() {
 }
 
 DaemonTrace::~DaemonTrace() {
-  take_start_spans(std::chrono::seconds(1));
+  take_start_span(std::chrono::seconds(1));
   // A `start` still running ends its span with this daemon's, rather than
   // losing it.
   end_start_span();
@@ -324,7 +324,7 @@ StartTrace::~StartTrace() = default;
 std::vector<std::string> StartTrace::daemon_environment() const {
   return {};
 }
-int StartTrace::daemon_span_fd() const {
+int StartTrace::start_exit_fd() const {
   return -1;
 }
 void StartTrace::spawned() {}
@@ -335,7 +335,7 @@ struct DaemonTrace::State {};
 DaemonTrace::DaemonTrace(const ShimFlags&, const ShimInfo&, const std::optional<otel::OtlpConfig>&,
                          const std::function<void(const std::string&)>&, StartTrace*) {}
 DaemonTrace::~DaemonTrace() = default;
-void DaemonTrace::take_start_spans(std::chrono::milliseconds) {}
+void DaemonTrace::take_start_span(std::chrono::milliseconds) {}
 void DaemonTrace::end_start_span() {}
 std::string DaemonTrace::traceparent() const {
   return {};

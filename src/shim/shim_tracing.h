@@ -27,7 +27,7 @@ namespace wasmshim::shim {
 
 // The fd where the daemon has the read end of a pipe whose write end the
 // `start` that spawned it holds: it closes when `start` exits.
-inline constexpr int kStartSpansFd = 4;
+inline constexpr int kStartExitFd = 4;
 
 class StartTrace {
  public:
@@ -42,13 +42,13 @@ class StartTrace {
   // Entries the daemon's environment needs: the trace context of
   // start_shim, and where the pipe is.
   std::vector<std::string> daemon_environment() const;
-  // The pipe end the daemon reads (to put at kStartSpansFd); -1: none.
-  int daemon_span_fd() const;
+  // The pipe end the daemon watches (to put at kStartExitFd); -1: none.
+  int start_exit_fd() const;
   // After the spawn: this process's copy of the daemon's end is closed.
   void spawned();
   // In the forked daemon, whose copy of this trace is never destroyed (the
   // DaemonTrace given it ends its span): the pipe's ends go, so the daemon
-  // sees `start` exit. Call after taking a copy of daemon_span_fd() and
+  // sees `start` exit. Call after taking a copy of start_exit_fd() and
   // before moving fds into their places.
   void leave_to_daemon();
   void fail(const std::string& message);
@@ -81,7 +81,7 @@ class DaemonTrace {
   // Ends start_shim and hands it to the exporter once `start` has exited,
   // waiting at most `wait` for that; if it has not, the destructor waits
   // again and then ends it anyway.
-  void take_start_spans(std::chrono::milliseconds wait);
+  void take_start_span(std::chrono::milliseconds wait);
 
   struct State;
 

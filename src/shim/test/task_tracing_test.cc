@@ -3,6 +3,7 @@
 // under the daemon's shim_main.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "shim_tracing.h"
@@ -163,17 +164,38 @@ TEST(TaskTracing, LongWaitsShowWhileTheyLast) {
   otel::set_global_tracer_provider(nullptr);
 }
 
-// `start` with tracing off: nothing of its session may stay installed, or
-// the daemon forked from it would stream all its spans to nowhere.
-TEST(StartTracing, OffLeavesNoProviderForTheDaemon) {
+// `start` with tracing off hands the daemon nothing: no provider, no pipe,
+// no trace context.
+TEST(StartTracing, OffLeavesNothingForTheDaemon) {
   otel::OtlpConfig off;
   off.enabled = false;
   ShimFlags flags;
   flags.id = "t";
   StartTrace trace(flags, ShimInfo{"wasmshim", "1", "r", "v1"}, off, /*spawning=*/true);
   EXPECT_EQ(otel::global_tracer_provider(), nullptr);
-  EXPECT_EQ(trace.daemon_span_fd(), -1);
+  EXPECT_EQ(trace.start_exit_fd(), -1);
   EXPECT_TRUE(trace.daemon_environment().empty());
+}
+
+// With tracing on, `start` keeps its span to itself (the daemon it forks
+// installs the process's provider) and hands on the pipe and its context.
+TEST(StartTracing, OnHandsTheDaemonThePipeAndTheContext) {
+  otel::OtlpConfig on;
+  on.enabled = true;
+  ShimFlags flags;
+  flags.id = "t";
+  StartTrace trace(flags, ShimInfo{"wasmshim", "1", "r", "v1"}, on, /*spawning=*/true);
+  EXPECT_EQ(otel::global_tracer_provider(), nullptr);
+  EXPECT_GE(trace.start_exit_fd(), 0);
+  const auto environment = trace.daemon_environment();
+  const auto has = [&](std::string_view prefix) {
+    return std::any_of(environment.begin(), environment.end(),
+                       [&](const std::string& entry) { return entry.starts_with(prefix); });
+  };
+  EXPECT_TRUE(has("TRACECONTEXT="));
+  EXPECT_TRUE(has("WASMSHIM_START_EXIT_FD="));
+  trace.spawned();
+  EXPECT_EQ(trace.start_exit_fd(), -1);  // this process's copy of the daemon's end is closed
 }
 
 }  // namespace
