@@ -9,6 +9,7 @@
 #include <map>
 
 #include "github.com/containerd/containerd/api/services/ttrpc/events/v1/events.pb.h"
+#include "small_files.h"
 #include "wasmshim/ttrpc/client.h"
 
 extern char** environ;
@@ -175,14 +176,7 @@ bool EventPublisher::send_binary(const Item& item) {
     ::close(fds[1]);
     return false;
   }
-  std::size_t written = 0;
-  while (written < input.size()) {
-    ssize_t n = ::write(fds[1], input.data() + written, input.size() - written);
-    if (n <= 0) {
-      break;
-    }
-    written += static_cast<std::size_t>(n);
-  }
+  (void)write_all(fds[1], input);  // the answer is the child's exit status, below
   ::close(fds[1]);
   int status = 0;
   ::waitpid(pid, &status, 0);
