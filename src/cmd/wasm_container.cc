@@ -156,7 +156,7 @@ int run_wasm_container(int argc, char** argv) {
         {"", WASMSHIM_VERSION}, std::nullopt, [](std::string_view) {}, kTraceFd});
   }
   trace::ScopedSpan span("wasmshim.container", "container.run", trace::Kind::internal,
-                         trace::Parent{otel::context_from_environment()});
+                         trace::Parent{otel::context_from_traceparent_environment()});
 #else
   trace::ScopedSpan span("wasmshim.container", "container.run");
 #endif

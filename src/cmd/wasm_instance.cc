@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstring>
@@ -29,7 +32,8 @@
 namespace wasmshim::cmd {
 namespace {
 
-constexpr int kSpanPipeBytes = 1 << 20;
+// How often a waiting shim takes the spans a running container has ended.
+constexpr std::chrono::milliseconds kSpanPickup{1000};
 
 using ttrpc::StatusCode;
 using ttrpc::StatusError;
@@ -174,17 +178,25 @@ WasmInstance::~WasmInstance() {
   remove();
 }
 
-// No thread of its own: the spans wait in the pipe (a container writes a
-// few, each batch in one write) until the process's exit closes it. Read to
-// the end even with no provider left to take them: a read end closed early
-// would kill the container with SIGPIPE at its next span.
+#if WASMSHIM_OPENTELEMETRY
+struct WasmInstance::SpanLog {
+  explicit SpanLog(int fd) : file(fd), reader(fd) {}
+  ttrpc::UniqueFd file;
+  otel::SpanStreamReader reader;
+};
+#else
+struct WasmInstance::SpanLog {};
+#endif
+
+// Hands the spans the container has ended since the last look to this
+// process's provider (dropped when there is none left).
 void WasmInstance::take_container_spans() {
-  if (!span_pipe_.valid()) {
+#if WASMSHIM_OPENTELEMETRY
+  if (!span_log_) {
     return;
   }
-#if WASMSHIM_OPENTELEMETRY
   auto provider = otel::global_tracer_provider();
-  otel::read_span_stream(span_pipe_.get(), [&](std::vector<otel::SpanData>&& spans) {
+  span_log_->reader.take_new([&](std::vector<otel::SpanData>&& spans) {
     for (auto& finished : spans) {
       if (provider) {
         provider->submit(std::move(finished));
@@ -192,12 +204,29 @@ void WasmInstance::take_container_spans() {
     }
   });
 #endif
-  // A malformed stream stops the reader: the rest still goes, to its end.
-  char rest[4096];
-  ssize_t n = 0;
-  while ((n = ::read(span_pipe_.get(), rest, sizeof(rest))) > 0 || (n < 0 && errno == EINTR)) {
+}
+
+// Blocks until the container process exits. A traced one's spans are taken
+// every kSpanPickup meanwhile, so a long-lived container's spans leave on the
+// exporter's schedule; a span written never wakes this thread by itself.
+void WasmInstance::wait_for_exit_taking_spans() {
+  if (!span_log_) {
+    return;
   }
-  span_pipe_.reset();
+  ttrpc::UniqueFd exit(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
+  if (!exit.valid()) {
+    return;  // the spans are all taken after the exit instead
+  }
+  pollfd exited{exit.get(), POLLIN, 0};
+  while (true) {
+    const int ready = ::poll(&exited, 1, static_cast<int>(kSpanPickup.count()));
+    if (ready > 0 || (ready < 0 && errno != EINTR)) {
+      return;
+    }
+    if (ready == 0) {
+      take_container_spans();
+    }
+  }
 }
 
 std::uint32_t WasmInstance::start() {
@@ -221,15 +250,14 @@ std::uint32_t WasmInstance::start() {
     oom_kills_before_ = cgroup_->oom_kills();
   }
   std::vector<std::string> trace_env;
-  int span_pipe[2] = {-1, -1};
 #if WASMSHIM_OPENTELEMETRY
-  // The container's spans come back over a pipe and leave with the shim's.
-  // Nothing reads it before Start: room for far more than the few spans a
-  // container ends before then (pages are taken only as it fills).
+  // The container's spans come back through a file and leave with the
+  // shim's. A memfd: nothing to clean up, and writes never block.
   auto provider = otel::global_tracer_provider();
-  if (provider && ::pipe2(span_pipe, O_CLOEXEC) == 0) {
-    ::fcntl(span_pipe[1], F_SETPIPE_SZ, kSpanPipeBytes);
-    request.fds.emplace_back(span_pipe[1], kTraceFd);
+  const int span_file = provider ? ::memfd_create("wasmshim-spans", MFD_CLOEXEC) : -1;
+  if (span_file >= 0) {
+    span_log_ = std::make_unique<SpanLog>(span_file);
+    request.fds.emplace_back(span_file, kTraceFd);
     trace_env = otel::environment_for(otel::Context::current());
     trace_env.push_back("WASMSHIM_TRACE_FD=" + std::to_string(kTraceFd));
   }
@@ -241,12 +269,6 @@ std::uint32_t WasmInstance::start() {
     pid = container::spawn_container_process(request);
   } catch (const container::ContainerSetupError& e) {
     error = e.what();
-  }
-  if (span_pipe[1] >= 0) {
-    ::close(span_pipe[1]);
-  }
-  if (span_pipe[0] >= 0) {
-    span_pipe_.reset(span_pipe[0]);
   }
   if (pid < 0) {
     span.fail(error);
@@ -265,14 +287,14 @@ void WasmInstance::kill(std::uint32_t signal) {
 }
 
 shim::ExitStatus WasmInstance::wait() {
-  // Until the process's end closes the pipe; its spans are all in by then.
-  take_container_spans();
+  wait_for_exit_taking_spans();
   int status = 0;
   pid_t done = 0;
   do {
     done = ::waitpid(pid_, &status, 0);
   } while (done < 0 && errno == EINTR);
   reaped_ = true;
+  take_container_spans();  // all of them: the process has gone
   shim::ExitStatus exit;
   exit.at = std::chrono::system_clock::now();
   if (cgroup_ && !cgroup_->empty()) {
@@ -314,9 +336,9 @@ void WasmInstance::after_exit() {
 void WasmInstance::remove() {
   if (pid_ > 0 && !reaped_) {
     ::kill(pid_, SIGKILL);
-    take_container_spans();  // a task never started: what it ended before
     ::waitpid(pid_, nullptr, 0);
     reaped_ = true;
+    take_container_spans();  // a task never started: what it ended before
   }
   if (cgroup_) {
     cgroup_->remove();

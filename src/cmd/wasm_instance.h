@@ -48,10 +48,13 @@ class WasmInstance final : public shim::Instance {
   bool oom_killed_ = false;
   pid_t pid_ = 0;
   bool reaped_ = false;
-  // The read end of the container process's span pipe, read to its end by
-  // wait(): the process holds the only write end, so its exit ends it.
-  ttrpc::UniqueFd span_pipe_;
+  // The container process's spans: it appends them to a file that this
+  // process reads while waiting for it and after it has exited. Null when
+  // untraced.
+  struct SpanLog;
+  std::unique_ptr<SpanLog> span_log_;
   void take_container_spans();
+  void wait_for_exit_taking_spans();
 };
 
 // The first argument that puts this binary in container mode.

@@ -1,5 +1,6 @@
 // The batch span processor: ending a span only queues it; one background
-// thread exports in batches.
+// thread exports in batches (with thread_when_due, started only once an
+// export is due).
 //
 // Locking: State::mutex guards the queue and counters and is never held
 // while exporting or logging. Fork: the prepare handler takes every live
@@ -32,6 +33,8 @@ struct BatchSpanProcessor::State {
       std::make_unique<std::condition_variable>();
   std::unique_ptr<std::condition_variable> progress = std::make_unique<std::condition_variable>();
   std::deque<SpanData> queue;
+  // When the queue last went from empty to not: its oldest span's age.
+  Clock::time_point first_queued{};
   // Spans accepted into the queue, and spans whose export finished (either
   // way), ever: a flush waits for the second to reach the first.
   std::uint64_t accepted = 0;
@@ -48,6 +51,9 @@ struct BatchSpanProcessor::State {
   void start_worker_locked(const std::shared_ptr<State>& self);
   void renew_after_fork();
   void run();
+  std::vector<SpanData> take_batch_locked();
+  void count_export_locked(std::size_t count, ExportResult result);
+  void export_queue_here(Clock::time_point deadline);
   void report_drops(bool final_report);
 };
 
@@ -132,7 +138,10 @@ void BatchSpanProcessor::State::renew_after_fork() {
 
 void BatchSpanProcessor::State::run() {
   std::unique_lock lock(mutex);
-  auto next_export = Clock::now() + options.schedule_delay;
+  // Started when due: the first batch goes at once.
+  auto next_export = options.thread_when_due && !queue.empty()
+                         ? first_queued + options.schedule_delay
+                         : Clock::now() + options.schedule_delay;
   while (true) {
     wake_worker->wait_until(lock, stopping ? stop_deadline : next_export, [&] {
       return stopping || queue.size() >= options.max_export_batch_size || flush_target > finished;
@@ -149,13 +158,7 @@ void BatchSpanProcessor::State::run() {
       }
       continue;
     }
-    const std::size_t count = std::min(queue.size(), options.max_export_batch_size);
-    std::vector<SpanData> batch;
-    batch.reserve(count);
-    for (std::size_t i = 0; i < count; ++i) {
-      batch.push_back(std::move(queue.front()));
-      queue.pop_front();
-    }
+    std::vector<SpanData> batch = take_batch_locked();
     auto deadline = now + options.export_timeout;
     if (stopping) {
       deadline = std::min(deadline, stop_deadline);
@@ -164,13 +167,7 @@ void BatchSpanProcessor::State::run() {
     const ExportResult result = exporter->export_spans(batch, deadline);
     report_drops(false);
     lock.lock();
-    finished += count;
-    if (result == ExportResult::success) {
-      stats.exported += count;
-    } else {
-      stats.dropped_export_failed += count;
-    }
-    progress->notify_all();
+    count_export_locked(batch.size(), result);
     if (queue.size() < options.max_export_batch_size) {
       next_export = Clock::now() + options.schedule_delay;
     }
@@ -180,6 +177,44 @@ void BatchSpanProcessor::State::run() {
   queue.clear();
   worker_running = false;
   progress->notify_all();
+}
+
+std::vector<SpanData> BatchSpanProcessor::State::take_batch_locked() {
+  const std::size_t count = std::min(queue.size(), options.max_export_batch_size);
+  std::vector<SpanData> batch;
+  batch.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    batch.push_back(std::move(queue.front()));
+    queue.pop_front();
+  }
+  return batch;
+}
+
+void BatchSpanProcessor::State::count_export_locked(std::size_t count, ExportResult result) {
+  finished += count;
+  if (result == ExportResult::success) {
+    stats.exported += count;
+  } else {
+    stats.dropped_export_failed += count;
+  }
+  progress->notify_all();
+}
+
+// A shutdown with no export thread (thread_when_due, nothing due yet): what
+// is queued goes from the calling thread, batch by batch, until `deadline`.
+// Nothing else exports meanwhile: `stopping` keeps a thread from starting.
+void BatchSpanProcessor::State::export_queue_here(Clock::time_point deadline) {
+  std::unique_lock lock(mutex);
+  while (!queue.empty() && Clock::now() < deadline) {
+    std::vector<SpanData> batch = take_batch_locked();
+    lock.unlock();
+    const ExportResult result = exporter->export_spans(batch, deadline);
+    lock.lock();
+    count_export_locked(batch.size(), result);
+  }
+  stats.dropped_at_shutdown += queue.size();
+  finished += queue.size();
+  queue.clear();
 }
 
 // Drops are counted always and logged at most every ten seconds.
@@ -213,8 +248,10 @@ BatchSpanProcessor::BatchSpanProcessor(std::unique_ptr<SpanExporter> exporter, B
   state_->options = options;
   state_->log = log ? std::move(log) : stderr_diagnostic_log();
   register_state(state_.get());
-  std::lock_guard lock(state_->mutex);
-  state_->start_worker_locked(state_);
+  if (!options.thread_when_due) {
+    std::lock_guard lock(state_->mutex);
+    state_->start_worker_locked(state_);
+  }
 }
 
 BatchSpanProcessor::~BatchSpanProcessor() {
@@ -231,18 +268,32 @@ void BatchSpanProcessor::on_end(SpanData&& span) {
     ++state_->stats.dropped_at_shutdown;
     return;
   }
-  if (!state_->worker_running) {
-    state_->start_worker_locked(state_);
-  }
   if (state_->queue.size() >= state_->options.max_queue_size) {
     ++state_->stats.dropped_queue_full;
     return;
   }
+  if (state_->queue.empty()) {
+    state_->first_queued = Clock::now();
+  }
   state_->queue.push_back(std::move(span));
   ++state_->accepted;
   ++state_->stats.queued;
-  if (state_->queue.size() == state_->options.max_export_batch_size) {
+  const bool batch_full = state_->queue.size() >= state_->options.max_export_batch_size;
+  if (!state_->worker_running) {
+    // A forked child's first span, or (thread_when_due) a full batch.
+    if (!state_->options.thread_when_due || batch_full) {
+      state_->start_worker_locked(state_);
+    }
+  } else if (state_->queue.size() == state_->options.max_export_batch_size) {
     state_->wake_worker->notify_one();
+  }
+}
+
+void BatchSpanProcessor::start_due_exports() {
+  std::lock_guard lock(state_->mutex);
+  if (!state_->worker_running && !state_->stopping && !state_->queue.empty() &&
+      Clock::now() - state_->first_queued >= state_->options.schedule_delay) {
+    state_->start_worker_locked(state_);
   }
 }
 
@@ -250,7 +301,10 @@ bool BatchSpanProcessor::force_flush(std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   std::unique_lock lock(state_->mutex);
   if (!state_->worker_running) {
-    return state_->queue.empty();
+    if (state_->queue.empty() || state_->stopping) {
+      return state_->queue.empty();
+    }
+    state_->start_worker_locked(state_);  // (thread_when_due) a flush is due now
   }
   const std::uint64_t target = state_->accepted;
   state_->flush_target = std::max(state_->flush_target, target);
@@ -262,6 +316,7 @@ bool BatchSpanProcessor::shutdown(std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   std::unique_ptr<std::thread> worker;
   bool finished_in_time = false;
+  bool export_here = false;
   std::uint64_t failed_before = 0;
   {
     std::unique_lock lock(state_->mutex);
@@ -270,15 +325,22 @@ bool BatchSpanProcessor::shutdown(std::chrono::milliseconds timeout) {
     }
     failed_before = state_->stats.dropped_export_failed;
     state_->stopping = true;
-    // Keep a little of the deadline to abort a stuck export and join.
-    const auto margin = std::min<Clock::duration>(timeout / 10, std::chrono::milliseconds(200));
-    state_->stop_deadline = deadline - margin;
-    state_->wake_worker->notify_one();
-    finished_in_time = state_->progress->wait_until(lock, state_->stop_deadline,
-                                                    [&] { return !state_->worker_running; });
-    worker = std::move(state_->worker);
+    export_here = !state_->worker_running;
+    if (!export_here) {
+      // Keep a little of the deadline to abort a stuck export and join.
+      const auto margin = std::min<Clock::duration>(timeout / 10, std::chrono::milliseconds(200));
+      state_->stop_deadline = deadline - margin;
+      state_->wake_worker->notify_one();
+      finished_in_time = state_->progress->wait_until(lock, state_->stop_deadline,
+                                                      [&] { return !state_->worker_running; });
+      worker = std::move(state_->worker);
+    }
   }
-  if (!finished_in_time) {
+  if (export_here) {
+    // The exporter keeps the deadline itself.
+    state_->export_queue_here(deadline);
+    finished_in_time = true;
+  } else if (!finished_in_time) {
     // An exporter still in flight past its deadline: make it give up.
     state_->exporter->shutdown();
     std::unique_lock lock(state_->mutex);

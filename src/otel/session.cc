@@ -1,5 +1,7 @@
 #include "wasmshim/otel/session.h"
 
+#include <cstdlib>
+
 #include "wasmshim/otel/propagation.h"
 #include "wasmshim/otel/span_stream.h"
 
@@ -16,6 +18,7 @@ TracingSession::TracingSession(SessionOptions options) {
     config_ = std::move(from_env.config);
   }
   deadline_ = std::min(config_.timeout, options.max_shutdown);
+  config_.batch.thread_when_due = options.thread_when_due;
   if (options.stream_fd >= 0) {
     TracerProviderOptions provider;
     provider.sampler = make_sampler(config_);
@@ -48,6 +51,18 @@ bool TracingSession::shutdown() {
 
 Context context_from_environment() {
   EnvironmentCarrier carrier;
+  return make_trace_context_propagator()->extract(carrier, {});
+}
+
+Context context_from_traceparent_environment() {
+  EnvironmentCarrier carrier([](std::string_view name) -> std::optional<std::string> {
+    if (name == "TRACECONTEXT") {
+      return std::nullopt;
+    }
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): read at start, before threads change env.
+    const char* value = std::getenv(std::string(name).c_str());
+    return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
+  });
   return make_trace_context_propagator()->extract(carrier, {});
 }
 

@@ -30,7 +30,8 @@ class StreamExporter final : public SpanExporter {
  public:
   explicit StreamExporter(int fd) : fd_(fd) {}
   // The length and the message in one write: one syscall per batch, and a
-  // message under PIPE_BUF arrives in one piece.
+  // child that shares the file's offset (a fork) never writes into the
+  // middle of a message.
   ExportResult export_spans(std::span<const SpanData> spans, Clock::time_point) override {
     std::string frame(4, '\0');
     google::protobuf::Arena arena;
@@ -54,43 +55,47 @@ std::unique_ptr<SpanExporter> make_stream_exporter(int fd) {
   return std::make_unique<StreamExporter>(fd);
 }
 
-bool read_span_stream(int fd, const std::function<void(std::vector<SpanData>&&)>& sink) {
-  // Read as it comes, a whole buffer at a time: the messages of a batch
-  // written back to back cost one read, not two each.
-  std::string buffer;  // what has come and is not yet a whole message
+bool SpanStreamReader::take_new(const SpanSink& sink) {
+  if (malformed_) {
+    return false;
+  }
   char chunk[16384];
   while (true) {
-    const ssize_t n = ::read(fd, chunk, sizeof(chunk));
+    const ssize_t n = ::pread(fd_, chunk, sizeof(chunk), offset_);
     if (n < 0 && errno == EINTR) {
       continue;
     }
     if (n < 0) {
+      malformed_ = true;  // not a file: nothing can be read from it
       return false;
     }
     if (n == 0) {
-      return buffer.empty();  // a message cut short is malformed
+      return true;
     }
-    buffer.append(chunk, static_cast<std::size_t>(n));
+    offset_ += n;
+    pending_.append(chunk, static_cast<std::size_t>(n));
     std::size_t start = 0;
-    while (buffer.size() - start >= 4) {
-      const auto* header = reinterpret_cast<const unsigned char*>(buffer.data() + start);
+    while (pending_.size() - start >= 4) {
+      const auto* header = reinterpret_cast<const unsigned char*>(pending_.data() + start);
       const std::uint32_t size = std::uint32_t{header[0]} | std::uint32_t{header[1]} << 8 |
                                  std::uint32_t{header[2]} << 16 | std::uint32_t{header[3]} << 24;
       if (size > kMaxMessage) {
+        malformed_ = true;
         return false;
       }
-      if (buffer.size() - start - 4 < size) {
+      if (pending_.size() - start - 4 < size) {
         break;
       }
       google::protobuf::Arena arena;
       auto* request = google::protobuf::Arena::CreateMessage<otlp::ExportRequest>(&arena);
-      if (!request->ParseFromArray(buffer.data() + start + 4, static_cast<int>(size))) {
+      if (!request->ParseFromArray(pending_.data() + start + 4, static_cast<int>(size))) {
+        malformed_ = true;
         return false;
       }
       start += 4 + size;
       sink(otlp::from_request(*request));
     }
-    buffer.erase(0, start);
+    pending_.erase(0, start);
   }
 }
 

@@ -120,6 +120,12 @@ bool TracerProvider::shutdown(std::chrono::milliseconds timeout) {
   return all;
 }
 
+void TracerProvider::start_due_exports() {
+  for (const auto& processor : state_->processors) {
+    processor->start_due_exports();
+  }
+}
+
 const Resource& TracerProvider::resource() const {
   return *state_->resource;
 }

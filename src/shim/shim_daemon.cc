@@ -122,6 +122,7 @@ int serve_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts part
         break;
       }
     }
+    trace.start_due_exports();
     timespec poll{0, 0};
     if (sigtimedwait(&stop_signals, nullptr, &poll) > 0) {
       log.info("stop signal received");

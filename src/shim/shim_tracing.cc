@@ -24,6 +24,10 @@ namespace wasmshim::shim {
 
 namespace {
 
+// How long `delete` waits for the collector before leaving the export to
+// a child.
+constexpr std::chrono::milliseconds kDeleteExportWait{200};
+
 otel::ResourceInfo resource_of(const ShimInfo& info) {
   return {"", info.version};
 }
@@ -32,6 +36,8 @@ otel::ResourceInfo resource_of(const ShimInfo& info) {
 // may fork afterwards.
 struct MemoryTracing {
   otel::OtlpConfig config;
+  // What was wrong with the variables (and so turned tracing off).
+  std::vector<std::string> config_errors;
   otel::InMemorySpanExporter* memory = nullptr;
   std::shared_ptr<otel::TracerProvider> provider;
   bool exportable = false;  // OTLP is among the configured exporters
@@ -42,7 +48,13 @@ struct MemoryTracing {
                 bool exported_here) {
     // Problems with the variables go unsaid: containerd takes all `start`
     // prints as the address, and the daemon reports them, in the shim log.
-    config = otlp ? *otlp : otel::otlp_config_from_env().config;
+    if (otlp) {
+      config = *otlp;
+    } else {
+      auto from_env = otel::otlp_config_from_env();
+      config = std::move(from_env.config);
+      config_errors = std::move(from_env.errors);
+    }
     const bool otlp_wanted = std::find(config.exporters.begin(), config.exporters.end(),
                                        otel::TracesExporterKind::otlp) != config.exporters.end();
     if (!config.enabled || (exported_here && !otlp_wanted)) {
@@ -63,10 +75,37 @@ struct MemoryTracing {
   // containerd is waiting for) never waits for a collector. Call with one
   // thread and stdout already flushed.
   void export_in_background() {
+    if (provider && exportable) {
+      fork_exporter(memory->spans());
+    }
+  }
+
+  // Exports from this process if the collector answers within `wait` (it
+  // usually does within a millisecond or two, and a fork costs more than
+  // that), else from a detached child as export_in_background does. With
+  // gRPC the child does it all: its threads make a fork after it unsafe.
+  void export_here_first(std::chrono::milliseconds wait) {
     if (!provider || !exportable) {
       return;
     }
     auto spans = memory->spans();
+    if (spans.empty()) {
+      return;
+    }
+    if (config.protocol != otel::OtlpProtocol::grpc) {
+      auto exporter = otel::make_otlp_exporter(config, [](std::string_view) {});
+      const auto deadline = otel::Clock::now() + std::min(config.timeout, wait);
+      const bool sent = exporter->export_spans(spans, deadline) == otel::ExportResult::success;
+      exporter.reset();  // and any thread of its own with it, before a fork
+      if (sent) {
+        return;
+      }
+    }
+    fork_exporter(spans);
+  }
+
+ private:
+  void fork_exporter(const std::vector<otel::SpanData>& spans) const {
     if (spans.empty()) {
       return;
     }
@@ -206,9 +245,24 @@ DaemonTrace::DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
                          const std::optional<otel::OtlpConfig>& otlp,
                          const std::function<void(const std::string&)>& log, StartTrace* start)
     : state_(std::make_unique<State>()) {
-  otel::SessionOptions options{resource_of(info), otlp,
-                               [log](std::string_view line) { log(std::string(line)); }, -1,
-                               std::chrono::milliseconds(30000)};
+  // The daemon's main loop calls start_due_exports(): a task that ends
+  // within the schedule delay is exported at shutdown, from the main thread,
+  // and no export thread is ever started for it.
+  otel::SessionOptions options{resource_of(info),
+                               otlp,
+                               [log](std::string_view line) { log(std::string(line)); },
+                               -1,
+                               std::chrono::milliseconds(30000),
+                               /*thread_when_due=*/true};
+  // Forked from `start`: its copy of the configuration and of start_shim
+  // serve as they are, rather than the environment read and parsed again.
+  const StartTrace::State* from_start = start != nullptr ? start->state_.get() : nullptr;
+  if (from_start != nullptr) {
+    options.config = from_start->memory->config;
+    for (const auto& error : from_start->memory->config_errors) {
+      log(error + "; tracing is off");
+    }
+  }
   state_->session = std::make_unique<otel::TracingSession>(std::move(options));
   // NOLINTNEXTLINE(concurrency-mt-unsafe): read before the daemon starts threads.
   const bool has_pipe = std::getenv("WASMSHIM_START_EXIT_FD") != nullptr;
@@ -218,8 +272,13 @@ DaemonTrace::DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
     }
     return;
   }
-  state_->span = otel::global_tracer("wasmshim.shim")
-                     .start_span("shim_main", {.parent = otel::context_from_environment()});
+  otel::Context parent;
+  if (from_start != nullptr && from_start->enabled) {
+    parent.span = from_start->span.context();
+  } else {
+    parent = otel::context_from_environment();
+  }
+  state_->span = otel::global_tracer("wasmshim.shim").start_span("shim_main", {.parent = parent});
   set_common(state_->span, flags);
   state_->span.set_attribute("process.pid", static_cast<std::int64_t>(::getpid()));
   // `delete`, which containerd runs after this daemon has gone, continues
@@ -276,13 +335,19 @@ DaemonTrace::~DaemonTrace() {
   state_->session->shutdown();
 }
 
+void DaemonTrace::start_due_exports() {
+  state_->session->start_due_exports();
+}
+
 std::string DaemonTrace::traceparent() const {
   return state_->span.context().valid() ? otel::format_traceparent(state_->span.context())
                                         : std::string();
 }
 
-// containerd runs `delete` after every shim exits and waits for it: its
-// span leaves from a detached child, never delaying containerd.
+// containerd runs `delete` after every shim exits, off the path of any
+// request, and waits for it: its span leaves from here when the collector
+// answers at once, else from a detached child, delaying containerd by at
+// most kDeleteExportWait.
 struct DeleteTrace::State {
   std::unique_ptr<MemoryTracing> memory;
   otel::Span span;
@@ -308,7 +373,7 @@ DeleteTrace::DeleteTrace(const ShimFlags& flags, const ShimInfo& info,
 DeleteTrace::~DeleteTrace() {
   state_->span.end();
   std::fflush(stdout);
-  state_->memory->export_in_background();
+  state_->memory->export_here_first(kDeleteExportWait);
 }
 
 void DeleteTrace::set_exit(std::uint32_t status) {
@@ -336,7 +401,9 @@ DaemonTrace::DaemonTrace(const ShimFlags&, const ShimInfo&, const std::optional<
                          const std::function<void(const std::string&)>&, StartTrace*) {}
 DaemonTrace::~DaemonTrace() = default;
 void DaemonTrace::take_start_span(std::chrono::milliseconds) {}
+void DaemonTrace::start_due_exports() {}
 void DaemonTrace::end_start_span() {}
+
 std::string DaemonTrace::traceparent() const {
   return {};
 }

@@ -82,6 +82,10 @@ class DaemonTrace {
   // waiting at most `wait` for that; if it has not, the destructor waits
   // again and then ends it anyway.
   void take_start_span(std::chrono::milliseconds wait);
+  // Called from the daemon's main loop, which wakes every so often anyway:
+  // starts the export thread once an export is due (see
+  // otel::BatchOptions::thread_when_due).
+  void start_due_exports();
 
   struct State;
 

@@ -98,6 +98,13 @@ TEST_P(TracingE2E, OneContainerIsOneTrace) {
   EXPECT_GE(std::stoull(wait["endTimeUnixNano"].get<std::string>()) -
                 std::stoull(wait["startTimeUnixNano"].get<std::string>()),
             2'500'000'000ULL);
+  // `delete`, which containerd runs once the shim has gone, continues the
+  // trace (over HTTP it exports from its own process, over gRPC from a
+  // child).
+  const auto with_delete = by_name(wait_for_span(receiver, "delete_shim"));
+  ASSERT_TRUE(with_delete.count("delete_shim")) << "delete_shim missing";
+  EXPECT_EQ(with_delete.at("delete_shim")["parentSpanId"], spans.at("shim_main")["spanId"]);
+  EXPECT_EQ(with_delete.at("delete_shim")["traceId"], spans.at("start_shim")["traceId"]);
 }
 
 INSTANTIATE_TEST_SUITE_P(Protocols, TracingE2E, ::testing::Values("http/protobuf", "grpc"),

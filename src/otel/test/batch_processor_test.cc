@@ -33,6 +33,7 @@ class ScriptedExporter final : public SpanExporter {
   ExportResult export_spans(std::span<const SpanData> spans, Clock::time_point) override {
     std::unique_lock lock(mutex_);
     batches_.push_back(spans.size());
+    threads_.push_back(std::this_thread::get_id());
     changed_.notify_all();
     if (mode_ == Mode::hang_until_shutdown) {
       changed_.wait(lock, [&] { return shut_down_; });
@@ -58,6 +59,11 @@ class ScriptedExporter final : public SpanExporter {
     std::lock_guard lock(mutex_);
     return batches_;
   }
+  // The thread each batch was exported on.
+  std::vector<std::thread::id> threads() {
+    std::lock_guard lock(mutex_);
+    return threads_;
+  }
   bool wait_for_batches(std::size_t count, std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
     return changed_.wait_for(lock, timeout, [&] { return batches_.size() >= count; });
@@ -68,6 +74,7 @@ class ScriptedExporter final : public SpanExporter {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<std::size_t> batches_;
+  std::vector<std::thread::id> threads_;
   bool shut_down_ = false;
   bool released_ = false;
 };
@@ -188,6 +195,62 @@ TEST(BatchSpanProcessor, ShutdownExportsWhatIsQueued) {
   EXPECT_EQ(scripted->batches(), std::vector<std::size_t>{7});
   processor.on_end(sampled_span());
   EXPECT_EQ(processor.stats().dropped_at_shutdown, 1u);
+}
+
+// thread_when_due: spans that fit one batch, in a process that ends before
+// they are due, go at shutdown from the calling thread; no thread started.
+TEST(BatchSpanProcessor, WhenDueAShutdownBeforeTheDelayExportsFromTheCallingThread) {
+  auto exporter = std::make_unique<ScriptedExporter>();
+  auto* scripted = exporter.get();
+  BatchSpanProcessor processor(std::move(exporter), {100, 60s, 5s, 50, true});
+  for (int i = 0; i < 7; ++i) {
+    processor.on_end(sampled_span());
+  }
+  processor.start_due_exports();  // not due for a minute
+  EXPECT_TRUE(scripted->batches().empty());
+  EXPECT_TRUE(processor.shutdown(5s));
+  EXPECT_EQ(scripted->batches(), std::vector<std::size_t>{7});
+  EXPECT_EQ(scripted->threads(), std::vector<std::thread::id>{std::this_thread::get_id()});
+  EXPECT_EQ(processor.stats().exported, 7U);
+  processor.on_end(sampled_span());
+  EXPECT_EQ(processor.stats().dropped_at_shutdown, 1U);
+}
+
+TEST(BatchSpanProcessor, WhenDueTheLoopStartsTheThreadOnceTheOldestSpanIsDue) {
+  auto exporter = std::make_unique<ScriptedExporter>();
+  auto* scripted = exporter.get();
+  BatchSpanProcessor processor(std::move(exporter), {100, 20ms, 5s, 50, true});
+  processor.on_end(sampled_span());
+  std::this_thread::sleep_for(30ms);
+  EXPECT_TRUE(scripted->batches().empty());  // nothing notices by itself
+  processor.start_due_exports();
+  ASSERT_TRUE(scripted->wait_for_batches(1, 10s));
+  EXPECT_EQ(scripted->batches()[0], 1U);
+  EXPECT_NE(scripted->threads()[0], std::this_thread::get_id());
+  // The thread, once started, keeps the schedule itself.
+  processor.on_end(sampled_span());
+  ASSERT_TRUE(scripted->wait_for_batches(2, 10s));
+  EXPECT_TRUE(processor.shutdown(5s));
+  EXPECT_EQ(processor.stats().exported, 2U);
+}
+
+TEST(BatchSpanProcessor, WhenDueAFullBatchOrAFlushStartsTheThread) {
+  auto exporter = std::make_unique<ScriptedExporter>();
+  auto* scripted = exporter.get();
+  BatchSpanProcessor processor(std::move(exporter), {100, 60s, 5s, 10, true});
+  for (int i = 0; i < 25; ++i) {
+    processor.on_end(sampled_span());
+  }
+  ASSERT_TRUE(scripted->wait_for_batches(2, 10s));
+  EXPECT_EQ(scripted->batches()[0], 10U);
+  EXPECT_NE(scripted->threads()[0], std::this_thread::get_id());
+
+  auto flushed_exporter = std::make_unique<ScriptedExporter>();
+  auto* flushed = flushed_exporter.get();
+  BatchSpanProcessor flushing(std::move(flushed_exporter), {100, 60s, 5s, 10, true});
+  flushing.on_end(sampled_span());
+  EXPECT_TRUE(flushing.force_flush(10s));
+  EXPECT_EQ(flushed->batches(), std::vector<std::size_t>{1});
 }
 
 TEST(BatchSpanProcessor, ManyThreadsEndSpansAtOnce) {

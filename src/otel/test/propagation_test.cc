@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
+
+#include "wasmshim/otel/session.h"
 
 namespace wasmshim::otel {
 namespace {
@@ -212,6 +215,25 @@ TEST(EnvironmentCarrier, ReadsTracecontextFirstThenTraceparent) {
   // Not JSON: ignored like any invalid carrier, the plain variables count.
   EnvironmentCarrier broken(lookup_in({{"TRACECONTEXT", "{not json"}, {"TRACEPARENT", other}}));
   EXPECT_EQ(format_traceparent(propagator->extract(broken, {}).span), other);
+}
+
+// The process's own environment: TRACECONTEXT wins, unless the caller asks
+// for the plain variables alone.
+TEST(EnvironmentContext, TheTraceparentFormReadsThePlainVariablesAlone) {
+  const std::string other = "00-11111111111111111111111111111111-2222222222222222-01";
+  // NOLINTBEGIN(concurrency-mt-unsafe): the test's only thread.
+  ::setenv("TRACECONTEXT", (std::string("{\"traceparent\":\"") + kValid + "\"}").c_str(), 1);
+  ::setenv("TRACEPARENT", other.c_str(), 1);
+  ::setenv("TRACESTATE", "a=b", 1);
+  EXPECT_EQ(format_traceparent(context_from_environment().span), kValid);
+  const Context plain = context_from_traceparent_environment();
+  EXPECT_EQ(format_traceparent(plain.span), other);
+  EXPECT_EQ(plain.span.trace_state.serialize(), "a=b");
+  for (const char* name : {"TRACECONTEXT", "TRACEPARENT", "TRACESTATE"}) {
+    ::unsetenv(name);
+  }
+  // NOLINTEND(concurrency-mt-unsafe)
+  EXPECT_FALSE(context_from_traceparent_environment().span.valid());
 }
 
 }  // namespace

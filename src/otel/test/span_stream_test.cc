@@ -1,11 +1,11 @@
 #include "wasmshim/otel/span_stream.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "otlp_encoding.h"
@@ -14,23 +14,39 @@
 namespace wasmshim::otel {
 namespace {
 
+// A span stream file, as the shim makes one for a container.
+class StreamFile {
+ public:
+  StreamFile() : fd_(::memfd_create("spans", MFD_CLOEXEC)) {}
+  ~StreamFile() { ::close(fd_); }
+  StreamFile(const StreamFile&) = delete;
+  StreamFile& operator=(const StreamFile&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+std::shared_ptr<SpanProcessor> streaming_to(int fd) {
+  return std::make_shared<SimpleSpanProcessor>(make_stream_exporter(fd));
+}
+
+SpanSink names_into(std::vector<std::string>& names) {
+  return [&names](std::vector<SpanData>&& spans) {
+    for (auto& span : spans) {
+      names.push_back(span.name);
+    }
+  };
+}
+
 TEST(SpanStream, CarriesSpansToAnotherProvider) {
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  std::vector<SpanData> received;
-  std::thread reader([&] {
-    EXPECT_TRUE(read_span_stream(fds[0], [&](std::vector<SpanData>&& spans) {
-      for (auto& span : spans) {
-        received.push_back(std::move(span));
-      }
-    }));
-  });
+  StreamFile file;
+  ASSERT_GE(file.fd(), 0);
   SpanContext parent_context;
   {
     TracerProviderOptions options;
     options.resource.attributes.push_back({"service.name", std::string("child")});
-    options.processors.push_back(
-        std::make_shared<SimpleSpanProcessor>(make_stream_exporter(fds[1])));
+    options.processors.push_back(streaming_to(file.fd()));
     TracerProvider provider(std::move(options));
     auto tracer = provider.tracer("wasmshim.wasm", "1");
     auto parent = tracer.start_span("wasm.run", {.kind = SpanKind::internal});
@@ -40,9 +56,14 @@ TEST(SpanStream, CarriesSpansToAnotherProvider) {
     auto scope = parent.activate();
     tracer.start_span("wasm.compile").record_error("cc failed");
   }
-  ::close(fds[1]);
-  reader.join();
-  ::close(fds[0]);
+  std::vector<SpanData> received;
+  SpanStreamReader reader(file.fd());
+  EXPECT_TRUE(reader.take_new([&](std::vector<SpanData>&& spans) {
+    for (auto& span : spans) {
+      received.push_back(std::move(span));
+    }
+  }));
+  EXPECT_TRUE(reader.complete());
   ASSERT_EQ(received.size(), 2u);
   EXPECT_EQ(received[0].name, "wasm.compile");
   EXPECT_EQ(received[0].parent_span_id, parent_context.span_id);
@@ -71,36 +92,31 @@ TEST(SpanStream, CarriesSpansToAnotherProvider) {
 }
 
 TEST(SpanStream, RefusesAMalformedStream) {
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
+  StreamFile file;
   const char junk[] = "\x05\x00\x00\x00\xff\xff\xff\xff\xff";
-  ASSERT_EQ(::write(fds[1], junk, 9), 9);
-  ::close(fds[1]);
-  EXPECT_FALSE(read_span_stream(fds[0], [](std::vector<SpanData>&&) {}));
-  ::close(fds[0]);
+  ASSERT_EQ(::write(file.fd(), junk, 9), 9);
+  SpanStreamReader reader(file.fd());
+  EXPECT_FALSE(reader.take_new([](std::vector<SpanData>&&) {}));
+  EXPECT_FALSE(reader.complete());
+  // And stays refused.
+  EXPECT_FALSE(reader.take_new([](std::vector<SpanData>&&) {}));
 }
 
-// Written back to back, one of them larger than the pipe and than a read:
-// every message arrives, whole and in order.
-TEST(SpanStream, MessagesWrittenBackToBackArriveWholeAndInOrder) {
+TEST(SpanStream, RefusesWhatIsNotAFile) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
-  std::vector<std::string> names;
-  std::size_t longest = 0;
-  std::thread reader([&] {
-    EXPECT_TRUE(read_span_stream(fds[0], [&](std::vector<SpanData>&& spans) {
-      for (auto& span : spans) {
-        names.push_back(span.name);
-        if (const auto* value = find_attribute(span.attributes, "payload")) {
-          longest = std::max(longest, std::get<std::string>(*value).size());
-        }
-      }
-    }));
-  });
+  SpanStreamReader reader(fds[0]);
+  EXPECT_FALSE(reader.take_new([](std::vector<SpanData>&&) {}));
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+// One of them larger than a read: every message arrives, whole and in order.
+TEST(SpanStream, MessagesWrittenBackToBackArriveWholeAndInOrder) {
+  StreamFile file;
   {
     TracerProviderOptions options;
-    options.processors.push_back(
-        std::make_shared<SimpleSpanProcessor>(make_stream_exporter(fds[1])));
+    options.processors.push_back(streaming_to(file.fd()));
     TracerProvider provider(std::move(options));
     auto tracer = provider.tracer("test");
     for (int i = 0; i < 40; ++i) {
@@ -110,9 +126,18 @@ TEST(SpanStream, MessagesWrittenBackToBackArriveWholeAndInOrder) {
       }
     }
   }
-  ::close(fds[1]);
-  reader.join();
-  ::close(fds[0]);
+  std::vector<std::string> names;
+  std::size_t longest = 0;
+  SpanStreamReader reader(file.fd());
+  EXPECT_TRUE(reader.take_new([&](std::vector<SpanData>&& spans) {
+    for (auto& span : spans) {
+      names.push_back(span.name);
+      if (const auto* value = find_attribute(span.attributes, "payload")) {
+        longest = std::max(longest, std::get<std::string>(*value).size());
+      }
+    }
+  }));
+  EXPECT_TRUE(reader.complete());
   ASSERT_EQ(names.size(), 40U);
   for (int i = 0; i < 40; ++i) {
     EXPECT_EQ(names[static_cast<std::size_t>(i)], "span-" + std::to_string(i));
@@ -120,26 +145,62 @@ TEST(SpanStream, MessagesWrittenBackToBackArriveWholeAndInOrder) {
   EXPECT_EQ(longest, 100000U);
 }
 
-TEST(SpanStream, AMessageCutShortIsMalformedAfterTheWholeOnesArrive) {
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
+// The reader takes what is there while the writer goes on: a message half
+// written waits, and reading never moves the offset the writer appends at.
+TEST(SpanStream, TakesWhatIsNewWhileTheWriterGoesOn) {
+  StreamFile file;
+  TracerProviderOptions options;
+  options.processors.push_back(streaming_to(file.fd()));
+  TracerProvider provider(std::move(options));
+  auto tracer = provider.tracer("test");
+  SpanStreamReader reader(file.fd());
+  std::vector<std::string> names;
+
+  EXPECT_TRUE(reader.take_new(names_into(names)));
+  EXPECT_TRUE(names.empty());
+  tracer.start_span("first").end();
+  EXPECT_TRUE(reader.take_new(names_into(names)));
+  EXPECT_EQ(names, std::vector<std::string>{"first"});
+
+  // The second message's first half, as a reader may find it mid-write.
+  StreamFile whole;
+  {
+    TracerProviderOptions one;
+    one.processors.push_back(streaming_to(whole.fd()));
+    TracerProvider writer(std::move(one));
+    writer.tracer("test").start_span("second").end();
+  }
+  std::string message(static_cast<std::size_t>(::lseek(whole.fd(), 0, SEEK_END)), '\0');
+  ASSERT_EQ(::pread(whole.fd(), message.data(), message.size(), 0),
+            static_cast<ssize_t>(message.size()));
+  const std::size_t half = message.size() / 2;
+  ASSERT_EQ(::write(file.fd(), message.data(), half), static_cast<ssize_t>(half));
+  EXPECT_TRUE(reader.take_new(names_into(names)));
+  EXPECT_EQ(names.size(), 1U);
+  EXPECT_FALSE(reader.complete());
+
+  const std::size_t rest = message.size() - half;
+  ASSERT_EQ(::write(file.fd(), message.data() + half, rest), static_cast<ssize_t>(rest));
+  tracer.start_span("third").end();
+  EXPECT_TRUE(reader.take_new(names_into(names)));
+  EXPECT_EQ(names, (std::vector<std::string>{"first", "second", "third"}));
+  EXPECT_TRUE(reader.complete());
+}
+
+TEST(SpanStream, AMessageCutShortIsLeftIncompleteAfterTheWholeOnesArrive) {
+  StreamFile file;
   {
     TracerProviderOptions options;
-    options.processors.push_back(
-        std::make_shared<SimpleSpanProcessor>(make_stream_exporter(fds[1])));
+    options.processors.push_back(streaming_to(file.fd()));
     TracerProvider provider(std::move(options));
     provider.tracer("test").start_span("whole").end();
   }
   const char cut[] = "\x64\x00\x00\x00\x0a\x02";  // says 100 bytes, has 2
-  ASSERT_EQ(::write(fds[1], cut, 6), 6);
-  ::close(fds[1]);
+  ASSERT_EQ(::write(file.fd(), cut, 6), 6);
   std::vector<std::string> names;
-  EXPECT_FALSE(read_span_stream(fds[0], [&](std::vector<SpanData>&& spans) {
-    for (auto& span : spans) {
-      names.push_back(span.name);
-    }
-  }));
-  ::close(fds[0]);
+  SpanStreamReader reader(file.fd());
+  EXPECT_TRUE(reader.take_new(names_into(names)));
+  EXPECT_FALSE(reader.complete());
   EXPECT_EQ(names, std::vector<std::string>{"whole"});
 }
 

@@ -19,6 +19,8 @@ class SpanProcessor {
   virtual bool force_flush(std::chrono::milliseconds timeout) = 0;
   // Exports what is queued and stops, returning within `timeout`.
   virtual bool shutdown(std::chrono::milliseconds timeout) = 0;
+  // See BatchOptions::thread_when_due.
+  virtual void start_due_exports() {}
 };
 
 // The OTEL_BSP_* settings; defaults are the spec's.
@@ -27,6 +29,12 @@ struct BatchOptions {
   std::chrono::milliseconds schedule_delay{5000};
   std::chrono::milliseconds export_timeout{30000};
   std::size_t max_export_batch_size = 512;
+  // Not a variable: set by a program with a loop of its own that calls
+  // TracerProvider::start_due_exports(). The export thread then starts only
+  // once a batch is due (full, or its oldest span schedule_delay old), and
+  // a shutdown before that exports from the calling thread: a short-lived
+  // process whose spans fit one batch never starts a thread for them.
+  bool thread_when_due = false;
   bool operator==(const BatchOptions&) const = default;
 };
 
@@ -52,6 +60,7 @@ class BatchSpanProcessor final : public SpanProcessor {
   void on_end(SpanData&& span) override;
   bool force_flush(std::chrono::milliseconds timeout) override;
   bool shutdown(std::chrono::milliseconds timeout) override;
+  void start_due_exports() override;
   BatchStats stats() const;
 
   struct State;

@@ -27,6 +27,9 @@ struct SessionOptions {
   int stream_fd = -1;
   // Upper bound for the final flush; the config's timeout when shorter.
   std::chrono::milliseconds max_shutdown{10000};
+  // The program's own loop calls start_due_exports() every so often, and
+  // the export thread starts only when needed (BatchOptions::thread_when_due).
+  bool thread_when_due = false;
 };
 
 class TracingSession {
@@ -40,6 +43,12 @@ class TracingSession {
   bool enabled() const { return provider_ != nullptr; }
   const std::shared_ptr<TracerProvider>& provider() const { return provider_; }
   const OtlpConfig& config() const { return config_; }
+  // With SessionOptions::thread_when_due: starts an export that is due.
+  void start_due_exports() {
+    if (provider_) {
+      provider_->start_due_exports();
+    }
+  }
   // Exports what is left, within min(export timeout, max_shutdown), and
   // uninstalls the provider. Safe to call twice.
   bool shutdown();
@@ -53,6 +62,10 @@ class TracingSession {
 // The context the environment carries (TRACECONTEXT, else TRACEPARENT and
 // TRACESTATE); empty when none is valid.
 Context context_from_environment();
+// The context in TRACEPARENT and TRACESTATE alone, for a process whose
+// parent put it there itself (with the same in TRACECONTEXT): no JSON to
+// parse, which in a freshly forked process costs more than all the rest.
+Context context_from_traceparent_environment();
 // "NAME=value" entries that carry `context` into a child's environment.
 std::vector<std::string> environment_for(const Context& context);
 

@@ -68,6 +68,9 @@ class TracerProvider {
   // Processors flush and stop within `timeout` all together; spans started
   // afterwards are not recorded.
   bool shutdown(std::chrono::milliseconds timeout);
+  // For processors that leave it to the program to notice an export is due
+  // (BatchOptions::thread_when_due): call every so often.
+  void start_due_exports();
   const Resource& resource() const;
   // Hands a span finished in another process (see span_stream.h) to the
   // processors, as if it had ended here. Ignored after shutdown.
