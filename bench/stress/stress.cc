@@ -269,8 +269,8 @@ class Stress {
   std::size_t spans_received() const { return receiver_.span_count(); }
 
   // The shims export as they exit, after Shutdown answered, and `shim
-  // delete` (run by containerd once a shim has gone) from a detached child:
-  // the count once it has not moved for a second (at most 20 s).
+  // delete` once containerd runs it, after the shim has gone: the count once
+  // it has not moved for a second (at most 20 s).
   std::size_t spans_settled() const {
     std::size_t last = spans_received();
     int still = 0;
