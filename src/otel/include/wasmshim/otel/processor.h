@@ -33,7 +33,9 @@ struct BatchOptions {
   // TracerProvider::start_due_exports(). The export thread then starts only
   // once a batch is due (full, or its oldest span schedule_delay old), and
   // a shutdown before that exports from the calling thread: a short-lived
-  // process whose spans fit one batch never starts a thread for them.
+  // process whose spans fit one batch never starts a thread for them. That
+  // export relies on the exporter keeping the deadline it is given (the
+  // OTLP exporters do): nothing is left to abandon it.
   bool thread_when_due = false;
   bool operator==(const BatchOptions&) const = default;
 };
