@@ -487,12 +487,14 @@ OtlpConfigResult otlp_config_from_env(const EnvLookup& lookup) {
   return result;
 }
 
+std::optional<std::string> process_environment(std::string_view name) {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read at start, before threads change env.
+  const char* value = std::getenv(std::string(name).c_str());
+  return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
+}
+
 OtlpConfigResult otlp_config_from_env() {
-  return otlp_config_from_env([](std::string_view name) -> std::optional<std::string> {
-    // NOLINTNEXTLINE(concurrency-mt-unsafe): read once at start, before threads change env.
-    const char* value = std::getenv(std::string(name).c_str());
-    return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
-  });
+  return otlp_config_from_env(process_environment);
 }
 
 }  // namespace wasmshim::otel

@@ -285,12 +285,7 @@ void MetadataCarrier::set(std::string_view key, std::string value) {
   }
 }
 
-EnvironmentCarrier::EnvironmentCarrier()
-    : EnvironmentCarrier([](std::string_view name) -> std::optional<std::string> {
-        // NOLINTNEXTLINE(concurrency-mt-unsafe): read at start, before threads change env.
-        const char* value = std::getenv(std::string(name).c_str());
-        return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
-      }) {}
+EnvironmentCarrier::EnvironmentCarrier() : EnvironmentCarrier(process_environment) {}
 
 EnvironmentCarrier::EnvironmentCarrier(EnvLookup lookup) : lookup_(std::move(lookup)) {
   auto json_text = lookup_("TRACECONTEXT");

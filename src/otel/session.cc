@@ -1,21 +1,21 @@
 #include "wasmshim/otel/session.h"
 
-#include <cstdlib>
-
 #include "wasmshim/otel/propagation.h"
 #include "wasmshim/otel/span_stream.h"
 
 namespace wasmshim::otel {
 
 TracingSession::TracingSession(SessionOptions options) {
+  std::vector<std::string> errors = std::move(options.config_errors);
   if (options.config) {
     config_ = *options.config;
   } else {
     auto from_env = otlp_config_from_env();
-    for (const auto& error : from_env.errors) {
-      options.log(error + "; tracing is off");
-    }
     config_ = std::move(from_env.config);
+    errors = std::move(from_env.errors);
+  }
+  for (const auto& error : errors) {
+    options.log(error + "; tracing is off");
   }
   deadline_ = std::min(config_.timeout, options.max_shutdown);
   config_.batch.thread_when_due = options.thread_when_due;
@@ -56,12 +56,7 @@ Context context_from_environment() {
 
 Context context_from_traceparent_environment() {
   EnvironmentCarrier carrier([](std::string_view name) -> std::optional<std::string> {
-    if (name == "TRACECONTEXT") {
-      return std::nullopt;
-    }
-    // NOLINTNEXTLINE(concurrency-mt-unsafe): read at start, before threads change env.
-    const char* value = std::getenv(std::string(name).c_str());
-    return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
+    return name == "TRACECONTEXT" ? std::nullopt : process_environment(name);
   });
   return make_trace_context_propagator()->extract(carrier, {});
 }

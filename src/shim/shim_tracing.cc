@@ -248,20 +248,18 @@ DaemonTrace::DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
   // The daemon's main loop calls start_due_exports(): a task that ends
   // within the schedule delay is exported at shutdown, from the main thread,
   // and no export thread is ever started for it.
-  otel::SessionOptions options{resource_of(info),
-                               otlp,
-                               [log](std::string_view line) { log(std::string(line)); },
-                               -1,
-                               std::chrono::milliseconds(30000),
-                               /*thread_when_due=*/true};
+  otel::SessionOptions options;
+  options.resource = resource_of(info);
+  options.config = otlp;
+  options.log = [log](std::string_view line) { log(std::string(line)); };
+  options.max_shutdown = std::chrono::milliseconds(30000);
+  options.thread_when_due = true;
   // Forked from `start`: its copy of the configuration and of start_shim
   // serve as they are, rather than the environment read and parsed again.
   const StartTrace::State* from_start = start != nullptr ? start->state_.get() : nullptr;
   if (from_start != nullptr) {
     options.config = from_start->memory->config;
-    for (const auto& error : from_start->memory->config_errors) {
-      log(error + "; tracing is off");
-    }
+    options.config_errors = from_start->memory->config_errors;
   }
   state_->session = std::make_unique<otel::TracingSession>(std::move(options));
   // NOLINTNEXTLINE(concurrency-mt-unsafe): read before the daemon starts threads.

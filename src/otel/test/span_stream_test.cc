@@ -27,8 +27,12 @@ class StreamFile {
   int fd_;
 };
 
-std::shared_ptr<SpanProcessor> streaming_to(int fd) {
-  return std::make_shared<SimpleSpanProcessor>(make_stream_exporter(fd));
+// A provider whose spans go to `fd` as each ends, as a container's do.
+std::unique_ptr<TracerProvider> streaming_to(int fd, Resource resource = {}) {
+  TracerProviderOptions options;
+  options.resource = std::move(resource);
+  options.processors.push_back(std::make_shared<SimpleSpanProcessor>(make_stream_exporter(fd)));
+  return std::make_unique<TracerProvider>(std::move(options));
 }
 
 SpanSink names_into(std::vector<std::string>& names) {
@@ -44,11 +48,10 @@ TEST(SpanStream, CarriesSpansToAnotherProvider) {
   ASSERT_GE(file.fd(), 0);
   SpanContext parent_context;
   {
-    TracerProviderOptions options;
-    options.resource.attributes.push_back({"service.name", std::string("child")});
-    options.processors.push_back(streaming_to(file.fd()));
-    TracerProvider provider(std::move(options));
-    auto tracer = provider.tracer("wasmshim.wasm", "1");
+    Resource child;
+    child.attributes.push_back({"service.name", std::string("child")});
+    auto provider = streaming_to(file.fd(), std::move(child));
+    auto tracer = provider->tracer("wasmshim.wasm", "1");
     auto parent = tracer.start_span("wasm.run", {.kind = SpanKind::internal});
     parent_context = parent.context();
     parent.set_attribute("exit_code", std::int64_t{3}).set_attribute("tier", "jit");
@@ -115,10 +118,8 @@ TEST(SpanStream, RefusesWhatIsNotAFile) {
 TEST(SpanStream, MessagesWrittenBackToBackArriveWholeAndInOrder) {
   StreamFile file;
   {
-    TracerProviderOptions options;
-    options.processors.push_back(streaming_to(file.fd()));
-    TracerProvider provider(std::move(options));
-    auto tracer = provider.tracer("test");
+    auto provider = streaming_to(file.fd());
+    auto tracer = provider->tracer("test");
     for (int i = 0; i < 40; ++i) {
       auto span = tracer.start_span("span-" + std::to_string(i));
       if (i == 7) {
@@ -149,10 +150,8 @@ TEST(SpanStream, MessagesWrittenBackToBackArriveWholeAndInOrder) {
 // written waits, and reading never moves the offset the writer appends at.
 TEST(SpanStream, TakesWhatIsNewWhileTheWriterGoesOn) {
   StreamFile file;
-  TracerProviderOptions options;
-  options.processors.push_back(streaming_to(file.fd()));
-  TracerProvider provider(std::move(options));
-  auto tracer = provider.tracer("test");
+  auto provider = streaming_to(file.fd());
+  auto tracer = provider->tracer("test");
   SpanStreamReader reader(file.fd());
   std::vector<std::string> names;
 
@@ -164,12 +163,7 @@ TEST(SpanStream, TakesWhatIsNewWhileTheWriterGoesOn) {
 
   // The second message's first half, as a reader may find it mid-write.
   StreamFile whole;
-  {
-    TracerProviderOptions one;
-    one.processors.push_back(streaming_to(whole.fd()));
-    TracerProvider writer(std::move(one));
-    writer.tracer("test").start_span("second").end();
-  }
+  streaming_to(whole.fd())->tracer("test").start_span("second").end();
   std::string message(static_cast<std::size_t>(::lseek(whole.fd(), 0, SEEK_END)), '\0');
   ASSERT_EQ(::pread(whole.fd(), message.data(), message.size(), 0),
             static_cast<ssize_t>(message.size()));
@@ -189,12 +183,7 @@ TEST(SpanStream, TakesWhatIsNewWhileTheWriterGoesOn) {
 
 TEST(SpanStream, AMessageCutShortIsLeftIncompleteAfterTheWholeOnesArrive) {
   StreamFile file;
-  {
-    TracerProviderOptions options;
-    options.processors.push_back(streaming_to(file.fd()));
-    TracerProvider provider(std::move(options));
-    provider.tracer("test").start_span("whole").end();
-  }
+  streaming_to(file.fd())->tracer("test").start_span("whole").end();
   const char cut[] = "\x64\x00\x00\x00\x0a\x02";  // says 100 bytes, has 2
   ASSERT_EQ(::write(file.fd(), cut, 6), 6);
   std::vector<std::string> names;

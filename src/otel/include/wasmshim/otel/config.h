@@ -90,6 +90,10 @@ struct OtlpConfigResult {
 
 using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
 
+// The EnvLookup of the process's own environment. Not for use once threads
+// may change the environment.
+std::optional<std::string> process_environment(std::string_view name);
+
 // Reads the process environment.
 OtlpConfigResult otlp_config_from_env();
 // Reads variables through `lookup` (for tests and embedding).

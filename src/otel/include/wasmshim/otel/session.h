@@ -30,6 +30,9 @@ struct SessionOptions {
   // The program's own loop calls start_due_exports() every so often, and
   // the export thread starts only when needed (BatchOptions::thread_when_due).
   bool thread_when_due = false;
+  // With `config`: what was wrong with the variables it was read from (by a
+  // process this one was forked from), logged as the session logs its own.
+  std::vector<std::string> config_errors{};
 };
 
 class TracingSession {
