@@ -14,6 +14,7 @@
 #include "http_transport.h"
 #include "otlp_encoding.h"
 #include "otlp_exporters.h"
+#include "otlp_wire.h"
 #include "retry.h"
 
 namespace wasmshim::otel::detail {
@@ -104,10 +105,14 @@ class OtlpHttpExporter final : public SpanExporter {
       return ExportResult::failure;
     }
     deadline = std::min(deadline, Clock::now() + config_.timeout);
-    google::protobuf::Arena arena;
-    const auto& request = otlp::to_request(spans, arena);
     const bool json = config_.protocol == OtlpProtocol::http_json;
-    std::string body = json ? otlp::to_json(request) : request.SerializeAsString();
+    std::string body;
+    if (json) {
+      google::protobuf::Arena arena;
+      body = otlp::to_json(otlp::to_request(spans, arena));
+    } else {
+      otlp::append_export_request(spans, body);
+    }
     if (config_.compression == OtlpCompression::gzip) {
       auto compressed = gzip(body);
       if (!compressed) {

@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "otlp_encoding.h"
+#include "otlp_wire.h"
 
 namespace wasmshim::otel {
 namespace {
@@ -34,8 +35,7 @@ class StreamExporter final : public SpanExporter {
   // middle of a message.
   ExportResult export_spans(std::span<const SpanData> spans, Clock::time_point) override {
     std::string frame(4, '\0');
-    google::protobuf::Arena arena;
-    otlp::to_request(spans, arena).AppendToString(&frame);
+    otlp::append_export_request(spans, frame);
     const auto size = static_cast<std::uint32_t>(frame.size() - 4);
     for (int i = 0; i < 4; ++i) {
       frame[static_cast<std::size_t>(i)] = static_cast<char>((size >> (8 * i)) & 0xff);

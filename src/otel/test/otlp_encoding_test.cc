@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "otlp_wire.h"
+
 namespace wasmshim::otel {
 namespace {
 
@@ -74,6 +76,72 @@ TEST(OtlpEncoding, CarriesEveryField) {
   EXPECT_EQ(out.events(0).dropped_attributes_count(), 1u);
   EXPECT_EQ(out.links(0).flags(), 0x300u);
   EXPECT_EQ(out.status().message(), "failed");
+}
+
+// The direct encoder must give exactly what the generated classes give.
+std::string generated_bytes(std::span<const SpanData> spans) {
+  return otlp::to_request(spans).SerializeAsString();
+}
+std::string direct_bytes(std::span<const SpanData> spans) {
+  std::string out = "prefix";
+  otlp::append_export_request(spans, out);
+  EXPECT_TRUE(out.starts_with("prefix"));
+  return out.substr(6);
+}
+
+TEST(OtlpWire, WritesTheBytesTheGeneratedClassesWrite) {
+  auto span = full_span(nullptr, nullptr);
+  EXPECT_EQ(direct_bytes({&span, 1}), generated_bytes({&span, 1}));
+  auto resource = std::make_shared<const Resource>(
+      Resource{{{"service.name", std::string("a")}}, "https://opentelemetry.io/schemas/1.24.0"});
+  auto scope = std::make_shared<const InstrumentationScope>(InstrumentationScope{"one", "1"});
+  span = full_span(resource, scope);
+  const std::string bytes = direct_bytes({&span, 1});
+  EXPECT_EQ(bytes, generated_bytes({&span, 1}));
+  otlp::ExportRequest parsed;
+  ASSERT_TRUE(parsed.ParseFromString(bytes));
+  EXPECT_EQ(parsed.resource_spans(0).schema_url(), "https://opentelemetry.io/schemas/1.24.0");
+  EXPECT_EQ(parsed.resource_spans(0).scope_spans(0).spans(0).flags(), 0x301u);
+}
+
+TEST(OtlpWire, KeepsDefaultValuesThatAreSetAndLeavesOutUnsetFields) {
+  SpanData span;  // invalid ids, no name, no times, status unset
+  span.attributes = {{"", std::string()},
+                     {"f", false},
+                     {"z", std::int64_t{0}},
+                     {"n", std::int64_t{-1}},
+                     {"zero", 0.0},
+                     {"ea", std::vector<std::string>{}},
+                     {"ba", std::vector<bool>{true, false}},
+                     {"big", std::int64_t{1} << 62}};
+  span.status = StatusCode::ok;  // a status with an empty message
+  span.kind = SpanKind::consumer;
+  span.events = {{"", 0, {}, 0}};
+  EXPECT_EQ(direct_bytes({&span, 1}), generated_bytes({&span, 1}));
+  std::vector<SpanData> none;
+  EXPECT_EQ(direct_bytes(none), "");
+}
+
+TEST(OtlpWire, GroupsAsTheGeneratedRequestGroups) {
+  auto resource_a =
+      std::make_shared<const Resource>(Resource{{{"service.name", std::string("a")}}, ""});
+  auto resource_b = std::make_shared<const Resource>(Resource{{}, ""});
+  auto scope_1 = std::make_shared<const InstrumentationScope>(InstrumentationScope{"one", ""});
+  auto scope_2 = std::make_shared<const InstrumentationScope>(InstrumentationScope{"", ""});
+  // A, A, B, A: a resource seen again after another starts a new group.
+  std::vector<SpanData> spans{full_span(resource_a, scope_1), full_span(resource_a, scope_2),
+                              full_span(resource_a, scope_2), full_span(resource_b, nullptr),
+                              full_span(resource_a, scope_1), full_span(nullptr, scope_1)};
+  spans[2].parent_span_id = {};
+  spans[2].context.trace_state = {};
+  spans[4].status = StatusCode::unset;
+  const std::string bytes = direct_bytes(spans);
+  EXPECT_EQ(bytes, generated_bytes(spans));
+  otlp::ExportRequest parsed;
+  ASSERT_TRUE(parsed.ParseFromString(bytes));
+  EXPECT_EQ(parsed.resource_spans_size(), 4);
+  EXPECT_EQ(parsed.resource_spans(0).scope_spans_size(), 2);
+  EXPECT_EQ(otlp::from_request(parsed).size(), spans.size());
 }
 
 TEST(OtlpEncoding, JsonFollowsTheOtlpRules) {
