@@ -1,13 +1,16 @@
 // ExportTraceServiceRequest in protobuf's wire format, written straight from
-// SpanData: the same bytes the generated classes give (fields in number
-// order, proto3 defaults left out), without building the message first.
-// Building it cost each short-lived process an arena, a message object per
-// span, key and value, and the first touch of all that code: the container
-// ends each span through here, and the daemon exports through here.
+// SpanData and read straight into it: the same bytes the generated classes
+// give (fields in number order, proto3 defaults left out), without a message
+// built in between. Building one cost each short-lived process an arena, an
+// object per span, key and value, and the first touch of all that code: the
+// container ends each span through here, and the daemon reads the
+// container's spans and exports its own through here.
 #pragma once
 
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "wasmshim/otel/span_data.h"
 
@@ -16,5 +19,11 @@ namespace wasmshim::otel::otlp {
 // Appends the request for `spans`, grouped by resource and then by scope as
 // to_request groups them (a change of either starts a new group).
 void append_export_request(std::span<const SpanData> spans, std::string& out);
+
+// Appends the spans of an encoded request to `out`, as from_request gives
+// them; false (with `out` as it was) when `bytes` is not such a request.
+// Fields it does not know are skipped, as protobuf skips them.
+bool decode_export_request(std::string_view bytes, SharedGroups& groups,
+                           std::vector<SpanData>& out);
 
 }  // namespace wasmshim::otel::otlp

@@ -4,7 +4,6 @@
 
 #include <cerrno>
 
-#include "otlp_encoding.h"
 #include "otlp_wire.h"
 
 namespace wasmshim::otel {
@@ -86,14 +85,14 @@ bool SpanStreamReader::take_new(const SpanSink& sink) {
       if (pending_.size() - start - 4 < size) {
         break;
       }
-      google::protobuf::Arena arena;
-      auto* request = google::protobuf::Arena::CreateMessage<otlp::ExportRequest>(&arena);
-      if (!request->ParseFromArray(pending_.data() + start + 4, static_cast<int>(size))) {
+      std::vector<SpanData> spans;
+      if (!otlp::decode_export_request(std::string_view(pending_).substr(start + 4, size), groups_,
+                                       spans)) {
         malformed_ = true;
         return false;
       }
       start += 4 + size;
-      sink(otlp::from_request(*request));
+      sink(std::move(spans));
     }
     pending_.erase(0, start);
   }

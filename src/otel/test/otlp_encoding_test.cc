@@ -144,6 +144,101 @@ TEST(OtlpWire, GroupsAsTheGeneratedRequestGroups) {
   EXPECT_EQ(otlp::from_request(parsed).size(), spans.size());
 }
 
+// Each span encoded alone: equal bytes mean equal fields, resource and scope.
+std::vector<std::string> each_encoded(const std::vector<SpanData>& spans) {
+  std::vector<std::string> out;
+  for (const auto& span : spans) {
+    out.push_back(direct_bytes({&span, 1}));
+  }
+  return out;
+}
+
+std::vector<SpanData> grouped_spans() {
+  auto resource_a = std::make_shared<const Resource>(
+      Resource{{{"service.name", std::string("a")}, {"n", std::int64_t{-7}}}, "url"});
+  auto resource_b = std::make_shared<const Resource>(Resource{{}, ""});
+  auto scope_1 = std::make_shared<const InstrumentationScope>(InstrumentationScope{"one", "1"});
+  auto scope_2 = std::make_shared<const InstrumentationScope>(InstrumentationScope{"two", ""});
+  std::vector<SpanData> spans{full_span(resource_a, scope_1), full_span(resource_a, scope_2),
+                              full_span(resource_b, scope_2), full_span(resource_a, scope_1)};
+  spans[1].parent_span_id = {};
+  spans[1].status = StatusCode::ok;
+  spans[2].attributes = {{"empty", std::vector<double>{}}, {"f", false}, {"s", std::string()}};
+  return spans;
+}
+
+TEST(OtlpWire, ReadsWhatTheGeneratedParserReads) {
+  const std::vector<SpanData> spans = grouped_spans();
+  const std::string bytes = direct_bytes(spans);
+  otlp::ExportRequest parsed;
+  ASSERT_TRUE(parsed.ParseFromString(bytes));
+  SharedGroups groups;
+  std::vector<SpanData> decoded;
+  ASSERT_TRUE(otlp::decode_export_request(bytes, groups, decoded));
+  EXPECT_EQ(each_encoded(decoded), each_encoded(otlp::from_request(parsed)));
+  EXPECT_EQ(each_encoded(decoded), each_encoded(spans));
+}
+
+TEST(OtlpWire, SpansFromOneSourceShareTheirResourceAndScope) {
+  // As the container writes them: one span per request.
+  const std::vector<SpanData> spans = grouped_spans();
+  SharedGroups groups;
+  std::vector<SpanData> decoded;
+  for (const auto& span : spans) {
+    ASSERT_TRUE(otlp::decode_export_request(direct_bytes({&span, 1}), groups, decoded));
+  }
+  ASSERT_EQ(decoded.size(), 4u);
+  EXPECT_EQ(decoded[0].resource, decoded[1].resource);
+  EXPECT_NE(decoded[1].resource, decoded[2].resource);
+  EXPECT_NE(decoded[0].scope, decoded[1].scope);
+  EXPECT_EQ(decoded[1].scope, decoded[2].scope);
+  EXPECT_EQ(decoded[0].scope, decoded[3].scope);
+  // Exported together, the first two leave in one resource group.
+  otlp::ExportRequest parsed;
+  ASSERT_TRUE(parsed.ParseFromString(direct_bytes(decoded)));
+  EXPECT_EQ(parsed.resource_spans_size(), 3);
+  EXPECT_EQ(parsed.resource_spans(0).scope_spans_size(), 2);
+}
+
+TEST(OtlpWire, RefusesACutRequestWhereTheGeneratedParserDoes) {
+  const std::string bytes = direct_bytes(grouped_spans());
+  for (std::size_t size = 0; size < bytes.size(); ++size) {
+    const std::string cut = bytes.substr(0, size);
+    otlp::ExportRequest parsed;
+    SharedGroups groups;
+    std::vector<SpanData> decoded(1);  // refused: left as it was
+    const bool read = otlp::decode_export_request(cut, groups, decoded);
+    ASSERT_EQ(read, parsed.ParseFromString(cut)) << "cut at " << size;
+    if (!read) {
+      ASSERT_EQ(decoded.size(), 1u);
+    }
+  }
+}
+
+TEST(OtlpWire, SurvivesEveryByteChanged) {
+  const std::string bytes = direct_bytes(grouped_spans());
+  int refused = 0;
+  for (std::size_t at = 0; at < bytes.size(); ++at) {
+    for (int value : {0x00, 0x7f, 0x80, 0xff}) {
+      std::string changed = bytes;
+      changed[at] = static_cast<char>(value);
+      SharedGroups groups;
+      std::vector<SpanData> decoded;
+      if (otlp::decode_export_request(changed, groups, decoded)) {
+        (void)direct_bytes(decoded);  // what was read can be written again
+      } else {
+        ++refused;
+      }
+    }
+  }
+  EXPECT_GT(refused, 0);
+  SharedGroups groups;
+  std::vector<SpanData> decoded;
+  EXPECT_FALSE(
+      otlp::decode_export_request(std::string("\x0a\xff\xff\xff\xff\x0f"), groups, decoded));
+  EXPECT_FALSE(otlp::decode_export_request(std::string("\x00", 1), groups, decoded));
+}
+
 TEST(OtlpEncoding, JsonFollowsTheOtlpRules) {
   auto span = full_span(nullptr, nullptr);
   auto json = nlohmann::json::parse(otlp::to_json(otlp::to_request({&span, 1})));

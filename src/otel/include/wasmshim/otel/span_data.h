@@ -28,6 +28,14 @@ struct Resource {
   std::string schema_url;
 };
 
+// What a reader of encoded spans keeps between requests from one source, so
+// that its spans share one resource object and one object per scope (and
+// leave in one group each, not one per request).
+struct SharedGroups {
+  std::shared_ptr<const Resource> resource;
+  std::vector<std::shared_ptr<const InstrumentationScope>> scopes;
+};
+
 struct SpanEvent {
   std::string name;
   std::int64_t time_unix_nano = 0;

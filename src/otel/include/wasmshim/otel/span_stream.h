@@ -43,6 +43,7 @@ class SpanStreamReader {
   off_t offset_ = 0;     // read up to here
   std::string pending_;  // read, not yet a whole message
   bool malformed_ = false;
+  SharedGroups groups_;
 };
 
 }  // namespace wasmshim::otel
