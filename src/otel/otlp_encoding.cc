@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "hex.h"
+#include "otlp_wire.h"
 #include "wasmshim/otel/ids.h"
 
 namespace wasmshim::otel::otlp {
@@ -13,11 +14,6 @@ namespace {
 
 namespace common = opentelemetry::proto::common::v1;
 namespace trace = opentelemetry::proto::trace::v1;
-
-// Span.flags: W3C flags in bits 0-7; bit 8: whether the parent's remoteness
-// is known; bit 9: the parent was remote.
-constexpr std::uint32_t kHasIsRemote = 0x100;
-constexpr std::uint32_t kIsRemote = 0x200;
 
 void set_value(const AttributeValue& value, common::AnyValue& out) {
   std::visit(
@@ -57,11 +53,11 @@ void set_span(const SpanData& span, trace::Span& out) {
   if (!span.context.trace_state.empty()) {
     out.set_trace_state(span.context.trace_state.serialize());
   }
-  std::uint32_t flags = span.context.flags | kHasIsRemote;
+  std::uint32_t flags = span.context.flags | kFlagsHasIsRemote;
   if (span.parent_span_id.valid()) {
     out.set_parent_span_id(std::string(span.parent_span_id.raw()));
     if (span.parent_remote) {
-      flags |= kIsRemote;
+      flags |= kFlagsIsRemote;
     }
   }
   out.set_flags(flags);
@@ -88,7 +84,8 @@ void set_span(const SpanData& span, trace::Span& out) {
     }
     set_attributes(link.attributes, *l->mutable_attributes());
     l->set_dropped_attributes_count(link.dropped_attributes);
-    l->set_flags(link.context.flags | kHasIsRemote | (link.context.remote ? kIsRemote : 0));
+    l->set_flags(link.context.flags | kFlagsHasIsRemote |
+                 (link.context.remote ? kFlagsIsRemote : 0));
   }
   out.set_dropped_links_count(span.dropped_links);
   if (span.status != StatusCode::unset) {
@@ -317,7 +314,7 @@ SpanContext context_of(const std::string& trace_id, const std::string& span_id,
   context.span_id = SpanId::from_bytes(span_id).value_or(SpanId{});
   context.flags = static_cast<std::uint8_t>(flags & 0xff);
   context.trace_state = TraceState::parse(trace_state).value_or(TraceState{});
-  context.remote = (flags & kIsRemote) != 0;
+  context.remote = (flags & kFlagsIsRemote) != 0;
   return context;
 }
 
@@ -336,7 +333,7 @@ std::vector<SpanData> from_request(const ExportRequest& request) {
         data.context =
             context_of(span.trace_id(), span.span_id(), span.trace_state(), span.flags() & 0xff);
         data.parent_span_id = SpanId::from_bytes(span.parent_span_id()).value_or(SpanId{});
-        data.parent_remote = (span.flags() & kIsRemote) != 0;
+        data.parent_remote = (span.flags() & kFlagsIsRemote) != 0;
         data.name = span.name();
         data.kind = span.kind() == trace::Span::SPAN_KIND_UNSPECIFIED
                         ? SpanKind::internal

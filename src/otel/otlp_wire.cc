@@ -8,13 +8,6 @@
 namespace wasmshim::otel::otlp {
 namespace {
 
-enum WireType : std::uint32_t { kVarint = 0, kFixed64 = 1, kLength = 2, kFixed32 = 5 };
-
-// Span.flags: W3C flags in bits 0-7; bit 8: whether the parent's remoteness
-// is known; bit 9: the parent was remote.
-constexpr std::uint32_t kHasIsRemote = 0x100;
-constexpr std::uint32_t kIsRemote = 0x200;
-
 std::size_t varint_size(std::uint64_t value) {
   std::size_t size = 1;
   for (; value >= 0x80; value >>= 7) {
@@ -188,7 +181,8 @@ void link(Sink& sink, const SpanLink& l) {
   }
   attributes(sink, 4, l.attributes);
   varint_field(sink, 5, l.dropped_attributes);
-  fixed32_field(sink, 6, l.context.flags | kHasIsRemote | (l.context.remote ? kIsRemote : 0));
+  fixed32_field(sink, 6,
+                l.context.flags | kFlagsHasIsRemote | (l.context.remote ? kFlagsIsRemote : 0));
 }
 
 // Span: trace_id 1, span_id 2, trace_state 3, parent_span_id 4, name 5,
@@ -201,11 +195,11 @@ void span(Sink& sink, const SpanData& s) {
   if (!s.context.trace_state.empty()) {
     bytes_field(sink, 3, s.context.trace_state.serialize());
   }
-  std::uint32_t flags = s.context.flags | kHasIsRemote;
+  std::uint32_t flags = s.context.flags | kFlagsHasIsRemote;
   if (s.parent_span_id.valid()) {
     bytes_field(sink, 4, s.parent_span_id.raw());
     if (s.parent_remote) {
-      flags |= kIsRemote;
+      flags |= kFlagsIsRemote;
     }
   }
   bytes_field(sink, 5, s.name);

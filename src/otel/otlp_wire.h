@@ -7,6 +7,7 @@
 // container's spans and exports its own through here.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -15,6 +16,14 @@
 #include "wasmshim/otel/span_data.h"
 
 namespace wasmshim::otel::otlp {
+
+// Span.flags and Span.Link.flags: W3C flags in bits 0-7; bit 8: whether the
+// parent's (the link's) remoteness is known; bit 9: it was remote.
+inline constexpr std::uint32_t kFlagsHasIsRemote = 0x100;
+inline constexpr std::uint32_t kFlagsIsRemote = 0x200;
+
+// Protobuf's wire types that OTLP uses.
+enum WireType : std::uint32_t { kVarint = 0, kFixed64 = 1, kLength = 2, kFixed32 = 5 };
 
 // Appends the request for `spans`, grouped by resource and then by scope as
 // to_request groups them (a change of either starts a new group).

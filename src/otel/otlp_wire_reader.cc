@@ -9,10 +9,6 @@
 namespace wasmshim::otel::otlp {
 namespace {
 
-enum WireType : std::uint32_t { kVarint = 0, kFixed64 = 1, kLength = 2, kFixed32 = 5 };
-
-constexpr std::uint32_t kIsRemote = 0x200;  // Span.flags: the parent was remote
-
 class WireReader {
  public:
   explicit WireReader(std::string_view bytes) : bytes_(bytes) {}
@@ -84,9 +80,10 @@ class WireReader {
   std::size_t at_ = 0;
 };
 
-// Calls on_field(reader, field, type) for each field of `message`; the
-// callback reads the field's value or returns false for a field it does
-// not know, which is then skipped.
+// Calls on_field(reader, field, type) for each field of `message`. The
+// callback reads the field's value and says whether it could (false: the
+// message is malformed), or returns nullopt for a field it does not know
+// (or whose wire type is not the field's), which is then skipped.
 template <class OnField>
 bool for_each_field(std::string_view message, const OnField& on_field) {
   WireReader reader(message);
@@ -133,11 +130,13 @@ std::optional<bool> read_varint(WireReader& reader, std::uint32_t type, std::uin
   }
   return reader.varint(out);
 }
-std::optional<bool> read_fixed(WireReader& reader, std::uint32_t type, std::uint64_t& out) {
-  if (type != kFixed64 && type != kFixed32) {
+// `width`: kFixed64 or kFixed32, the field's own.
+std::optional<bool> read_fixed(WireReader& reader, std::uint32_t type, WireType width,
+                               std::uint64_t& out) {
+  if (type != width) {
     return std::nullopt;
   }
-  return reader.fixed(out, type == kFixed64 ? 8 : 4);
+  return reader.fixed(out, width == kFixed64 ? 8 : 4);
 }
 
 // Readers that convert what they read: store(value) runs once it is read.
@@ -151,9 +150,10 @@ std::optional<bool> read_varint_as(WireReader& reader, std::uint32_t type, const
   return read;
 }
 template <class Store>
-std::optional<bool> read_fixed_as(WireReader& reader, std::uint32_t type, const Store& store) {
+std::optional<bool> read_fixed_as(WireReader& reader, std::uint32_t type, WireType width,
+                                  const Store& store) {
   std::uint64_t number = 0;
-  const auto read = read_fixed(reader, type, number);
+  const auto read = read_fixed(reader, type, width, number);
   if (read.value_or(false)) {
     store(number);
   }
@@ -187,48 +187,71 @@ struct AnyValue {
   std::vector<AnyValue> items;
 };
 
+// The members of AnyValue's oneof; the last one read wins, as in protobuf.
+// A field whose wire type is not its own is skipped and changes nothing.
+std::optional<bool> read_array(WireReader& reader, std::uint32_t type, AnyValue& out,
+                               bool in_array);
+
 bool decode_any(std::string_view bytes, AnyValue& out, bool in_array) {
   return for_each_field(
       bytes, [&](WireReader& r, std::uint32_t field, std::uint32_t type) -> std::optional<bool> {
+        std::optional<bool> read;
+        AnyValue::Kind kind = AnyValue::text;
         switch (field) {
           case 1:
-            out.kind = AnyValue::text;
-            return read_bytes(r, type, out.string);
+            read = read_bytes(r, type, out.string);
+            break;
           case 2:
-            out.kind = AnyValue::boolean;
-            return read_varint(r, type, out.number);
           case 3:
-            out.kind = AnyValue::integer;
-            return read_varint(r, type, out.number);
+            read = read_varint(r, type, out.number);
+            kind = field == 2 ? AnyValue::boolean : AnyValue::integer;
+            break;
           case 4:
-            out.kind = AnyValue::real;
-            return read_fixed(r, type, out.number);
-          case 5: {
-            if (in_array) {
-              out.kind = AnyValue::text;  // no arrays within arrays
-              return std::nullopt;
-            }
-            out.kind = AnyValue::array;
-            out.items.clear();
-            return read_message(r, type, [&](std::string_view array) {
-              return for_each_field(array,
-                                    [&](WireReader& items, std::uint32_t item_field,
-                                        std::uint32_t item_type) -> std::optional<bool> {
-                                      if (item_field != 1) {
-                                        return std::nullopt;
-                                      }
-                                      return read_message(
-                                          items, item_type, [&](std::string_view item) {
-                                            return decode_any(item, out.items.emplace_back(),
-                                                              /*in_array=*/true);
-                                          });
-                                    });
-            });
-          }
+            read = read_fixed(r, type, kFixed64, out.number);
+            kind = AnyValue::real;
+            break;
+          case 5:
+            return read_array(r, type, out, in_array);
           default:
             return std::nullopt;
         }
+        if (read.value_or(false)) {
+          out.kind = kind;
+        }
+        return read;
       });
+}
+
+// ArrayValue: values 1. One within an array reads as empty text, as
+// from_request reads it.
+std::optional<bool> read_array(WireReader& reader, std::uint32_t type, AnyValue& out,
+                               bool in_array) {
+  if (in_array) {
+    std::string_view ignored;
+    const auto read = read_view(reader, type, ignored);
+    if (read.value_or(false)) {
+      out = AnyValue{};
+    }
+    return read;
+  }
+  std::vector<AnyValue> items;
+  const auto read = read_message(reader, type, [&items](std::string_view array) {
+    return for_each_field(
+        array,
+        [&items](WireReader& r, std::uint32_t field, std::uint32_t t) -> std::optional<bool> {
+          if (field != 1) {
+            return std::nullopt;
+          }
+          return read_message(r, t, [&items](std::string_view item) {
+            return decode_any(item, items.emplace_back(), /*in_array=*/true);
+          });
+        });
+  });
+  if (read.value_or(false)) {
+    out.kind = AnyValue::array;
+    out.items = std::move(items);
+  }
+  return read;
 }
 
 AttributeValue scalar_of(const AnyValue& value) {
@@ -341,7 +364,7 @@ bool decode_event(std::string_view bytes, SpanEvent& out) {
       bytes, [&](WireReader& r, std::uint32_t field, std::uint32_t type) -> std::optional<bool> {
         switch (field) {
           case 1:
-            return read_fixed_as(r, type, [&](std::uint64_t time) {
+            return read_fixed_as(r, type, kFixed64, [&](std::uint64_t time) {
               out.time_unix_nano = static_cast<std::int64_t>(time);
             });
           case 2:
@@ -372,9 +395,9 @@ bool decode_link(std::string_view bytes, SpanLink& out) {
             return read_varint_as(
                 r, type, [&](std::uint64_t count) { out.dropped_attributes = count_of(count); });
           case 6:
-            return read_fixed_as(r, type, [&](std::uint64_t flags) {
+            return read_fixed_as(r, type, kFixed32, [&](std::uint64_t flags) {
               out.context.flags = static_cast<std::uint8_t>(flags & 0xff);
-              out.context.remote = (flags & kIsRemote) != 0;
+              out.context.remote = (flags & kFlagsIsRemote) != 0;
             });
           default:
             return std::nullopt;
@@ -414,7 +437,7 @@ std::optional<bool> read_span_field(WireReader& r, std::uint32_t field, std::uin
       });
     case 7:
     case 8:
-      return read_fixed_as(r, type, [&](std::uint64_t time) {
+      return read_fixed_as(r, type, kFixed64, [&](std::uint64_t time) {
         (field == 7 ? out.start_unix_nano : out.end_unix_nano) = static_cast<std::int64_t>(time);
       });
     case 9:
@@ -438,9 +461,9 @@ std::optional<bool> read_span_field(WireReader& r, std::uint32_t field, std::uin
       return read_message(r, type,
                           [&](std::string_view bytes) { return decode_status(bytes, out); });
     case 16:
-      return read_fixed_as(r, type, [&](std::uint64_t flags) {
+      return read_fixed_as(r, type, kFixed32, [&](std::uint64_t flags) {
         out.context.flags = static_cast<std::uint8_t>(flags & 0xff);
-        out.parent_remote = (flags & kIsRemote) != 0;
+        out.parent_remote = (flags & kFlagsIsRemote) != 0;
       });
     default:
       return std::nullopt;
