@@ -170,31 +170,33 @@ void event(Sink& sink, const SpanEvent& e) {
   varint_field(sink, 4, e.dropped_attributes);
 }
 
-// Span.Link: trace_id 1, span_id 2, trace_state 3, attributes 4, dropped 5,
-// flags 6.
+// Span and Span.Link number their context alike: trace_id 1, span_id 2,
+// trace_state 3.
+template <class Sink>
+void context_fields(Sink& sink, const SpanContext& context) {
+  bytes_field(sink, 1, context.trace_id.raw());
+  bytes_field(sink, 2, context.span_id.raw());
+  if (!context.trace_state.empty()) {
+    bytes_field(sink, 3, context.trace_state.serialize());
+  }
+}
+
+// Span.Link: context 1-3, attributes 4, dropped 5, flags 6.
 template <class Sink>
 void link(Sink& sink, const SpanLink& l) {
-  bytes_field(sink, 1, l.context.trace_id.raw());
-  bytes_field(sink, 2, l.context.span_id.raw());
-  if (!l.context.trace_state.empty()) {
-    bytes_field(sink, 3, l.context.trace_state.serialize());
-  }
+  context_fields(sink, l.context);
   attributes(sink, 4, l.attributes);
   varint_field(sink, 5, l.dropped_attributes);
   fixed32_field(sink, 6,
                 l.context.flags | kFlagsHasIsRemote | (l.context.remote ? kFlagsIsRemote : 0));
 }
 
-// Span: trace_id 1, span_id 2, trace_state 3, parent_span_id 4, name 5,
-// kind 6, start 7, end 8, attributes 9, dropped 10, events 11, dropped 12,
-// links 13, dropped 14, status 15 (message 2, code 3), flags 16.
+// Span: context 1-3, parent_span_id 4, name 5, kind 6, start 7, end 8,
+// attributes 9, dropped 10, events 11, dropped 12, links 13, dropped 14,
+// status 15 (message 2, code 3), flags 16.
 template <class Sink>
 void span(Sink& sink, const SpanData& s) {
-  bytes_field(sink, 1, s.context.trace_id.raw());
-  bytes_field(sink, 2, s.context.span_id.raw());
-  if (!s.context.trace_state.empty()) {
-    bytes_field(sink, 3, s.context.trace_state.serialize());
-  }
+  context_fields(sink, s.context);
   std::uint32_t flags = s.context.flags | kFlagsHasIsRemote;
   if (s.parent_span_id.valid()) {
     bytes_field(sink, 4, s.parent_span_id.raw());
