@@ -57,11 +57,11 @@ void refuse_runtime_options() {
                               ": the wasmshim runtime takes no options");
 }
 
-// In the forked child: the fds, session and environment the daemon has
-// when `start` leaves. containerd reads start's output until every copy of
-// the pipe closes: the daemon holds none of it.
-void become_daemon(const ShimFlags& daemon, int listener, StartTrace& trace,
-                   const std::vector<std::string>& environment) {
+// In the forked child: the fds and session the daemon has when `start`
+// leaves. containerd reads start's output until every copy of the pipe
+// closes: the daemon holds none of it. The environment stays as containerd
+// gave it: what the daemon needs of `start` is in its copy of StartTrace.
+void become_daemon(const ShimFlags& daemon, int listener, StartTrace& trace) {
   ::setsid();
   const int exit_fd = trace.start_exit_fd();
   // Out of the way first: either may sit where the other must go.
@@ -83,11 +83,6 @@ void become_daemon(const ShimFlags& daemon, int listener, StartTrace& trace,
     ::dup2(exit_copy, kStartExitFd);
     ::close(exit_copy);
   }
-  for (const std::string& entry : environment) {
-    const auto equals = entry.find('=');
-    // NOLINTNEXTLINE(concurrency-mt-unsafe): the child has one thread.
-    ::setenv(entry.substr(0, equals).c_str(), entry.substr(equals + 1).c_str(), 1);
-  }
   // What ps shows: containerd's command with "serve" for its last word,
   // "start", so it fits where the arguments are.
   std::vector<std::string> shown = container::command_line();
@@ -102,9 +97,6 @@ void become_daemon(const ShimFlags& daemon, int listener, StartTrace& trace,
 // single thread here, so the child may do anything.
 void fork_daemon(const ShimFlags& flags, const ShimInfo& info, DaemonParts& parts,
                  const std::optional<otel::OtlpConfig>& otlp, int listener, StartTrace& trace) {
-  // Made here, where the pages it writes are this process's own; after the
-  // fork each would be copied first.
-  const std::vector<std::string> environment = trace.daemon_environment();
   std::fflush(nullptr);
   const pid_t pid = ::fork();
   if (pid < 0) {
@@ -117,7 +109,7 @@ void fork_daemon(const ShimFlags& flags, const ShimInfo& info, DaemonParts& part
   daemon.action = "serve";
   int status = 1;
   try {
-    become_daemon(daemon, listener, trace, environment);
+    become_daemon(daemon, listener, trace);
     status = serve_command(daemon, info, std::move(parts), otlp, &trace);
   } catch (...) {
     // stderr is /dev/null here; serve logs its own failures to the shim log.

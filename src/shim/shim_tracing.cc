@@ -144,6 +144,11 @@ struct StartTrace::State {
   otel::Span span;
   bool enabled = false;
   bool spawned = false;  // in `start`, after the fork: the daemon has the span
+  // In the daemon: `start`'s exit pipe sits at kStartExitFd. What the daemon
+  // needs of `start` it finds here, in its copy of this memory, rather than
+  // in variables set in its environment (which every container would then
+  // inherit).
+  bool daemon_has_pipe = false;
 };
 
 StartTrace::StartTrace(const ShimFlags& flags, const ShimInfo& info,
@@ -182,19 +187,6 @@ StartTrace::~StartTrace() {
   state_->memory->export_in_background();
 }
 
-std::vector<std::string> StartTrace::daemon_environment() const {
-  if (!state_->enabled) {
-    return {};
-  }
-  otel::Context context;
-  context.span = state_->span.context();
-  auto env = otel::environment_for(context);
-  if (state_->pipe_read >= 0) {
-    env.push_back("WASMSHIM_START_EXIT_FD=" + std::to_string(kStartExitFd));
-  }
-  return env;
-}
-
 int StartTrace::start_exit_fd() const {
   return state_->enabled ? state_->pipe_read : -1;
 }
@@ -208,6 +200,7 @@ void StartTrace::spawned() {
 }
 
 void StartTrace::leave_to_daemon() {
+  state_->daemon_has_pipe = state_->enabled && state_->pipe_read >= 0;
   // The daemon must not hold `start`'s end, or it would never see it close.
   for (int* fd : {&state_->pipe_read, &state_->pipe_write}) {
     if (*fd >= 0) {
@@ -262,8 +255,7 @@ DaemonTrace::DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
     options.config_errors = from_start->memory->config_errors;
   }
   state_->session = std::make_unique<otel::TracingSession>(std::move(options));
-  // NOLINTNEXTLINE(concurrency-mt-unsafe): read before the daemon starts threads.
-  const bool has_pipe = std::getenv("WASMSHIM_START_EXIT_FD") != nullptr;
+  const bool has_pipe = from_start != nullptr && from_start->daemon_has_pipe;
   if (!state_->session->enabled()) {
     if (has_pipe) {
       ::close(kStartExitFd);
@@ -384,9 +376,6 @@ struct StartTrace::State {};
 StartTrace::StartTrace(const ShimFlags&, const ShimInfo&, const std::optional<otel::OtlpConfig>&,
                        bool) {}
 StartTrace::~StartTrace() = default;
-std::vector<std::string> StartTrace::daemon_environment() const {
-  return {};
-}
 int StartTrace::start_exit_fd() const {
   return -1;
 }

@@ -39,9 +39,6 @@ class StartTrace {
   StartTrace(const StartTrace&) = delete;
   StartTrace& operator=(const StartTrace&) = delete;
 
-  // Entries the daemon's environment needs: the trace context of
-  // start_shim, and where the pipe is.
-  std::vector<std::string> daemon_environment() const;
   // The pipe end the daemon watches (to put at kStartExitFd); -1: none.
   int start_exit_fd() const;
   // After the spawn: this process's copy of the daemon's end is closed.
