@@ -32,35 +32,37 @@ otel::ResourceInfo resource_of(const ShimInfo& info) {
   return {"", info.version};
 }
 
+bool otlp_wanted(const otel::OtlpConfig& config) {
+  return std::find(config.exporters.begin(), config.exporters.end(),
+                   otel::TracesExporterKind::otlp) != config.exporters.end();
+}
+
+// Problems with the variables go unsaid by `start` and `delete`: containerd
+// takes all `start` prints as the address, and the daemon reports them, in
+// the shim log.
+otel::OtlpConfigResult read_config(const std::optional<otel::OtlpConfig>& otlp) {
+  if (otlp) {
+    return {*otlp, {}};
+  }
+  return otel::otlp_config_from_env();
+}
+
 // A provider that keeps its spans in memory, with no thread: the process
 // may fork afterwards.
 struct MemoryTracing {
   otel::OtlpConfig config;
-  // What was wrong with the variables (and so turned tracing off).
-  std::vector<std::string> config_errors;
   otel::InMemorySpanExporter* memory = nullptr;
   std::shared_ptr<otel::TracerProvider> provider;
   bool exportable = false;  // OTLP is among the configured exporters
 
-  // `exported_here`: the spans leave through export_in_background, which
-  // speaks OTLP only; else the daemon takes them into its own pipeline.
-  MemoryTracing(const std::optional<otel::OtlpConfig>& otlp, const ShimInfo& info,
-                bool exported_here) {
-    // Problems with the variables go unsaid: containerd takes all `start`
-    // prints as the address, and the daemon reports them, in the shim log.
-    if (otlp) {
-      config = *otlp;
-    } else {
-      auto from_env = otel::otlp_config_from_env();
-      config = std::move(from_env.config);
-      config_errors = std::move(from_env.errors);
-    }
-    const bool otlp_wanted = std::find(config.exporters.begin(), config.exporters.end(),
-                                       otel::TracesExporterKind::otlp) != config.exporters.end();
-    if (!config.enabled || (exported_here && !otlp_wanted)) {
+  // The spans leave through export_in_background or export_here_first,
+  // which speak OTLP only: no provider unless OTLP is among the exporters.
+  MemoryTracing(otel::OtlpConfig config_read, const ShimInfo& info)
+      : config(std::move(config_read)) {
+    exportable = otlp_wanted(config);
+    if (!config.enabled || !exportable) {
       return;
     }
-    exportable = otlp_wanted;
     auto exporter = std::make_unique<otel::InMemorySpanExporter>();
     memory = exporter.get();
     otel::TracerProviderOptions options;
@@ -131,43 +133,69 @@ void set_common(otel::Span& span, const ShimFlags& flags) {
 
 }  // namespace
 
-// With a daemon to spawn, `start` records start_shim and leaves it open:
-// the daemon, forked with a copy of it, ends it once `start` has exited
-// (its end of a pipe closes) and exports it with its own spans. `start`
-// does no tracing work after the fork, where every page it wrote would be
-// copied first.
+// With a daemon to spawn, `start` notes when start_shim began and nothing
+// more: the daemon, forked with a copy of that note, records the span (in
+// its own provider, which it builds anyway), ends it once `start` has exited
+// (its end of a pipe closes) and exports it with its own spans. A provider
+// built here would be built twice, and its allocations would be in the heap
+// every process forked from this one (the daemon, its zygote, each
+// container) copies page by page as it writes.
 struct StartTrace::State {
+  const ShimFlags* flags = nullptr;
+  const ShimInfo* info = nullptr;
+  otel::OtlpConfig config;
+  // What was wrong with the variables (and so turned tracing off).
+  std::vector<std::string> config_errors;
+  bool enabled = false;
+  std::int64_t start_unix_nano = 0;
+  std::string failure;
   // `start`'s exit, as the daemon sees it: the write end closes.
   int pipe_read = -1;
   int pipe_write = -1;
+  // Set when start_shim is recorded in this process: no daemon to take it
+  // (a running shim takes the task, or the pipe could not be made), or the
+  // spawn failed.
   std::unique_ptr<MemoryTracing> memory;
   otel::Span span;
-  bool enabled = false;
   bool spawned = false;  // in `start`, after the fork: the daemon has the span
   // In the daemon: `start`'s exit pipe sits at kStartExitFd. What the daemon
   // needs of `start` it finds here, in its copy of this memory, rather than
   // in variables set in its environment (which every container would then
   // inherit).
   bool daemon_has_pipe = false;
+
+  void record_here() {
+    memory = std::make_unique<MemoryTracing>(config, *info);
+    if (memory->provider) {
+      span = memory->provider->tracer("wasmshim.shim")
+                 .start_span("start_shim", {.parent = otel::context_from_environment(),
+                                            .start_unix_nano = start_unix_nano});
+      set_common(span, *flags);
+    }
+  }
 };
 
 StartTrace::StartTrace(const ShimFlags& flags, const ShimInfo& info,
                        const std::optional<otel::OtlpConfig>& otlp, bool spawning)
     : state_(std::make_unique<State>()) {
+  state_->flags = &flags;
+  state_->info = &info;
+  state_->start_unix_nano = otel::now_unix_nano();
   int fds[2] = {-1, -1};
   const bool to_daemon = spawning && ::pipe2(fds, O_CLOEXEC) == 0;
   state_->pipe_read = fds[0];
   state_->pipe_write = fds[1];
-  // Else a running shim takes the task: the span leaves from a detached
-  // child.
-  state_->memory = std::make_unique<MemoryTracing>(otlp, info, /*exported_here=*/!to_daemon);
-  state_->enabled = state_->memory->provider != nullptr;
-  if (!state_->enabled) {
+  auto read = read_config(otlp);
+  state_->config = std::move(read.config);
+  state_->config_errors = std::move(read.errors);
+  if (to_daemon) {
+    state_->enabled = state_->config.enabled;
     return;
   }
-  state_->span = state_->memory->provider->tracer("wasmshim.shim")
-                     .start_span("start_shim", {.parent = otel::context_from_environment()});
-  set_common(state_->span, flags);
+  // Recorded now, so a daemon spawned without the pipe still finds its
+  // parent's context in its copy; the span leaves from a detached child.
+  state_->record_here();
+  state_->enabled = state_->span.context().valid();
 }
 
 StartTrace::~StartTrace() {
@@ -177,10 +205,19 @@ StartTrace::~StartTrace() {
     }
   }
   if (state_->spawned) {
-    // The daemon ends and exports the span. This process is about to exit:
-    // destroying the state would only write pages the daemon shares.
+    // The daemon records and exports the span. This process is about to
+    // exit: destroying the state would only write pages the daemon shares.
     (void)state_.release();
     return;
+  }
+  if (!state_->enabled) {
+    return;
+  }
+  if (!state_->memory) {
+    state_->record_here();  // the spawn failed: nobody else will
+  }
+  if (!state_->failure.empty()) {
+    state_->span.record_error(state_->failure);
   }
   state_->span.end();
   std::fflush(stdout);
@@ -211,27 +248,16 @@ void StartTrace::leave_to_daemon() {
 }
 
 void StartTrace::fail(const std::string& message) {
-  state_->span.record_error(message);
-}
-
-void StartTrace::end_into(otel::TracerProvider& provider) {
-  if (!state_->enabled) {
-    return;
-  }
-  state_->span.end();
-  for (auto& span : state_->memory->memory->spans()) {
-    provider.submit(std::move(span));
-  }
-  state_->enabled = false;
+  state_->failure = message;
 }
 
 struct DaemonTrace::State {
   std::unique_ptr<otel::TracingSession> session;
+  // start_shim, from when `start` began until it exits.
+  otel::Span start_span;
   otel::Span span;
   // The read end of the pipe whose write end `start` holds until it exits.
   int start_exit = -1;
-  // start_shim, open, in this process's copy of `start`'s memory.
-  StartTrace* start = nullptr;
 };
 
 DaemonTrace::DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
@@ -247,12 +273,12 @@ DaemonTrace::DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
   options.log = [log](std::string_view line) { log(std::string(line)); };
   options.max_shutdown = std::chrono::milliseconds(30000);
   options.thread_when_due = true;
-  // Forked from `start`: its copy of the configuration and of start_shim
-  // serve as they are, rather than the environment read and parsed again.
+  // Forked from `start`: its copy of the configuration serves as it is,
+  // rather than the environment read and parsed again.
   const StartTrace::State* from_start = start != nullptr ? start->state_.get() : nullptr;
   if (from_start != nullptr) {
-    options.config = from_start->memory->config;
-    options.config_errors = from_start->memory->config_errors;
+    options.config = from_start->config;
+    options.config_errors = from_start->config_errors;
   }
   state_->session = std::make_unique<otel::TracingSession>(std::move(options));
   const bool has_pipe = from_start != nullptr && from_start->daemon_has_pipe;
@@ -262,13 +288,19 @@ DaemonTrace::DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
     }
     return;
   }
-  otel::Context parent;
-  if (from_start != nullptr && from_start->enabled) {
-    parent.span = from_start->span.context();
-  } else {
-    parent = otel::context_from_environment();
+  // containerd's context, in the environment `start` had and this process
+  // kept.
+  otel::Context parent = otel::context_from_environment();
+  const auto tracer = otel::global_tracer("wasmshim.shim");
+  if (has_pipe) {
+    state_->start_span = tracer.start_span(
+        "start_shim", {.parent = parent, .start_unix_nano = from_start->start_unix_nano});
+    set_common(state_->start_span, flags);
+    parent.span = state_->start_span.context();
+  } else if (from_start != nullptr && from_start->enabled) {
+    parent.span = from_start->span.context();  // recorded and exported by `start`
   }
-  state_->span = otel::global_tracer("wasmshim.shim").start_span("shim_main", {.parent = parent});
+  state_->span = tracer.start_span("shim_main", {.parent = parent});
   set_common(state_->span, flags);
   state_->span.set_attribute("process.pid", static_cast<std::int64_t>(::getpid()));
   // `delete`, which containerd runs after this daemon has gone, continues
@@ -277,7 +309,6 @@ DaemonTrace::DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
   if (has_pipe) {
     ::fcntl(kStartExitFd, F_SETFD, FD_CLOEXEC);
     state_->start_exit = kStartExitFd;
-    state_->start = start;
   }
 }
 
@@ -306,10 +337,7 @@ void DaemonTrace::take_start_span(std::chrono::milliseconds wait) {
 }
 
 void DaemonTrace::end_start_span() {
-  if (state_->start != nullptr) {
-    state_->start->end_into(*state_->session->provider());
-    state_->start = nullptr;
-  }
+  state_->start_span.end();
   if (state_->start_exit >= 0) {
     ::close(state_->start_exit);
     state_->start_exit = -1;
@@ -346,7 +374,7 @@ struct DeleteTrace::State {
 DeleteTrace::DeleteTrace(const ShimFlags& flags, const ShimInfo& info,
                          const std::optional<otel::OtlpConfig>& otlp)
     : state_(std::make_unique<State>()) {
-  state_->memory = std::make_unique<MemoryTracing>(otlp, info, /*exported_here=*/true);
+  state_->memory = std::make_unique<MemoryTracing>(read_config(otlp).config, info);
   if (state_->memory->provider) {
     otel::Context parent = otel::context_from_environment();
     const std::string traceparent = read_first_line(

@@ -3,8 +3,9 @@
 // nothing that traces when WASMSHIM_OPENTELEMETRY is off.
 //
 // `start` must never wait for a collector (containerd waits for it), so its
-// span does not go to one: the daemon it forks, which has a copy of the
-// open span, ends it when `start` exits and exports it with its own.
+// span does not go to one: the daemon it forks, which has a copy of when
+// `start` began, records start_shim, ends it when `start` exits and exports
+// it with its own.
 #pragma once
 
 #include <chrono>
@@ -18,10 +19,6 @@
 #include "cli.h"
 #include "wasmshim/otel/config.h"
 #include "wasmshim/shim/shim_main.h"
-
-namespace wasmshim::otel {
-class TracerProvider;
-}  // namespace wasmshim::otel
 
 namespace wasmshim::shim {
 
@@ -44,7 +41,7 @@ class StartTrace {
   // After the spawn: this process's copy of the daemon's end is closed.
   void spawned();
   // In the forked daemon, whose copy of this trace is never destroyed (the
-  // DaemonTrace given it ends its span): the pipe's ends go, so the daemon
+  // DaemonTrace given it records start_shim): the pipe's ends go, so the daemon
   // sees `start` exit. Call after taking a copy of start_exit_fd() and
   // before moving fds into their places.
   void leave_to_daemon();
@@ -54,8 +51,6 @@ class StartTrace {
 
  private:
   friend class DaemonTrace;
-  // In the daemon: ends start_shim now and hands it to `provider`.
-  void end_into(otel::TracerProvider& provider);
 
   std::unique_ptr<State> state_;
 };
@@ -63,7 +58,7 @@ class StartTrace {
 class DaemonTrace {
  public:
   // `start`: this process's copy of the `start` that forked it, whose
-  // start_shim it ends and exports; null when it was not forked so.
+  // start_shim it records, ends and exports; null when it was not forked so.
   DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
               const std::optional<otel::OtlpConfig>& otlp,
               const std::function<void(const std::string&)>& log, StartTrace* start);

@@ -4,12 +4,17 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <thread>
 
 #include "shim_tracing.h"
 #include "support/temp_dir.h"
 #include "task_service.h"
 #include "wasmshim/otel/propagation.h"
+#include "wasmshim/otel/receiver.h"
 #include "wasmshim/otel/tracer.h"
 #include "wasmshim/ttrpc/client.h"
 #include "wasmshim/ttrpc/protobuf.h"
@@ -189,6 +194,84 @@ TEST(StartTracing, OnHandsTheDaemonThePipe) {
   EXPECT_GE(trace.start_exit_fd(), 0);
   trace.spawned();
   EXPECT_EQ(trace.start_exit_fd(), -1);  // this process's copy of the daemon's end is closed
+}
+
+// The spans an OTLP receiver got, once it has them all (it writes them out
+// as it stops).
+std::vector<nlohmann::json> received(const std::function<void(const std::string&)>& send,
+                                     std::size_t count) {
+  wasmshim::testing::TempDir dir;
+  const std::string jsonl = (dir.path() / "spans.jsonl").string();
+  {
+    otel::OtlpReceiver receiver({"127.0.0.1:0", "", jsonl, nullptr, 50ms});
+    send("http://127.0.0.1:" + std::to_string(receiver.http_port()) + "/v1/traces");
+    for (int i = 0; i < 1000 && receiver.span_count() < count; ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  std::vector<nlohmann::json> lines;
+  std::ifstream in(jsonl);
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(nlohmann::json::parse(line));
+  }
+  return lines;
+}
+
+// The receiver writes times as OTLP/JSON does: decimal strings.
+std::int64_t nanos(const nlohmann::json& span, const char* key) {
+  return std::stoll(span[key].get<std::string>());
+}
+
+// A running shim takes the task: no daemon is forked, and start_shim leaves
+// from `start` itself (through a detached child), from when `start` began.
+TEST(StartTracing, WithoutADaemonStartExportsItsOwnSpan) {
+  ShimFlags flags;
+  flags.id = "reused";
+  flags.namespace_name = "ns";
+  std::int64_t before = 0;
+  auto spans = received(
+      [&](const std::string& endpoint) {
+        before = otel::now_unix_nano();
+        StartTrace trace(flags, ShimInfo{"wasmshim", "1", "r", "v1"},
+                         otel::OtlpConfig::for_endpoint(endpoint), /*spawning=*/false);
+        EXPECT_EQ(trace.start_exit_fd(), -1);
+      },
+      1);
+  ASSERT_EQ(spans.size(), 1u);
+  EXPECT_EQ(spans[0]["name"], "start_shim");
+  EXPECT_EQ(spans[0]["attributes"]["container.id"], "reused");
+  EXPECT_EQ(spans[0]["attributes"]["containerd.namespace"], "ns");
+  EXPECT_GE(nanos(spans[0], "start_unix_nano"), before);
+  EXPECT_GE(nanos(spans[0], "end_unix_nano"), nanos(spans[0], "start_unix_nano"));
+}
+
+// The daemon could not be forked: nobody else will record start_shim, so
+// `start` does, from when it began, with what went wrong.
+TEST(StartTracing, AFailedSpawnExportsTheSpanWithItsError) {
+  ShimFlags flags;
+  flags.id = "unborn";
+  std::int64_t before = 0;
+  std::int64_t failed_at = 0;
+  auto spans = received(
+      [&](const std::string& endpoint) {
+        before = otel::now_unix_nano();
+        StartTrace trace(flags, ShimInfo{"wasmshim", "1", "r", "v1"},
+                         otel::OtlpConfig::for_endpoint(endpoint), /*spawning=*/true);
+        EXPECT_GE(trace.start_exit_fd(), 0);
+        std::this_thread::sleep_for(20ms);
+        failed_at = otel::now_unix_nano();
+        trace.fail("forking the shim daemon: Resource temporarily unavailable");
+      },
+      1);
+  ASSERT_EQ(spans.size(), 1u);
+  EXPECT_EQ(spans[0]["name"], "start_shim");
+  EXPECT_EQ(spans[0]["attributes"]["container.id"], "unborn");
+  EXPECT_EQ(spans[0]["status"]["code"], 2);
+  EXPECT_EQ(spans[0]["status"]["message"],
+            "forking the shim daemon: Resource temporarily unavailable");
+  // Begun when `start` did, not when the failure was seen.
+  EXPECT_GE(nanos(spans[0], "start_unix_nano"), before);
+  EXPECT_LT(nanos(spans[0], "start_unix_nano"), failed_at);
 }
 
 }  // namespace
