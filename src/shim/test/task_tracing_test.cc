@@ -181,9 +181,9 @@ TEST(StartTracing, OffLeavesNothingForTheDaemon) {
   EXPECT_EQ(trace.start_exit_fd(), -1);
 }
 
-// With tracing on, `start` keeps its span to itself (the daemon it forks
-// installs the process's provider and finds the span in its copy of this
-// object) and hands on the pipe.
+// With tracing on and a daemon to spawn, `start` builds no provider (the
+// daemon it forks records start_shim from its copy of this object) and
+// hands on the pipe.
 TEST(StartTracing, OnHandsTheDaemonThePipe) {
   otel::OtlpConfig on;
   on.enabled = true;
