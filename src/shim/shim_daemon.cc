@@ -17,6 +17,7 @@
 #include "shim_log.h"
 #include "shim_tracing.h"
 #include "task_service.h"
+#include "thread_stacks.h"
 #include "wasmshim/container/command_line.h"
 #include "wasmshim/container/zygote.h"
 #include "wasmshim/shim/environment.h"
@@ -69,6 +70,7 @@ void start_zygote_of(container::ZygoteEntry entry) {
 int serve_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts parts,
                   const std::optional<otel::OtlpConfig>& otlp, StartTrace* started_by) {
   start_zygote_of(parts.container_entry);
+  const bool small_stacks = set_default_thread_stack(kDaemonThreadStackBytes);
   const sigset_t stop_signals = block_signals();
   int log_fd = open_log_fifo();
   if (log_fd >= 0) {
@@ -77,6 +79,9 @@ int serve_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts part
   }
   ShimLog log(log_fd, flags.debug, flags.id);
   log.info("wasmshim " + info.version + " serving (pid " + std::to_string(::getpid()) + ")");
+  if (!small_stacks) {
+    log.warn("thread stacks keep their default size: pthread_setattr_default_np failed");
+  }
   // Tracing starts before the server, so the first request is traced, and
   // ends after it, so the last one is exported.
   DaemonTrace trace(
