@@ -103,7 +103,7 @@ struct OtlpReceiver::Impl : public TraceService::Service {
   std::ofstream jsonl;
 
   mutable std::mutex mutex;
-  std::condition_variable changed;
+  std::condition_variable stop_printer;  // wakes the printer to stop
   bool stopping = false;
   std::size_t span_count = 0;
   bool keeps_spans = true;  // false when nothing is printed or written
@@ -126,7 +126,6 @@ struct OtlpReceiver::Impl : public TraceService::Service {
       }
       std::lock_guard lock(mutex);
       span_count += received;
-      changed.notify_all();
       return;
     }
     std::vector<ReceivedSpan> spans;
@@ -153,7 +152,9 @@ struct OtlpReceiver::Impl : public TraceService::Service {
     if (jsonl.is_open()) {
       jsonl.flush();
     }
-    changed.notify_all();
+    // The printer is not woken: a trace prints once it has been quiet for
+    // the quiet period, which its own timer finds. A wake per request would
+    // be a context switch per export for nothing.
   }
 
   static ReceivedSpan convert(const proto::trace::v1::Span& span, const std::string& service,
@@ -370,10 +371,13 @@ OtlpReceiver::OtlpReceiver(ReceiverOptions options) : impl_(std::make_unique<Imp
       throw std::runtime_error("cannot listen for OTLP/gRPC on " + impl.options.grpc_address);
     }
   }
+  if (!impl.keeps_spans) {
+    return;  // nothing is ever pending: no printer to run
+  }
   impl.printer = std::thread([&impl] {
     std::unique_lock lock(impl.mutex);
     while (!impl.stopping) {
-      impl.changed.wait_for(lock, std::chrono::milliseconds(100));
+      impl.stop_printer.wait_for(lock, std::chrono::milliseconds(100));
       lock.unlock();
       impl.print_ready(false);
       lock.lock();
@@ -393,9 +397,11 @@ OtlpReceiver::~OtlpReceiver() {
     {
       std::lock_guard lock(impl_->mutex);
       impl_->stopping = true;
-      impl_->changed.notify_all();
+      impl_->stop_printer.notify_all();
     }
-    impl_->printer.join();
+    if (impl_->printer.joinable()) {
+      impl_->printer.join();
+    }
     impl_->print_ready(true);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "wasmshim otel: receiver shutdown: %s\n", e.what());
