@@ -9,12 +9,14 @@
 #include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -139,8 +141,7 @@ class PlainTransport final : public HttpTransport {
       request += header + "\r\n";
     }
     request += "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
-    request += body;
-    if (!send_all(socket.get(), request, deadline, reply)) {
+    if (!send_all(socket.get(), request, body, deadline, reply)) {
       return reply;
     }
     receive(socket.get(), deadline, reply);
@@ -228,10 +229,26 @@ class PlainTransport final : public HttpTransport {
     }
   }
 
-  bool send_all(int socket, const std::string& data, Clock::time_point deadline, HttpReply& reply) {
+  // The head, then the body, gathered by the kernel: the body (up to a
+  // whole batch) is never copied behind the head.
+  bool send_all(int socket, std::string_view head, std::string_view body,
+                Clock::time_point deadline, HttpReply& reply) {
     std::size_t sent = 0;
-    while (sent < data.size()) {
-      const ssize_t n = ::send(socket, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    const std::size_t total = head.size() + body.size();
+    while (sent < total) {
+      iovec parts[2];
+      int count = 0;
+      if (sent < head.size()) {
+        parts[count++] = {const_cast<char*>(head.data() + sent), head.size() - sent};
+      }
+      const std::size_t body_sent = sent > head.size() ? sent - head.size() : 0;
+      if (body_sent < body.size()) {
+        parts[count++] = {const_cast<char*>(body.data() + body_sent), body.size() - body_sent};
+      }
+      msghdr message{};
+      message.msg_iov = parts;
+      message.msg_iovlen = static_cast<std::size_t>(count);
+      const ssize_t n = ::sendmsg(socket, &message, MSG_NOSIGNAL);
       if (n > 0) {
         sent += static_cast<std::size_t>(n);
         continue;
@@ -257,7 +274,7 @@ class PlainTransport final : public HttpTransport {
     bool have_head = false;
     std::optional<std::size_t> content_length;
     bool chunked = false;
-    char buffer[16384];
+    char buffer[4096];  // a collector's answer is a few hundred bytes
     for (;;) {
       const ssize_t n = ::recv(socket, buffer, sizeof(buffer), 0);
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) {

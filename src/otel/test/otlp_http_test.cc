@@ -312,6 +312,27 @@ TEST(HttpTransport, BothTransportsPostTheSameRequest) {
   }
 }
 
+// A body far larger than the socket's buffers goes out over many partial
+// sends; every byte must arrive once, in order, behind the head.
+TEST(HttpTransport, PlainTransportSendsABodyLargerThanTheSocketBuffers) {
+  FakeHttpCollector collector;
+  const auto config = config_for(collector.url());
+  auto transport = detail::make_plain_transport(config, {"X-Test: yes"});
+  ASSERT_NE(transport, nullptr);
+  std::string body(8 << 20, '\0');
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    body[i] = static_cast<char>('a' + (i * 7 + i / 4093) % 26);
+  }
+  const auto reply = transport->post(body, Clock::now() + 20s);
+  EXPECT_TRUE(reply.delivered) << reply.reason;
+  EXPECT_EQ(reply.status, 200);
+  ASSERT_EQ(collector.received().size(), 1u);
+  EXPECT_EQ(collector.received()[0].headers.at("x-test"), "yes");
+  EXPECT_TRUE(collector.received()[0].raw_body == body)
+      << "received " << collector.received()[0].raw_body.size() << " of " << body.size()
+      << " bytes, or different ones";
+}
+
 TEST(HttpTransport, BothTransportsReportAnAbsentCollectorAsRetryable) {
   std::string url;
   {
