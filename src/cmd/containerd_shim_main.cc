@@ -4,7 +4,7 @@
 #include <optional>
 #include <string>
 
-#include "wasm_instance.h"
+#include "wasmshim/runtime/container_instance.h"
 #include "wasmshim/shim/shim_main.h"
 
 int main(int argc, char** argv) {
@@ -13,9 +13,9 @@ int main(int argc, char** argv) {
   // pages (a fault each) in every shim and buys no throughput.
   // NOLINTNEXTLINE(concurrency-mt-unsafe): before any thread exists.
   ::mallopt(M_ARENA_MAX, 1);
-  if (argc >= 2 && std::string(argv[1]) == wasmshim::cmd::kContainerModeFlag) {
-    return wasmshim::cmd::WasmInstance::container_main(argc, argv);
+  if (argc >= 2 && std::string(argv[1]) == wasmshim::runtime::kContainerModeFlag) {
+    return wasmshim::runtime::ContainerInstance::container_main(argc, argv);
   }
-  return wasmshim::shim_main<wasmshim::cmd::WasmInstance>("wasmshim", WASMSHIM_VERSION,
-                                                          WASMSHIM_REVISION, "v1", std::nullopt);
+  return wasmshim::shim_main<wasmshim::runtime::ContainerInstance>(
+      "wasmshim", WASMSHIM_VERSION, WASMSHIM_REVISION, "v1", std::nullopt);
 }

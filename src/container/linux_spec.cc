@@ -277,6 +277,14 @@ void parse_process_linux(const json& process, OciProcess& out) {
     }
   }
   out.no_new_privileges = bool_field(process, "noNewPrivileges", "process", false);
+  if (auto adj = int_field(process, "oomScoreAdj", "process")) {
+    if (*adj < -1000 || *adj > 1000) {
+      throw OciSpecError("config.json: process.oomScoreAdj " + std::to_string(*adj) +
+                         " is outside -1000..1000");
+    }
+    out.oom_score_adj = static_cast<int>(*adj);
+  }
+  out.apparmor_profile = string_field(process, "apparmorProfile", "process");
   if (const json* caps = object_field(process, "capabilities", "process")) {
     out.capabilities.present = true;
     out.capabilities.bounding = capability_set(*caps, "bounding");

@@ -9,6 +9,25 @@ namespace wasmshim::container {
 
 using detail::json;
 
+namespace {
+
+// `source` names the document in messages ("config.json").
+OciProcess parse_process(const json& object, const std::string& source) {
+  OciProcess process;
+  process.args = detail::string_list(object, "args", "process");
+  if (process.args.empty() || process.args[0].empty()) {
+    throw OciSpecError(source +
+                       ": process.args is empty: its first entry must name the program to run");
+  }
+  process.env = detail::string_list(object, "env", "process");
+  process.cwd = detail::string_field(object, "cwd", "process", "/");
+  process.terminal = detail::bool_field(object, "terminal", "process", false);
+  detail::parse_process_linux(object, process);
+  return process;
+}
+
+}  // namespace
+
 OciSpec parse_oci_spec(std::string_view text, const std::string& bundle) {
   json doc;
   try {
@@ -24,14 +43,7 @@ OciSpec parse_oci_spec(std::string_view text, const std::string& bundle) {
   if (process == doc.end() || !process->is_object()) {
     throw OciSpecError("config.json: process is missing");
   }
-  spec.process.args = detail::string_list(*process, "args", "process");
-  if (spec.process.args.empty() || spec.process.args[0].empty()) {
-    throw OciSpecError("config.json: process.args is empty: its first entry must name the module");
-  }
-  spec.process.env = detail::string_list(*process, "env", "process");
-  spec.process.cwd = detail::string_field(*process, "cwd", "process", "/");
-  spec.process.terminal = detail::bool_field(*process, "terminal", "process", false);
-  detail::parse_process_linux(*process, spec.process);
+  spec.process = parse_process(*process, "config.json");
   std::string root_path = "rootfs";
   if (const json* root = detail::object_field(doc, "root", "")) {
     root_path = detail::string_field(*root, "path", "root", "rootfs");
@@ -61,6 +73,19 @@ OciSpec load_oci_spec(const std::string& bundle) {
   }
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   return parse_oci_spec(text, bundle);
+}
+
+OciProcess parse_oci_process(std::string_view text) {
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw OciSpecError(std::string("the exec process spec is not valid JSON: ") + e.what());
+  }
+  if (!doc.is_object()) {
+    throw OciSpecError("the exec process spec: expected a JSON object");
+  }
+  return parse_process(doc, "the exec process spec");
 }
 
 const OciNamespace* find_namespace(const OciSpec& spec, std::string_view type) {

@@ -1,5 +1,6 @@
 // The process's own settings: hostname, rlimits, ids, capabilities,
 // no_new_privs; the seccomp filter comes last (seccomp.cc).
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
@@ -14,9 +15,12 @@
 
 #include "seccomp_filter.h"
 #include "wasmshim/container/setup.h"
+#include "wasmshim/ttrpc/unix_socket.h"
 
 namespace wasmshim::container {
 namespace {
+
+using ttrpc::UniqueFd;
 
 [[noreturn]] void fail(const std::string& what) {
   throw ContainerSetupError(what + ": " + std::generic_category().message(errno));
@@ -109,6 +113,43 @@ void apply_rlimits(const OciSpec& spec) {
       fail("setrlimit " + limit.name + " " + std::to_string(limit.soft) + "/" +
            std::to_string(limit.hard));
     }
+  }
+}
+
+void apply_oom_score_adj(const OciProcess& process) {
+  if (!process.oom_score_adj) {
+    return;
+  }
+  const std::string value = std::to_string(*process.oom_score_adj);
+  UniqueFd file(::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
+  if (!file.valid() || ::write(file.get(), value.data(), value.size()) < 0) {
+    fail("setting process.oomScoreAdj " + value +
+         " (lowering it takes CAP_SYS_RESOURCE; containerd's restrict_oom_score_adj keeps it at "
+         "the shim's own)");
+  }
+}
+
+bool apparmor_enabled() {
+  char flag = 'N';
+  UniqueFd file(::open("/sys/module/apparmor/parameters/enabled", O_RDONLY | O_CLOEXEC));
+  return file.valid() && ::read(file.get(), &flag, 1) == 1 && flag == 'Y';
+}
+
+void apply_apparmor_profile(const OciProcess& process) {
+  if (process.apparmor_profile.empty()) {
+    return;
+  }
+  if (!apparmor_enabled()) {
+    throw ContainerSetupError("process.apparmorProfile \"" + process.apparmor_profile +
+                              "\" is set but AppArmor is not enabled on this host");
+  }
+  const std::string command = "exec " + process.apparmor_profile;
+  UniqueFd file(::open("/proc/self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC));
+  if (!file.valid()) {
+    file.reset(::open("/proc/self/attr/exec", O_WRONLY | O_CLOEXEC));
+  }
+  if (!file.valid() || ::write(file.get(), command.data(), command.size()) < 0) {
+    fail("changing to AppArmor profile \"" + process.apparmor_profile + "\" at exec");
   }
 }
 

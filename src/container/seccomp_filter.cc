@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cerrno>
 #include <optional>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -181,6 +182,17 @@ const std::vector<std::string>& engine_syscalls() {
   return syscalls;
 }
 
+namespace {
+
+void refuse_denied(const std::string& denied, std::string_view needed_by) {
+  if (!denied.empty()) {
+    throw ContainerSetupError("linux.seccomp denies " + denied + ", which " +
+                              std::string(needed_by));
+  }
+}
+
+}  // namespace
+
 void check_seccomp(const OciSeccomp& seccomp) {
   const SeccompFilter filter(seccomp);
   std::string denied;
@@ -193,10 +205,14 @@ void check_seccomp(const OciSeccomp& seccomp) {
   if (!filter.may_allow("clone3") && !filter.may_allow("clone")) {
     denied += (denied.empty() ? "" : ", ") + std::string("clone and clone3");
   }
-  if (!denied.empty()) {
-    throw ContainerSetupError("linux.seccomp denies " + denied +
-                              ", which the Wasm engine needs to run any module");
-  }
+  refuse_denied(denied, "the Wasm engine needs to run any module");
+}
+
+void check_native_seccomp(const OciSeccomp& seccomp) {
+  const SeccompFilter filter(seccomp);
+  // The filter is loaded last, just before the program is exec'd.
+  refuse_denied(filter.may_allow("execve") ? "" : "execve",
+                "the container's program is started with");
 }
 
 }  // namespace wasmshim::container

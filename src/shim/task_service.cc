@@ -51,15 +51,21 @@ TaskService::~TaskService() {
     std::lock_guard lock(mutex_);
     shutting_down_ = true;
     for (auto& [id, task] : tasks_) {
-      if (task->phase == Phase::running) {
-        try {
-          task->instance->kill(SIGKILL);
-        } catch (const std::exception&) {
-          // Best effort: the process may have just exited.
-        }
+      std::vector<ProcessRecord*> records{&task->init};
+      for (auto& [exec_id, record] : task->execs) {
+        records.push_back(record.get());
       }
-      if (task->exit_watcher.joinable()) {
-        watchers.push_back(std::move(task->exit_watcher));
+      for (ProcessRecord* record : records) {
+        if (record->phase == Phase::running) {
+          try {
+            process_of(*task, *record).kill(SIGKILL);
+          } catch (const std::exception&) {
+            // Best effort: the process may have just exited.
+          }
+        }
+        if (record->exit_watcher.joinable()) {
+          watchers.push_back(std::move(record->exit_watcher));
+        }
       }
     }
   }
@@ -68,16 +74,30 @@ TaskService::~TaskService() {
   }
 }
 
-TaskService::Task& TaskService::find_locked(const std::string& id, const std::string& exec_id) {
-  if (!exec_id.empty()) {
-    throw StatusError(StatusCode::kNotFound,
-                      "exec process " + exec_id + " not found: Wasm tasks have no exec processes");
-  }
+TaskService::Task& TaskService::find_locked(const std::string& id) {
   auto it = tasks_.find(id);
   if (it == tasks_.end()) {
     throw StatusError(StatusCode::kNotFound, "task " + id + " not found");
   }
   return *it->second;
+}
+
+TaskService::ProcessRecord& TaskService::find_process_locked(const std::string& id,
+                                                             const std::string& exec_id) {
+  Task& task = find_locked(id);
+  if (exec_id.empty()) {
+    return task.init;
+  }
+  auto it = task.execs.find(exec_id);
+  if (it == task.execs.end()) {
+    throw StatusError(StatusCode::kNotFound,
+                      "exec process " + exec_id + " not found in task " + id);
+  }
+  return *it->second;
+}
+
+Process& TaskService::process_of(Task& task, ProcessRecord& record) {
+  return record.exec ? *record.exec : *task.instance;
 }
 
 void TaskService::publish(const std::string& topic, const google::protobuf::MessageLite& event) {
@@ -91,8 +111,7 @@ task::CreateTaskResponse TaskService::create(const task::CreateTaskRequest& requ
     throw StatusError(StatusCode::kInvalidArgument, "create needs a task id and a bundle");
   }
   if (!request.checkpoint().empty()) {
-    throw StatusError(StatusCode::kUnimplemented,
-                      "checkpoint/restore is not supported for Wasm tasks");
+    throw StatusError(StatusCode::kUnimplemented, "checkpoint/restore is not supported");
   }
   if (request.has_options() && !request.options().type_url().empty()) {
     throw StatusError(StatusCode::kInvalidArgument, "unknown runtime options of type " +
@@ -107,6 +126,9 @@ task::CreateTaskResponse TaskService::create(const task::CreateTaskRequest& requ
   auto task = std::make_unique<Task>();
   task->config = {request.id(),     request.bundle(), options_.namespace_name, request.stdin(),
                   request.stdout(), request.stderr(), request.terminal()};
+  task->init.stdin_path = request.stdin();
+  task->init.stdout_path = request.stdout();
+  task->init.stderr_path = request.stderr();
   {
     std::lock_guard lock(mutex_);
     if (tasks_.count(request.id()) != 0) {
@@ -154,16 +176,62 @@ task::CreateTaskResponse TaskService::create(const task::CreateTaskRequest& requ
   return {};
 }
 
+void TaskService::exec(const task::ExecProcessRequest& request) {
+  if (request.exec_id().empty()) {
+    throw StatusError(StatusCode::kInvalidArgument, "exec needs an exec id");
+  }
+  if (request.terminal()) {
+    throw StatusError(StatusCode::kInvalidArgument,
+                      "exec " + request.exec_id() +
+                          ": a terminal (tty) is not supported by wasmshim: exec without one");
+  }
+  ExecConfig config{request.exec_id(), request.spec().value(), request.stdin(),
+                    request.stdout(),  request.stderr(),       request.terminal()};
+  trace::ScopedSpan span("wasmshim.shim", "instance.exec");
+  span.set("container.id", request.id()).set("exec.id", request.exec_id());
+  std::lock_guard lock(mutex_);
+  Task& task = find_locked(request.id());
+  if (task.execs.count(request.exec_id()) != 0) {
+    throw StatusError(StatusCode::kAlreadyExists, "exec process " + request.exec_id() +
+                                                      " already exists in task " + request.id());
+  }
+  if (task.init.phase != Phase::running || task.init.pid == 0) {
+    throw StatusError(StatusCode::kFailedPrecondition,
+                      "task " + request.id() + " is not running: nothing to exec into");
+  }
+  auto record = std::make_unique<ProcessRecord>();
+  record->exec_id = request.exec_id();
+  record->stdin_path = request.stdin();
+  record->stdout_path = request.stdout();
+  record->stderr_path = request.stderr();
+  try {
+    // Under the lock: the task cannot be deleted meanwhile, and making the
+    // process only parses its spec and finds its program.
+    record->exec = task.instance->exec(config);
+  } catch (const std::exception& e) {
+    span.fail(e.what());
+    rethrow_as_status("exec " + request.exec_id() + " in task " + request.id());
+  }
+  task.execs.emplace(request.exec_id(), std::move(record));
+  events::TaskExecAdded event;
+  event.set_container_id(request.id());
+  event.set_exec_id(request.exec_id());
+  publish("/tasks/exec-added", event);
+}
+
 task::StartResponse TaskService::start(const task::StartRequest& request) {
+  if (!request.exec_id().empty()) {
+    return start_exec(request);
+  }
   Task* task = nullptr;
   {
     std::lock_guard lock(mutex_);
-    task = &find_locked(request.id(), request.exec_id());
-    if (task->phase != Phase::created) {
+    task = &find_locked(request.id());
+    if (task->init.phase != Phase::created) {
       throw StatusError(StatusCode::kFailedPrecondition,
                         "task " + request.id() + " was already started");
     }
-    task->phase = Phase::running;  // also keeps a second Start or a Delete out
+    task->init.phase = Phase::running;  // also keeps a second Start or a Delete out
   }
   std::uint32_t pid = 0;
   trace::ScopedSpan span("wasmshim.shim", "instance.start");
@@ -174,16 +242,16 @@ task::StartResponse TaskService::start(const task::StartRequest& request) {
   } catch (const std::exception& e) {
     span.fail(e.what());
     std::lock_guard lock(mutex_);
-    task->phase = Phase::stopped;
-    task->exit = ExitStatus{kSignalExitBase - 1, std::chrono::system_clock::now()};
+    task->init.phase = Phase::stopped;
+    task->init.exit = ExitStatus{kSignalExitBase - 1, std::chrono::system_clock::now()};
     exited_.notify_all();
     started_.notify_all();
     rethrow_as_status("starting task " + request.id());
   }
   {
     std::lock_guard lock(mutex_);
-    task->pid = pid;
-    task->started_in = trace::current();
+    task->init.pid = pid;
+    task->init.started_in = trace::current();
   }
   started_.notify_all();
   // TaskStart goes out before the watcher can publish TaskExit.
@@ -192,20 +260,70 @@ task::StartResponse TaskService::start(const task::StartRequest& request) {
   event.set_pid(pid);
   publish("/tasks/start", event);
   std::lock_guard lock(mutex_);
-  watch_exit(request.id(), *task);
+  watch_exit(request.id(), *task, task->init);
   task::StartResponse response;
   response.set_pid(pid);
   return response;
 }
 
-void TaskService::watch_exit(const std::string& id, Task& task) {
-  task.exit_watcher = std::thread([this, id, &task, parent = task.started_in] {
+// Under the lock throughout: an exec's spawn is short, and neither its task
+// nor its record can go away meanwhile.
+task::StartResponse TaskService::start_exec(const task::StartRequest& request) {
+  trace::ScopedSpan span("wasmshim.shim", "instance.start");
+  span.set("container.id", request.id()).set("exec.id", request.exec_id());
+  std::lock_guard lock(mutex_);
+  Task& task = find_locked(request.id());
+  ProcessRecord& record = find_process_locked(request.id(), request.exec_id());
+  if (record.phase != Phase::created) {
+    throw StatusError(StatusCode::kFailedPrecondition,
+                      "exec process " + request.exec_id() + " was already started");
+  }
+  try {
+    record.pid = record.exec->start();
+  } catch (const std::exception& e) {
+    span.fail(e.what());
+    record.phase = Phase::stopped;
+    record.exit = ExitStatus{kSignalExitBase - 1, std::chrono::system_clock::now()};
+    exited_.notify_all();
+    rethrow_as_status("starting exec process " + request.exec_id());
+  }
+  span.set("process.pid", static_cast<std::int64_t>(record.pid));
+  record.phase = Phase::running;
+  record.started_in = trace::current();
+  events::TaskExecStarted event;
+  event.set_container_id(request.id());
+  event.set_exec_id(request.exec_id());
+  event.set_pid(record.pid);
+  publish("/tasks/exec-started", event);
+  watch_exit(request.id(), task, record);
+  task::StartResponse response;
+  response.set_pid(record.pid);
+  return response;
+}
+
+void TaskService::kill_execs_locked(Task& task) {
+  for (auto& [exec_id, record] : task.execs) {
+    if (record->phase == Phase::running) {
+      try {
+        record->exec->kill(SIGKILL);
+      } catch (const std::exception&) {
+        // It may have just exited: its watcher sees to it.
+      }
+    }
+  }
+}
+
+void TaskService::watch_exit(const std::string& id, Task& task, ProcessRecord& record) {
+  record.exit_watcher = std::thread([this, id, &task, &record, parent = record.started_in] {
     ExitStatus status;
     {
       trace::ScopedSpan span("wasmshim.shim", "instance.wait", trace::Kind::internal, parent);
       span.set("container.id", id);
+      if (!record.exec_id.empty()) {
+        span.set("exec.id", record.exec_id);
+      }
       try {
-        status = task.instance->wait();
+        status = process_of(task, record).wait();
       } catch (const std::exception& e) {
         span.fail(e.what());
         status = {kSignalExitBase - 1, std::chrono::system_clock::now()};
@@ -218,11 +336,14 @@ void TaskService::watch_exit(const std::string& id, Task& task) {
     std::uint32_t pid = 0;
     {
       std::lock_guard lock(mutex_);
-      task.phase = Phase::stopped;
-      task.exit = status;
-      pid = task.pid;
+      record.phase = Phase::stopped;
+      record.exit = status;
+      pid = record.pid;
+      if (record.exec_id.empty()) {
+        kill_execs_locked(task);
+      }
     }
-    if (task.instance->oom_killed()) {
+    if (record.exec_id.empty() && task.instance->oom_killed()) {
       events::TaskOOM oom;
       oom.set_container_id(id);
       publish("/tasks/oom", oom);
@@ -231,7 +352,7 @@ void TaskService::watch_exit(const std::string& id, Task& task) {
     // return can count on the event having been sent.
     events::TaskExit event;
     event.set_container_id(id);
-    event.set_id(id);
+    event.set_id(record.exec_id.empty() ? id : record.exec_id);
     event.set_pid(pid);
     event.set_exit_status(status.code);
     set_time(*event.mutable_exited_at(), status.at);
@@ -241,22 +362,59 @@ void TaskService::watch_exit(const std::string& id, Task& task) {
   });
 }
 
+task::DeleteResponse TaskService::remove_exec(const task::DeleteRequest& request) {
+  std::unique_ptr<ProcessRecord> record;
+  {
+    std::lock_guard lock(mutex_);
+    ProcessRecord& found = find_process_locked(request.id(), request.exec_id());
+    if (found.phase == Phase::running) {
+      throw StatusError(StatusCode::kFailedPrecondition,
+                        "exec process " + request.exec_id() + " is running: kill it first");
+    }
+    auto& execs = find_locked(request.id()).execs;
+    record = std::move(execs[request.exec_id()]);
+    execs.erase(request.exec_id());
+  }
+  if (record->exit_watcher.joinable()) {
+    record->exit_watcher.join();
+  }
+  record->exec->remove();
+  const ExitStatus exit = record->exit.value_or(ExitStatus{0, std::chrono::system_clock::now()});
+  task::DeleteResponse response;
+  response.set_pid(record->pid);
+  response.set_exit_status(exit.code);
+  set_time(*response.mutable_exited_at(), exit.at);
+  return response;
+}
+
 task::DeleteResponse TaskService::remove(const task::DeleteRequest& request) {
+  if (!request.exec_id().empty()) {
+    return remove_exec(request);
+  }
   std::unique_ptr<Task> task;
   {
     std::lock_guard lock(mutex_);
-    Task& found = find_locked(request.id(), request.exec_id());
-    if (found.phase == Phase::running) {
+    Task& found = find_locked(request.id());
+    if (found.init.phase == Phase::running) {
       throw StatusError(StatusCode::kFailedPrecondition,
                         "task " + request.id() + " is running: kill it before deleting it");
     }
     task = std::move(tasks_[request.id()]);
     tasks_.erase(request.id());
   }
-  if (task->exit_watcher.joinable()) {
-    task->exit_watcher.join();
+  if (task->init.exit_watcher.joinable()) {
+    task->init.exit_watcher.join();
   }
-  const ExitStatus exit = task->exit.value_or(ExitStatus{0, std::chrono::system_clock::now()});
+  // Its execs were killed when it exited; they are waited for and released
+  // before the container they ran in.
+  for (auto& [exec_id, record] : task->execs) {
+    if (record->exit_watcher.joinable()) {
+      record->exit_watcher.join();
+    }
+    record->exec->remove();
+  }
+  task->execs.clear();
+  const ExitStatus exit = task->init.exit.value_or(ExitStatus{0, std::chrono::system_clock::now()});
   trace::ScopedSpan span("wasmshim.shim", "instance.delete");
   span.set("container.id", request.id()).set("exit_code", static_cast<std::int64_t>(exit.code));
   try {
@@ -271,12 +429,12 @@ task::DeleteResponse TaskService::remove(const task::DeleteRequest& request) {
   }
   events::TaskDelete event;
   event.set_container_id(request.id());
-  event.set_pid(task->pid);
+  event.set_pid(task->init.pid);
   event.set_exit_status(exit.code);
   set_time(*event.mutable_exited_at(), exit.at);
   publish("/tasks/delete", event);
   task::DeleteResponse response;
-  response.set_pid(task->pid);
+  response.set_pid(task->init.pid);
   response.set_exit_status(exit.code);
   set_time(*response.mutable_exited_at(), exit.at);
   return response;
@@ -286,8 +444,13 @@ task::PidsResponse TaskService::pids(const task::PidsRequest& request) {
   std::lock_guard lock(mutex_);
   Task& task = find_locked(request.id());
   task::PidsResponse response;
-  if (task.phase == Phase::running && task.pid != 0) {
-    response.add_processes()->set_pid(task.pid);
+  if (task.init.phase == Phase::running && task.init.pid != 0) {
+    response.add_processes()->set_pid(task.init.pid);
+  }
+  for (const auto& [exec_id, record] : task.execs) {
+    if (record->phase == Phase::running && record->pid != 0) {
+      response.add_processes()->set_pid(record->pid);
+    }
   }
   return response;
 }
@@ -298,20 +461,25 @@ void TaskService::kill(const task::KillRequest& request) {
   // ls`) before its process exists: the signal waits for the process.
   started_.wait_for(lock, kKillWaitsForStart, [&] {
     auto it = tasks_.find(request.id());
-    return it == tasks_.end() || it->second->phase != Phase::running || it->second->pid != 0;
+    return it == tasks_.end() || it->second->init.phase != Phase::running ||
+           it->second->init.pid != 0;
   });
-  Task& task = find_locked(request.id(), request.exec_id());
-  switch (task.phase) {
+  Task& task = find_locked(request.id());
+  ProcessRecord& record = find_process_locked(request.id(), request.exec_id());
+  const std::string name =
+      request.exec_id().empty() ? "task " + request.id() : "exec process " + request.exec_id();
+  switch (record.phase) {
     case Phase::stopped:
-      throw StatusError(StatusCode::kNotFound, "task " + request.id() + " has already exited");
+      throw StatusError(StatusCode::kNotFound, name + " has already exited");
     case Phase::created: {
       // Never started: it ends here, as if the signal had killed it.
-      task.phase = Phase::stopped;
-      task.exit = ExitStatus{kSignalExitBase + request.signal(), std::chrono::system_clock::now()};
+      record.phase = Phase::stopped;
+      record.exit =
+          ExitStatus{kSignalExitBase + request.signal(), std::chrono::system_clock::now()};
       lock.unlock();
       events::TaskExit event;
       event.set_container_id(request.id());
-      event.set_id(request.id());
+      event.set_id(request.exec_id().empty() ? request.id() : request.exec_id());
       event.set_exit_status(kSignalExitBase + request.signal());
       set_time(*event.mutable_exited_at(), std::chrono::system_clock::now());
       publish("/tasks/exit", event);
@@ -319,14 +487,20 @@ void TaskService::kill(const task::KillRequest& request) {
       return;
     }
     case Phase::running: {
-      if (task.pid == 0) {
-        throw StatusError(StatusCode::kFailedPrecondition,
-                          "task " + request.id() + " is still starting");
+      if (record.pid == 0) {
+        throw StatusError(StatusCode::kFailedPrecondition, name + " is still starting");
       }
       trace::ScopedSpan span("wasmshim.shim", "instance.kill");
       span.set("container.id", request.id())
           .set("signal", static_cast<std::int64_t>(request.signal()));
-      task.instance->kill(request.signal());
+      process_of(task, record).kill(request.signal());
+      if (request.all() && request.exec_id().empty()) {
+        for (auto& [exec_id, exec] : task.execs) {
+          if (exec->phase == Phase::running) {
+            exec->exec->kill(request.signal());
+          }
+        }
+      }
       return;
     }
   }
@@ -335,10 +509,10 @@ void TaskService::kill(const task::KillRequest& request) {
 task::WaitResponse TaskService::wait(const task::WaitRequest& request,
                                      const std::function<bool()>& cancelled) {
   std::unique_lock lock(mutex_);
-  Task* task = &find_locked(request.id(), request.exec_id());
+  ProcessRecord* record = &find_process_locked(request.id(), request.exec_id());
   auto period_start = std::chrono::steady_clock::now();
   std::int64_t period_start_ns = trace::now_unix_nano();
-  while (!task->exit) {
+  while (!record->exit) {
     exited_.wait_for(lock, std::min(std::chrono::milliseconds(200), options_.wait_span_interval));
     if (std::chrono::steady_clock::now() - period_start >= options_.wait_span_interval) {
       // A long Wait shows up in its trace while it lasts.
@@ -350,26 +524,28 @@ task::WaitResponse TaskService::wait(const task::WaitRequest& request,
     if (cancelled && cancelled()) {
       throw StatusError(StatusCode::kCancelled, "wait for " + request.id() + " cancelled");
     }
-    task = &find_locked(request.id());
+    record = &find_process_locked(request.id(), request.exec_id());
   }
   task::WaitResponse response;
-  response.set_exit_status(task->exit->code);
-  set_time(*response.mutable_exited_at(), task->exit->at);
+  response.set_exit_status(record->exit->code);
+  set_time(*response.mutable_exited_at(), record->exit->at);
   return response;
 }
 
 task::StateResponse TaskService::state(const task::StateRequest& request) {
   std::lock_guard lock(mutex_);
-  Task& task = find_locked(request.id(), request.exec_id());
+  Task& task = find_locked(request.id());
+  ProcessRecord& record = find_process_locked(request.id(), request.exec_id());
   task::StateResponse response;
   response.set_id(request.id());
+  response.set_exec_id(request.exec_id());
   response.set_bundle(task.config.bundle);
-  response.set_pid(task.pid);
-  response.set_stdin(task.config.stdin_path);
-  response.set_stdout(task.config.stdout_path);
-  response.set_stderr(task.config.stderr_path);
-  response.set_terminal(task.config.terminal);
-  switch (task.phase) {
+  response.set_pid(record.pid);
+  response.set_stdin(record.stdin_path);
+  response.set_stdout(record.stdout_path);
+  response.set_stderr(record.stderr_path);
+  response.set_terminal(record.terminal);
+  switch (record.phase) {
     case Phase::created:
       response.set_status(types::CREATED);
       break;
@@ -378,8 +554,8 @@ task::StateResponse TaskService::state(const task::StateRequest& request) {
       break;
     case Phase::stopped:
       response.set_status(types::STOPPED);
-      response.set_exit_status(task.exit->code);
-      set_time(*response.mutable_exited_at(), task.exit->at);
+      response.set_exit_status(record.exit->code);
+      set_time(*response.mutable_exited_at(), record.exit->at);
       break;
   }
   return response;
@@ -408,7 +584,7 @@ task::ConnectResponse TaskService::connect(const task::ConnectRequest& request) 
   response.set_shim_pid(static_cast<std::uint32_t>(::getpid()));
   response.set_version(options_.version);
   if (auto it = tasks_.find(request.id()); it != tasks_.end()) {
-    response.set_task_pid(it->second->pid);
+    response.set_task_pid(it->second->init.pid);
   }
   return response;
 }
@@ -431,10 +607,10 @@ void TaskService::shutdown(const task::ShutdownRequest& request) {
 }
 
 void TaskService::close_io(const task::CloseIORequest& request) {
-  // The container holds its own end of the stdin fifo; it sees EOF when
-  // containerd closes the other. Nothing to do beyond checking the task.
+  // The process holds its own end of the stdin fifo; it sees EOF when
+  // containerd closes the other. Nothing to do beyond checking it exists.
   std::lock_guard lock(mutex_);
-  find_locked(request.id(), request.exec_id());
+  find_process_locked(request.id(), request.exec_id());
 }
 
 void TaskService::update(const task::UpdateTaskRequest& request) {
@@ -444,7 +620,7 @@ void TaskService::update(const task::UpdateTaskRequest& request) {
 
 void TaskService::resize_pty(const task::ResizePtyRequest& request) {
   std::lock_guard lock(mutex_);
-  find_locked(request.id(), request.exec_id());
+  find_process_locked(request.id(), request.exec_id());
   throw StatusError(StatusCode::kFailedPrecondition,
                     "task " + request.id() + " has no terminal to resize");
 }
@@ -452,105 +628,6 @@ void TaskService::resize_pty(const task::ResizePtyRequest& request) {
 std::size_t TaskService::task_count() const {
   std::lock_guard lock(mutex_);
   return tasks_.size();
-}
-
-namespace {
-
-// The parent of an RPC's span: the caller's traceparent when it sent one
-// (containerd >= 1.7 does), else the daemon's shim_main.
-trace::Parent rpc_parent(const ttrpc::ServerContext& context, const std::string& fallback) {
-  if (auto traceparent = context.metadata().get("traceparent")) {
-    return trace::from_traceparent(*traceparent, context.metadata().get("tracestate").value_or(""));
-  }
-  return trace::from_traceparent(fallback);
-}
-
-// Every Task RPC is one SERVER span named service/method, with the task's id.
-template <class Request, class Response>
-ttrpc::Handler handler(std::function<Response(const Request&, ttrpc::ServerContext&)> body,
-                       const std::string* parent_traceparent) {
-  return ttrpc::typed_handler<Request, Response>(
-      [body = std::move(body), parent_traceparent](ttrpc::ServerContext& context,
-                                                   const Request& request,
-                                                   Response& response) -> ttrpc::Status {
-        trace::ScopedSpan span("wasmshim.shim", context.service() + "/" + context.method(),
-                               trace::Kind::server, rpc_parent(context, *parent_traceparent));
-        span.set("rpc.system", "ttrpc")
-            .set("rpc.service", context.service())
-            .set("rpc.method", context.method())
-            .set("container.id", request.id());
-        try {
-          response = body(request, context);
-        } catch (const StatusError& e) {
-          span.set("rpc.ttrpc.status_code", static_cast<std::int64_t>(e.status().code()));
-          span.fail(e.status().message());
-          throw;
-        } catch (const std::exception& e) {
-          span.fail(e.what());
-          throw;
-        }
-        return {};
-      });
-}
-
-template <class Request>
-ttrpc::Handler empty_handler(std::function<void(const Request&)> body,
-                             const std::string* parent_traceparent) {
-  return handler<Request, google::protobuf::Empty>(
-      [body = std::move(body)](const Request& request, ttrpc::ServerContext&) {
-        body(request);
-        return google::protobuf::Empty();
-      },
-      parent_traceparent);
-}
-
-ttrpc::Handler unimplemented(std::string reason) {
-  return [reason = std::move(reason)](ttrpc::ServerContext&, std::string_view) -> ttrpc::Reply {
-    return ttrpc::Status(StatusCode::kUnimplemented, reason);
-  };
-}
-
-}  // namespace
-
-void TaskService::register_with(ttrpc::Server& server) {
-  const std::string* parent = &options_.parent_traceparent;
-  for (const std::string service : {"containerd.task.v2.Task", "containerd.task.v3.Task"}) {
-    auto add = [&](const char* method, ttrpc::Handler h) {
-      server.register_method(service, method, std::move(h));
-    };
-    add("Create", handler<task::CreateTaskRequest, task::CreateTaskResponse>(
-                      [this](const auto& r, auto&) { return create(r); }, parent));
-    add("Start", handler<task::StartRequest, task::StartResponse>(
-                     [this](const auto& r, auto&) { return start(r); }, parent));
-    add("Delete", handler<task::DeleteRequest, task::DeleteResponse>(
-                      [this](const auto& r, auto&) { return remove(r); }, parent));
-    add("Pids", handler<task::PidsRequest, task::PidsResponse>(
-                    [this](const auto& r, auto&) { return pids(r); }, parent));
-    add("Kill", empty_handler<task::KillRequest>([this](const auto& r) { kill(r); }, parent));
-    add("Wait", handler<task::WaitRequest, task::WaitResponse>(
-                    [this](const auto& r, ttrpc::ServerContext& context) {
-                      return wait(r, [&context] { return context.cancelled(); });
-                    },
-                    parent));
-    add("State", handler<task::StateRequest, task::StateResponse>(
-                     [this](const auto& r, auto&) { return state(r); }, parent));
-    add("Stats", handler<task::StatsRequest, task::StatsResponse>(
-                     [this](const auto& r, auto&) { return stats(r); }, parent));
-    add("Connect", handler<task::ConnectRequest, task::ConnectResponse>(
-                       [this](const auto& r, auto&) { return connect(r); }, parent));
-    add("Shutdown",
-        empty_handler<task::ShutdownRequest>([this](const auto& r) { shutdown(r); }, parent));
-    add("CloseIO",
-        empty_handler<task::CloseIORequest>([this](const auto& r) { close_io(r); }, parent));
-    add("Update",
-        empty_handler<task::UpdateTaskRequest>([this](const auto& r) { update(r); }, parent));
-    add("ResizePty",
-        empty_handler<task::ResizePtyRequest>([this](const auto& r) { resize_pty(r); }, parent));
-    add("Exec", unimplemented("exec is not supported for Wasm tasks: a module has one process"));
-    add("Pause", unimplemented("pause is not supported for Wasm tasks yet"));
-    add("Resume", unimplemented("resume is not supported for Wasm tasks yet"));
-    add("Checkpoint", unimplemented("checkpoint is not supported for Wasm tasks"));
-  }
 }
 
 }  // namespace wasmshim::shim

@@ -56,6 +56,8 @@ class TaskService {
 
   // Each throws ttrpc::StatusError on failure.
   task::CreateTaskResponse create(const task::CreateTaskRequest& request);
+  // A process exec'd into a running task (its exec_id), not yet started.
+  void exec(const task::ExecProcessRequest& request);
   task::StartResponse start(const task::StartRequest& request);
   task::DeleteResponse remove(const task::DeleteRequest& request);
   task::PidsResponse pids(const task::PidsRequest& request);
@@ -75,21 +77,44 @@ class TaskService {
 
  private:
   enum class Phase { created, running, stopped };
-  struct Task {
-    InstanceConfig config;
-    std::unique_ptr<Instance> instance;
+  // A task's own process or one exec'd into it: what containerd asks of
+  // either (start, kill, wait, state, delete) works on this record.
+  struct ProcessRecord {
+    std::string exec_id;  // empty: the task's own process
+    // An exec's process; null for the task's own (the Instance is it).
+    std::unique_ptr<Process> exec;
+    std::string stdin_path;
+    std::string stdout_path;
+    std::string stderr_path;
+    bool terminal = false;
     Phase phase = Phase::created;
     std::uint32_t pid = 0;
     std::optional<ExitStatus> exit;
     std::thread exit_watcher;
     // The Start RPC's context, for the span that waits for the exit.
     trace::Parent started_in;
+  };
+  struct Task {
+    InstanceConfig config;
+    std::unique_ptr<Instance> instance;
+    ProcessRecord init;
+    // Records never move: watcher threads hold them by reference.
+    std::map<std::string, std::unique_ptr<ProcessRecord>> execs;
     bool rootfs_mounted = false;
   };
 
-  // The task, or NOT_FOUND; exec ids are refused (a Wasm task has no execs).
-  Task& find_locked(const std::string& id, const std::string& exec_id = {});
-  void watch_exit(const std::string& id, Task& task);
+  // The task, or NOT_FOUND.
+  Task& find_locked(const std::string& id);
+  // The task's own process (empty exec_id) or one of its execs, or NOT_FOUND.
+  ProcessRecord& find_process_locked(const std::string& id, const std::string& exec_id);
+  static Process& process_of(Task& task, ProcessRecord& record);
+  task::StartResponse start_exec(const task::StartRequest& request);
+  void watch_exit(const std::string& id, Task& task, ProcessRecord& record);
+  // Once the task's own process has gone, its execs go too (as in a pid
+  // namespace of its own, where the kernel ends them).
+  void kill_execs_locked(Task& task);
+  // Deletes an exec that has exited.
+  task::DeleteResponse remove_exec(const task::DeleteRequest& request);
   void publish(const std::string& topic, const google::protobuf::MessageLite& event);
 
   TaskServiceOptions options_;

@@ -282,7 +282,9 @@ TEST_F(ContainerdE2E, BadInputGivesAClearError) {
 
   auto not_wasm = containerd().run("--rm", "notwasm", "/data/in.txt");
   EXPECT_NE(not_wasm.status, 0);
-  EXPECT_NE(not_wasm.output.find("/data/in.txt is not a Wasm module"), std::string::npos)
+  EXPECT_NE(not_wasm.output.find("/data/in.txt is neither a Wasm module (\\0asm) nor a native "
+                                 "executable (ELF or a #! script)"),
+            std::string::npos)
       << not_wasm.output;
 
   auto option =

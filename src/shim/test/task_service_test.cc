@@ -7,8 +7,8 @@
 
 #include "github.com/containerd/cgroups/stats/v1/metrics.pb.h"
 #include "github.com/containerd/cgroups/v2/stats/metrics.pb.h"
-#include "github.com/containerd/containerd/api/events/task.pb.h"
 #include "support/temp_dir.h"
+#include "task_service_fixture.h"
 #include "wasmshim/ttrpc/client.h"
 #include "wasmshim/ttrpc/protobuf.h"
 
@@ -18,152 +18,6 @@ namespace {
 using namespace std::chrono_literals;
 using ttrpc::StatusCode;
 using ttrpc::StatusError;
-
-// An instance whose workload is a promise the test keeps.
-class TestInstance final : public Instance {
- public:
-  struct Control {
-    std::mutex mutex;
-    std::condition_variable changed;
-    std::optional<std::uint32_t> exit_code;
-    std::vector<std::uint32_t> signals;
-    bool removed = false;
-    bool fail_start = false;
-    bool hold_start = false;  // start() waits until it is false again
-    bool start_entered = false;
-    std::optional<container::CgroupStats> stats;
-    bool oom = false;
-    void finish(std::uint32_t code) {
-      std::lock_guard lock(mutex);
-      exit_code = code;
-      changed.notify_all();
-    }
-  };
-
-  explicit TestInstance(std::shared_ptr<Control> control) : control_(std::move(control)) {}
-  std::uint32_t start() override {
-    {
-      std::unique_lock lock(control_->mutex);
-      control_->start_entered = true;
-      control_->changed.notify_all();
-      control_->changed.wait(lock, [&] { return !control_->hold_start; });
-    }
-    if (control_->fail_start) {
-      throw StatusError(StatusCode::kFailedPrecondition, "module has no _start");
-    }
-    return 4242;
-  }
-  void kill(std::uint32_t signal) override {
-    std::lock_guard lock(control_->mutex);
-    control_->signals.push_back(signal);
-    control_->exit_code = 128 + signal;
-    control_->changed.notify_all();
-  }
-  ExitStatus wait() override {
-    std::unique_lock lock(control_->mutex);
-    control_->changed.wait(lock, [&] { return control_->exit_code.has_value(); });
-    return {*control_->exit_code, std::chrono::system_clock::now()};
-  }
-  void remove() override {
-    std::lock_guard lock(control_->mutex);
-    control_->removed = true;
-  }
-  std::optional<container::CgroupStats> stats() override {
-    std::lock_guard lock(control_->mutex);
-    return control_->stats;
-  }
-  bool oom_killed() override {
-    std::lock_guard lock(control_->mutex);
-    return control_->oom;
-  }
-
- private:
-  std::shared_ptr<Control> control_;
-};
-
-class RecordingEvents final : public EventSink {
- public:
-  void publish(const std::string& topic, const google::protobuf::MessageLite& event) override {
-    std::lock_guard lock(mutex_);
-    topics_.push_back(topic);
-    if (auto* exit = dynamic_cast<const ::containerd::events::TaskExit*>(&event)) {
-      last_exit_status_ = exit->exit_status();
-    }
-  }
-  std::vector<std::string> topics() {
-    std::lock_guard lock(mutex_);
-    return topics_;
-  }
-  std::optional<std::uint32_t> last_exit_status() {
-    std::lock_guard lock(mutex_);
-    return last_exit_status_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<std::string> topics_;
-  std::optional<std::uint32_t> last_exit_status_;
-};
-
-struct Fixture {
-  std::shared_ptr<TestInstance::Control> control = std::make_shared<TestInstance::Control>();
-  RecordingEvents events;
-  std::vector<std::string> mounted, unmounted;
-  int shutdowns = 0;
-  std::unique_ptr<TaskService> service;
-
-  Fixture() {
-    TaskServiceOptions options;
-    options.create_instance = [this](const InstanceConfig& config) -> std::unique_ptr<Instance> {
-      if (config.bundle == "/bundles/bad-module") {
-        throw StatusError(StatusCode::kInvalidArgument, "/demo.wasm: not a Wasm module");
-      }
-      if (config.bundle == "/bundles/broken") {
-        throw std::runtime_error("disk on fire");
-      }
-      return std::make_unique<TestInstance>(control);
-    };
-    options.events = &events;
-    options.namespace_name = "test";
-    options.mount_rootfs = [this](const std::string& bundle, const Mounts& mounts) {
-      if (mounts.Get(0).type() == "fail") {
-        throw std::runtime_error("mount: no such device");
-      }
-      mounted.push_back(bundle);
-    };
-    options.unmount_rootfs = [this](const std::string& bundle) { unmounted.push_back(bundle); };
-    options.on_shutdown = [this] { ++shutdowns; };
-    options.version = "test";
-    service = std::make_unique<TaskService>(std::move(options));
-  }
-
-  static task::CreateTaskRequest create_request(const std::string& id,
-                                                const std::string& bundle = "/bundles/ok") {
-    task::CreateTaskRequest request;
-    request.set_id(id);
-    request.set_bundle(bundle);
-    request.set_stdout("/run/fifo/stdout");
-    auto* mount = request.add_rootfs();
-    mount->set_type("overlay");
-    mount->set_source("overlay");
-    return request;
-  }
-  template <class R>
-  static R with_id(const std::string& id) {
-    R request;
-    request.set_id(id);
-    return request;
-  }
-};
-
-StatusCode code_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const StatusError& e) {
-    return e.status().code();
-  }
-  return StatusCode::kOk;
-}
 
 TEST(TaskService, WholeLifeOfATask) {
   Fixture f;
@@ -389,8 +243,8 @@ TEST(TaskService, ServesBothServiceNamesOverTtrpc) {
       f.control->exit_code.reset();
     }
     auto exec = client->call(service, "Exec", "", {});
-    EXPECT_EQ(exec.status.code(), StatusCode::kUnimplemented);
-    EXPECT_NE(exec.status.message().find("exec"), std::string::npos);
+    EXPECT_EQ(exec.status.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(exec.status.message().find("exec id"), std::string::npos);
     auto garbage = client->call(service, "Create", "\xff\xff\xff", {});
     EXPECT_EQ(garbage.status.code(), StatusCode::kInvalidArgument);
   }

@@ -49,6 +49,10 @@ struct OciProcess {
   std::vector<OciRlimit> rlimits;
   bool no_new_privileges = false;
   OciCapabilities capabilities;
+  // Written to /proc/self/oom_score_adj before the ids change.
+  std::optional<int> oom_score_adj;
+  // An AppArmor profile to change to at exec; empty: none asked.
+  std::string apparmor_profile;
 };
 
 struct OciNamespace {
@@ -123,6 +127,9 @@ struct OciSpec {
 OciSpec parse_oci_spec(std::string_view text, const std::string& bundle);
 // Reads <bundle>/config.json. Throws OciSpecError.
 OciSpec load_oci_spec(const std::string& bundle);
+// A runtime-spec Process object alone, as containerd sends it for an exec
+// (JSON). Throws OciSpecError naming the field, under "process".
+OciProcess parse_oci_process(std::string_view text);
 
 // The namespace of `type` the spec asks for, if any.
 const OciNamespace* find_namespace(const OciSpec& spec, std::string_view type);

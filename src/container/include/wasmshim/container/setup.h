@@ -28,6 +28,17 @@ void set_hostname(const OciSpec& spec);
 
 void apply_rlimits(const OciSpec& spec);
 
+// process.oomScoreAdj, while the process may still lower it (before the ids
+// change). A value the kernel refuses is an error naming it.
+void apply_oom_score_adj(const OciProcess& process);
+
+// Whether the host's kernel enforces AppArmor profiles.
+bool apparmor_enabled();
+
+// process.apparmorProfile: the profile the next exec changes to. Throws when
+// one is asked and AppArmor is not enabled, as runc does.
+void apply_apparmor_profile(const OciProcess& process);
+
 // User and group ids, capabilities, no_new_privs and the seccomp filter,
 // the filter last so that it need not allow the setup's own syscalls when
 // no_new_privs is set (the kernel wants either it or CAP_SYS_ADMIN).
@@ -38,6 +49,10 @@ void drop_privileges(const OciSpec& spec);
 // actions, architectures or operators, and the engine's syscalls the profile
 // denies. Meant for Create, so a broken profile never reaches Start.
 void check_seccomp(const OciSeccomp& seccomp);
+
+// The same for a native program: the filter builds, and lets the program
+// be exec'd once it is loaded.
+void check_native_seccomp(const OciSeccomp& seccomp);
 
 // The syscalls the engine makes while a module runs (after setup).
 const std::vector<std::string>& engine_syscalls();

@@ -1,4 +1,4 @@
-#include "wasm_instance.h"
+#include "wasmshim/runtime/container_instance.h"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -17,6 +17,9 @@
 #include <fstream>
 #include <system_error>
 
+#include "container_process.h"
+#include "exec_process.h"
+#include "shim_child.h"
 #include "wasmshim/container/setup.h"
 #include "wasmshim/container/spawn.h"
 #include "wasmshim/otel/instrument.h"
@@ -29,7 +32,7 @@
 #include "wasmshim/otel/span_stream.h"
 #endif
 
-namespace wasmshim::cmd {
+namespace wasmshim::runtime {
 namespace {
 
 // How often a waiting shim takes the spans a running container has ended.
@@ -38,59 +41,23 @@ constexpr std::chrono::milliseconds kSpanPickup{1000};
 using ttrpc::StatusCode;
 using ttrpc::StatusError;
 
-// Opens `path` as the container would see it: resolved inside the rootfs,
-// symlinks and ".." included, never outside it.
-int open_in_rootfs(const std::string& rootfs, const std::string& path) {
-  int root = ::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0) {
-    return -1;
+// The program must be there and be Wasm or native; anything else is named.
+ContainerProgram check_program(const container::OciSpec& spec) {
+  try {
+    return find_program(spec.root_path, spec.process.args[0], spec.process.cwd, spec.process.env);
+  } catch (const ProgramError& e) {
+    throw StatusError(e.missing() ? StatusCode::kNotFound : StatusCode::kInvalidArgument, e.what());
   }
-  open_how how{};
-  how.flags = O_RDONLY | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT;
-  const std::string relative = path.starts_with("/") ? path.substr(1) : path;
-  int fd = static_cast<int>(::syscall(SYS_openat2, root, relative.c_str(), &how, sizeof(how)));
-  const int error = errno;
-  ::close(root);
-  errno = error;
-  return fd;
-}
-
-// The module must be there and be Wasm; anything else is named.
-void check_module(const container::OciSpec& spec) {
-  const std::string& module = spec.process.args[0];
-  const std::string in_root = module.starts_with("/") ? module : (spec.process.cwd + "/" + module);
-  int fd = open_in_rootfs(spec.root_path, in_root);
-  if (fd < 0) {
-    throw StatusError(StatusCode::kNotFound,
-                      module + ": no such file in the container's root filesystem (" +
-                          std::generic_category().message(errno) + ")");
-  }
-  unsigned char magic[4] = {};
-  const ssize_t n = ::read(fd, magic, sizeof(magic));
-  ::close(fd);
-  if (n == 4 && std::memcmp(magic, "\0asm", 4) == 0) {
-    return;
-  }
-  if (n == 4 && std::memcmp(magic,
-                            "\x7f"
-                            "ELF",
-                            4) == 0) {
-    throw StatusError(StatusCode::kInvalidArgument,
-                      module +
-                          " is a native executable, not a Wasm module: run it with a native "
-                          "runtime such as io.containerd.runc.v2");
-  }
-  if (n >= 2 && magic[0] == '#' && magic[1] == '!') {
-    throw StatusError(StatusCode::kInvalidArgument, module + " is a script, not a Wasm module");
-  }
-  throw StatusError(StatusCode::kInvalidArgument,
-                    module + " is not a Wasm module (no \\0asm magic at its start)");
 }
 
 // What the spec asks that wasmshim cannot give is refused at Create, with
 // the field at fault, so it never surfaces as a failed Start.
-void check_isolation(const container::OciSpec& spec) {
+void check_isolation(const container::OciSpec& spec, ProgramKind kind) {
+  if (!spec.process.apparmor_profile.empty() && !container::apparmor_enabled()) {
+    throw StatusError(StatusCode::kInvalidArgument,
+                      "config.json: process.apparmorProfile \"" + spec.process.apparmor_profile +
+                          "\" is set but AppArmor is not enabled on this host");
+  }
   if (!spec.linux) {
     return;
   }
@@ -106,7 +73,11 @@ void check_isolation(const container::OciSpec& spec) {
   }
   if (spec.linux->seccomp) {
     try {
-      container::check_seccomp(*spec.linux->seccomp);
+      if (kind == ProgramKind::wasm) {
+        container::check_seccomp(*spec.linux->seccomp);
+      } else {
+        container::check_native_seccomp(*spec.linux->seccomp);
+      }
     } catch (const container::ContainerSetupError& e) {
       throw StatusError(StatusCode::kInvalidArgument, std::string("config.json: ") + e.what());
     }
@@ -115,18 +86,36 @@ void check_isolation(const container::OciSpec& spec) {
 
 }  // namespace
 
-int WasmInstance::container_main(int argc, char** argv) {
-  if (argc < 2 || std::string_view(argv[1]) != kContainerModeFlag) {
-    std::fprintf(stderr, "wasmshim container: started without %s\n", kContainerModeFlag);
-    return 125;
+int ContainerInstance::container_main(int argc, char** argv) {
+  auto launch = argc >= 2 && std::string_view(argv[1]) == kContainerModeFlag
+                    ? ContainerLaunch::parse(argc - 2, argv + 2)
+                    : std::nullopt;
+  if (!launch) {
+    std::fprintf(stderr,
+                 "wasmshim container: started without %s MODE BUNDLE STDIN STDOUT STDERR "
+                 "PROGRAM\n",
+                 kContainerModeFlag);
+    return kCannotRun;
   }
-  return run_wasm_container(argc - 2, argv + 2);
+  switch (launch->mode) {
+    case LaunchMode::wasm:
+      return run_wasm_container(*launch);
+    case LaunchMode::native:
+      return run_native_container(*launch);
+    case LaunchMode::exec:
+      return run_exec_process(*launch);
+  }
+  return kCannotRun;
 }
 
-WasmInstance::WasmInstance(shim::InstanceConfig config, container::OciSpec spec)
-    : config_(std::move(config)), spec_(std::move(spec)) {}
+ContainerInstance::ContainerInstance(shim::InstanceConfig config, container::OciSpec spec,
+                                     ContainerProgram program)
+    : config_(std::move(config)),
+      spec_(std::move(spec)),
+      program_(std::move(program)),
+      child_(std::make_unique<ShimChild>()) {}
 
-std::unique_ptr<WasmInstance> WasmInstance::create(const shim::InstanceConfig& config) {
+std::unique_ptr<ContainerInstance> ContainerInstance::create(const shim::InstanceConfig& config) {
   container::OciSpec spec;
   try {
     spec = container::load_oci_spec(config.bundle);
@@ -138,14 +127,15 @@ std::unique_ptr<WasmInstance> WasmInstance::create(const shim::InstanceConfig& c
                       "config.json asks for a terminal (process.terminal), which wasmshim does "
                       "not support: run the task without one");
   }
-  check_module(spec);
-  check_isolation(spec);
-  std::unique_ptr<WasmInstance> instance(new WasmInstance(config, std::move(spec)));
+  ContainerProgram program = check_program(spec);
+  check_isolation(spec, program.kind);
+  std::unique_ptr<ContainerInstance> instance(
+      new ContainerInstance(config, std::move(spec), std::move(program)));
   instance->make_cgroup();
   return instance;
 }
 
-void WasmInstance::make_cgroup() {
+void ContainerInstance::make_cgroup() {
   if (!spec_.linux) {
     return;
   }
@@ -162,35 +152,30 @@ void WasmInstance::make_cgroup() {
   }
 }
 
-std::string WasmInstance::host_module_path() const {
-  const std::string& module = spec_.process.args[0];
-  return spec_.root_path + (module.starts_with("/") ? module : spec_.process.cwd + "/" + module);
-}
-
-std::optional<container::CgroupStats> WasmInstance::stats() {
+std::optional<container::CgroupStats> ContainerInstance::stats() {
   if (!cgroup_ || cgroup_->empty()) {
     return std::nullopt;
   }
   return cgroup_->stats();
 }
 
-WasmInstance::~WasmInstance() {
+ContainerInstance::~ContainerInstance() {
   remove();
 }
 
 #if WASMSHIM_OPENTELEMETRY
-struct WasmInstance::SpanLog {
+struct ContainerInstance::SpanLog {
   explicit SpanLog(int fd) : file(fd), reader(fd) {}
   ttrpc::UniqueFd file;
   otel::SpanStreamReader reader;
 };
 #else
-struct WasmInstance::SpanLog {};
+struct ContainerInstance::SpanLog {};
 #endif
 
 // Hands the spans the container has ended since the last look to this
 // process's provider (dropped when there is none left).
-void WasmInstance::take_container_spans() {
+void ContainerInstance::take_container_spans() {
 #if WASMSHIM_OPENTELEMETRY
   if (!span_log_) {
     return;
@@ -209,15 +194,11 @@ void WasmInstance::take_container_spans() {
 // Blocks until the container process exits. A traced one's spans are taken
 // every kSpanPickup meanwhile, so a long-lived container's spans leave on the
 // exporter's schedule; a span written never wakes this thread by itself.
-void WasmInstance::wait_for_exit_taking_spans() {
-  if (!span_log_) {
-    return;
-  }
-  ttrpc::UniqueFd exit(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
-  if (!exit.valid()) {
+void ContainerInstance::wait_for_exit_taking_spans() {
+  if (!span_log_ || child_->pidfd() < 0) {
     return;  // the spans are all taken after the exit instead
   }
-  pollfd exited{exit.get(), POLLIN, 0};
+  pollfd exited{child_->pidfd(), POLLIN, 0};
   while (true) {
     const int ready = ::poll(&exited, 1, static_cast<int>(kSpanPickup.count()));
     if (ready > 0 || (ready < 0 && errno != EINTR)) {
@@ -229,14 +210,23 @@ void WasmInstance::wait_for_exit_taking_spans() {
   }
 }
 
-std::uint32_t WasmInstance::start() {
+std::uint32_t ContainerInstance::start() {
   trace::ScopedSpan span("wasmshim.container", "container.spawn");
+  const bool wasm = program_.kind == ProgramKind::wasm;
+  span.set("container.program", program_.path).set("container.native", !wasm);
+  ContainerLaunch launch{wasm ? LaunchMode::wasm : LaunchMode::native,
+                         config_.bundle,
+                         config_.stdin_path,
+                         config_.stdout_path,
+                         config_.stderr_path,
+                         program_.path,
+                         {}};
   container::SpawnRequest request;
   request.path = shim::self_executable();
-  request.argv = {request.path,       kContainerModeFlag,  config_.bundle,
-                  config_.stdin_path, config_.stdout_path, config_.stderr_path};
-  // run_wasm_container unblocks once its handlers are in place.
-  request.start_with_signals_blocked = true;
+  request.argv = launch.argv(request.path);
+  // run_wasm_container unblocks once its handlers are in place; a native
+  // program starts with the signal mask it would get from runc: empty.
+  request.start_with_signals_blocked = wasm;
   if (spec_.linux) {
     request.namespaces = spec_.linux->namespaces;
     std::string names;
@@ -264,58 +254,37 @@ std::uint32_t WasmInstance::start() {
 #endif
   request.env = shim::child_environment(trace_env);
   pid_t pid = -1;
-  std::string error;
   try {
     pid = container::spawn_container_process(request);
   } catch (const container::ContainerSetupError& e) {
-    error = e.what();
-  }
-  if (pid < 0) {
-    span.fail(error);
-    throw StatusError(StatusCode::kInternal, error);
+    span.fail(e.what());
+    throw StatusError(StatusCode::kInternal, e.what());
   }
   span.set("process.pid", static_cast<std::int64_t>(pid));
-  pid_ = pid;
+  child_->adopt(pid);
   return static_cast<std::uint32_t>(pid);
 }
 
-void WasmInstance::kill(std::uint32_t signal) {
-  if (pid_ > 0 && ::kill(pid_, static_cast<int>(signal)) != 0 && errno != ESRCH) {
-    throw StatusError(StatusCode::kInternal, std::string("kill ") + std::to_string(pid_) + ": " +
-                                                 std::generic_category().message(errno));
-  }
+void ContainerInstance::kill(std::uint32_t signal) {
+  child_->signal(signal);
 }
 
-shim::ExitStatus WasmInstance::wait() {
+shim::ExitStatus ContainerInstance::wait() {
   wait_for_exit_taking_spans();
-  int status = 0;
-  pid_t done = 0;
-  do {
-    done = ::waitpid(pid_, &status, 0);
-  } while (done < 0 && errno == EINTR);
-  reaped_ = true;
+  const shim::ExitStatus exit = child_->reap();
   take_container_spans();  // all of them: the process has gone
-  shim::ExitStatus exit;
-  exit.at = std::chrono::system_clock::now();
   if (cgroup_ && !cgroup_->empty()) {
     oom_killed_ = cgroup_->oom_kills() > oom_kills_before_;
   }
   after_exit();
-  if (done < 0) {
-    exit.code = 255;
-  } else if (WIFSIGNALED(status)) {
-    exit.code = 128 + static_cast<std::uint32_t>(WTERMSIG(status));
-  } else {
-    exit.code = static_cast<std::uint32_t>(WEXITSTATUS(status));
-  }
   return exit;
 }
 
 // An isolated container cannot leave the aot build behind (its pid
 // namespace dies with it): the daemon starts it once the jit run has left
 // the translation in the cache and said so (kAotWantedFile).
-void WasmInstance::after_exit() {
-  if (!spec_.linux) {
+void ContainerInstance::after_exit() {
+  if (!spec_.linux || program_.kind != ProgramKind::wasm) {
     return;
   }
   const std::string wanted = config_.bundle + "/" + kAotWantedFile;
@@ -333,16 +302,28 @@ void WasmInstance::after_exit() {
   }
 }
 
-void WasmInstance::remove() {
-  if (pid_ > 0 && !reaped_) {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    reaped_ = true;
-    take_container_spans();  // a task never started: what it ended before
+void ContainerInstance::remove() {
+  if (child_->started()) {
+    child_->kill_and_reap();
+    take_container_spans();  // a task never waited for: what it ended before
   }
   if (cgroup_) {
     cgroup_->remove();
   }
 }
 
-}  // namespace wasmshim::cmd
+std::unique_ptr<shim::Process> ContainerInstance::exec(const shim::ExecConfig& config) {
+  if (program_.kind == ProgramKind::wasm) {
+    throw StatusError(StatusCode::kUnimplemented,
+                      "exec " + config.exec_id + ": container " + config_.id +
+                          " runs a Wasm module, which is one process: it cannot exec another");
+  }
+  if (!child_->started()) {
+    throw StatusError(StatusCode::kFailedPrecondition,
+                      "exec " + config.exec_id + ": container " + config_.id + " is not running");
+  }
+  return std::make_unique<ExecProcess>(
+      ExecTarget{child_->pid(), config_.bundle, spec_, cgroup_ ? &*cgroup_ : nullptr}, config);
+}
+
+}  // namespace wasmshim::runtime

@@ -1,7 +1,9 @@
-// The shim's Instance for Wasm containers: the module is process.args[0] in
-// the rootfs; each container runs in its own process (this binary again, in
-// container mode), cloned straight into the spec's namespaces and cgroup and
-// exec'd at once, so the threaded daemon never forks without exec.
+// The shim's Instance: one container whose program (process.args[0], found
+// in its rootfs as runc finds an entrypoint) is a Wasm module, run by the
+// engine, or a native executable (a pod's pause container, a sidecar), exec'd
+// in the same isolation. Each container runs in its own process, made by the
+// daemon's zygote (or cloned and exec'd) straight into the spec's namespaces
+// and cgroup, so the threaded daemon never forks without exec.
 #pragma once
 
 #include <sys/types.h>
@@ -12,17 +14,19 @@
 
 #include "wasmshim/container/cgroup.h"
 #include "wasmshim/container/oci_spec.h"
+#include "wasmshim/runtime/program.h"
 #include "wasmshim/shim/instance.h"
-#include "wasmshim/ttrpc/unix_socket.h"
 
-namespace wasmshim::cmd {
+namespace wasmshim::runtime {
 
-class WasmInstance final : public shim::Instance {
+class ShimChild;
+
+class ContainerInstance final : public shim::Instance {
  public:
-  ~WasmInstance() override;
-  // Reads config.json and checks the module is a Wasm file in the rootfs;
-  // throws ttrpc::StatusError (INVALID_ARGUMENT, NOT_FOUND) saying why not.
-  static std::unique_ptr<WasmInstance> create(const shim::InstanceConfig& config);
+  ~ContainerInstance() override;
+  // Reads config.json and finds the program; throws ttrpc::StatusError
+  // (INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION) saying why not.
+  static std::unique_ptr<ContainerInstance> create(const shim::InstanceConfig& config);
 
   std::uint32_t start() override;
   void kill(std::uint32_t signal) override;
@@ -30,24 +34,27 @@ class WasmInstance final : public shim::Instance {
   void remove() override;
   std::optional<container::CgroupStats> stats() override;
   bool oom_killed() override { return oom_killed_; }
+  // Native containers only: a Wasm module is one process.
+  std::unique_ptr<shim::Process> exec(const shim::ExecConfig& config) override;
+
+  const ContainerProgram& program() const { return program_; }
 
   // A container process's main, whether exec'd or forked by the zygote:
   // argv is the spawn request's (program, kContainerModeFlag, ...).
   static int container_main(int argc, char** argv);
 
  private:
-  WasmInstance(shim::InstanceConfig config, container::OciSpec spec);
+  ContainerInstance(shim::InstanceConfig config, container::OciSpec spec, ContainerProgram program);
   void make_cgroup();
-  std::string host_module_path() const;
   void after_exit();
 
   shim::InstanceConfig config_;
   container::OciSpec spec_;
+  ContainerProgram program_;
   std::optional<container::Cgroup> cgroup_;
   std::uint64_t oom_kills_before_ = 0;
   bool oom_killed_ = false;
-  pid_t pid_ = 0;
-  bool reaped_ = false;
+  std::unique_ptr<ShimChild> child_;
   // The container process's spans: it appends them to a file that this
   // process reads while waiting for it and after it has exited. Null when
   // untraced.
@@ -57,20 +64,13 @@ class WasmInstance final : public shim::Instance {
   void wait_for_exit_taking_spans();
 };
 
-// The first argument that puts this binary in container mode.
+// The first argument that puts the shim binary in container mode.
 inline constexpr const char* kContainerModeFlag = "--wasmshim-container";
-
-// Container mode: argv after the flag is BUNDLE STDIN STDOUT STDERR (empty:
-// /dev/null). Runs the bundle's module and returns its exit status. With
-// WASMSHIM_TRACE_FD set, its spans go to the shim through that fd (it never
-// waits for a collector itself), children of the context in TRACEPARENT.
-inline constexpr int kTraceFd = 3;
 
 // In the bundle: the digest of a module an isolated container ran with jit,
 // whose aot build the shim starts once the container is gone. Absent when
 // the container ran the cached aot object, so a warm start costs the shim
 // nothing after the exit.
 inline constexpr const char* kAotWantedFile = "wasmshim-aot-wanted";
-int run_wasm_container(int argc, char** argv);
 
-}  // namespace wasmshim::cmd
+}  // namespace wasmshim::runtime

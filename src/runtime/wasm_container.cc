@@ -15,41 +15,19 @@
 #include <optional>
 #include <string>
 
-#include "wasm_instance.h"
+#include "container_process.h"
 #include "wasmshim/container/oci_spec.h"
 #include "wasmshim/container/setup.h"
 #include "wasmshim/otel/instrument.h"
+#include "wasmshim/runtime/container_instance.h"
 #include "wasmshim/wasm/engine.h"
 
 #if WASMSHIM_OPENTELEMETRY
 #include "wasmshim/otel/session.h"
 #endif
 
-namespace wasmshim::cmd {
+namespace wasmshim::runtime {
 namespace {
-
-constexpr int kCannotRun = 125;
-
-// An empty path is /dev/null. containerd holds the other end of each fifo,
-// or nobody does (a detached `ctr run -d`), and whoever reads may leave at
-// any time: no open may wait for a peer, and output is opened read-write,
-// so the process itself keeps a reader and a client that goes away never
-// turns the next write into SIGPIPE (output waits in the pipe instead).
-// Both ends are made blocking again.
-bool redirect(const std::string& path, int target, int flags) {
-  const char* name = path.empty() ? "/dev/null" : path.c_str();
-  if ((flags & O_ACCMODE) == O_WRONLY) {
-    flags = (flags & ~O_ACCMODE) | O_RDWR;
-  }
-  const int fd = ::open(name, flags | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    return false;
-  }
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-  const bool ok = ::dup2(fd, target) == target;
-  ::close(fd);
-  return ok;
-}
 
 // Room the process itself needs inside the memory limit, beyond what it
 // holds once the module is compiled: stacks, WASI buffers, page tables.
@@ -103,73 +81,28 @@ void handle_signals_then_unblock() {
   ::pthread_sigmask(SIG_SETMASK, &none, nullptr);
 }
 
-// Returns the host directory to preopen as "/": the rootfs, or "/" once the
-// process has pivoted into it.
-std::string isolate(const container::OciSpec& spec) {
-  if (!spec.linux) {
-    return spec.root_path;
-  }
-  trace::ScopedSpan span("wasmshim.container", "container.isolate");
-  const container::OciNamespace* mount = container::find_namespace(spec, "mount");
-  const bool pivot = mount != nullptr && mount->path.empty();
-  span.set("container.pivot_root", pivot)
-      .set("container.mounts", static_cast<std::int64_t>(spec.mounts.size()))
-      .set("container.seccomp", spec.linux->seccomp.has_value());
-  try {
-    if (pivot) {
-      container::enter_rootfs(spec);
-    }
-    container::set_hostname(spec);
-    container::apply_rlimits(spec);
-    container::drop_privileges(spec);
-  } catch (const std::exception& e) {
-    span.fail(e.what());
-    throw;
-  }
-  return pivot ? "/" : spec.root_path;
-}
-
 }  // namespace
 
-int run_wasm_container(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "wasmshim container: expected BUNDLE STDIN STDOUT STDERR\n");
-    return kCannotRun;
-  }
+int run_wasm_container(const ContainerLaunch& launch) {
   handle_signals_then_unblock();
-  const std::string bundle = argv[0];
-  // NOLINTNEXTLINE(concurrency-mt-unsafe): one thread so far.
-  const bool traced = std::getenv("WASMSHIM_TRACE_FD") != nullptr;
-  // Nothing of the daemon's (its sockets, pipes) belongs in the container,
-  // except the span pipe.
-  ::close_range(traced ? kTraceFd + 1 : kTraceFd, ~0U, 0);
-  if (!redirect(argv[1], STDIN_FILENO, O_RDONLY) || !redirect(argv[2], STDOUT_FILENO, O_WRONLY) ||
-      !redirect(argv[3], STDERR_FILENO, O_WRONLY)) {
+  const std::string& bundle = launch.bundle;
+  ContainerTracing tracing;
+  close_daemon_fds(tracing);
+  if (!redirect_stdio(launch)) {
     std::perror("wasmshim container: opening stdio");
     return kCannotRun;
   }
-#if WASMSHIM_OPENTELEMETRY
-  std::optional<otel::TracingSession> tracing;
-  if (traced) {
-    ::fcntl(kTraceFd, F_SETFD, FD_CLOEXEC);
-    tracing.emplace(otel::SessionOptions{
-        {"", WASMSHIM_VERSION}, std::nullopt, [](std::string_view) {}, kTraceFd});
-  }
   trace::ScopedSpan span("wasmshim.container", "container.run", trace::Kind::internal,
-                         trace::Parent{otel::context_from_traceparent_environment()});
-#else
-  trace::ScopedSpan span("wasmshim.container", "container.run");
-#endif
+                         tracing.parent());
   span.set("container.bundle", bundle);
   try {
     const container::OciSpec spec = container::load_oci_spec(bundle);
-    const std::string& module = spec.process.args[0];
-    const std::string host_module =
-        spec.root_path + (module.starts_with("/") ? module : spec.process.cwd + "/" + module);
+    const std::string& module = launch.program;
+    const std::string host_module = spec.root_path + module;
     wasm::EngineOptions engine;
     engine.cache_dir = wasm::default_cache_dir();
     // An isolated container's pid namespace ends with it, and a build would
-    // end too: the shim starts it instead (WasmInstance::after_exit).
+    // end too: the shim starts it instead (ContainerInstance::after_exit).
     engine.background_aot = !spec.linux.has_value();
     wasm::PreparedModule prepared = wasm::prepare_file(host_module, engine);
     if (!engine.background_aot && prepared.tier() == "jit") {
@@ -183,7 +116,8 @@ int run_wasm_container(int argc, char** argv) {
     wasm::WasiConfig wasi;
     wasi.args = spec.process.args;
     wasi.env = spec.process.env;
-    wasi.preopens.push_back({isolate(spec), "/"});
+    const bool pivoted = enter_container(spec);
+    wasi.preopens.push_back({pivoted ? "/" : spec.root_path, "/"});
     wasm::RunResult result = wasm::run(prepared, wasi, engine);
     if (result.trap) {
       std::fprintf(stderr, "wasmshim: %s: wasm trap: %s\n", module.c_str(), result.trap->c_str());
@@ -198,4 +132,4 @@ int run_wasm_container(int argc, char** argv) {
   }
 }
 
-}  // namespace wasmshim::cmd
+}  // namespace wasmshim::runtime

@@ -1,0 +1,93 @@
+// The container's own process: what the shim asks of it (its argv, written
+// by the shim side and read by the process side), and the steps both kinds
+// of program share inside it (stdio, entering the container).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "wasmshim/container/oci_spec.h"
+#include "wasmshim/otel/instrument.h"
+
+namespace wasmshim::runtime {
+
+// The fd a traced container process writes its spans to.
+inline constexpr int kTraceFd = 3;
+// The fd an exec'd process reads its container's config.json from: once it
+// has joined the container's mount namespace, the bundle is out of reach.
+inline constexpr int kSpecFd = 3;
+
+enum class LaunchMode { wasm, native, exec };
+
+// argv: SELF --wasmshim-container MODE BUNDLE STDIN STDOUT STDERR PROGRAM
+// [PROCESS_JSON]. An exec's stdio and spec come as fds 0-2 and kSpecFd
+// (its BUNDLE and stdio paths are empty); PROCESS_JSON is its process.
+struct ContainerLaunch {
+  LaunchMode mode = LaunchMode::wasm;
+  std::string bundle;
+  std::string stdin_path;
+  std::string stdout_path;
+  std::string stderr_path;
+  // The module or executable, as the container sees it.
+  std::string program;
+  std::string process_json;
+
+  std::vector<std::string> argv(const std::string& self) const;
+  // From the arguments after the mode flag; nullopt when they do not fit.
+  static std::optional<ContainerLaunch> parse(int argc, char** argv);
+};
+
+// The exit status when the process cannot run its program at all.
+inline constexpr int kCannotRun = 125;
+// As a shell reports a program it could not exec.
+inline constexpr int kCannotExec = 127;
+
+// Opens a stdio fifo (empty: /dev/null) so that no open waits for a peer,
+// blocking afterwards; output is opened read-write so a reader that goes
+// away never turns the next write into SIGPIPE. Returns the fd, or -1.
+int open_stdio(const std::string& path, int flags);
+
+// Puts the three fifos on fds 0-2. False (errno set) when one fails.
+bool redirect_stdio(const ContainerLaunch& launch);
+
+// Inside the container: rootfs (pivot_root when the spec has a mount
+// namespace of its own), hostname, rlimits, oomScoreAdj, then
+// `before_privileges_drop(pivoted)`, then ids, capabilities, no_new_privs
+// and seccomp. Without a "linux" object only the hook runs. Returns whether
+// it pivoted. Throws ContainerSetupError naming the step.
+bool enter_container(const container::OciSpec& spec,
+                     const std::function<void(bool pivoted)>& before_privileges_drop = {});
+
+// The container process's tracing: spans go to kTraceFd when the shim asked
+// for them (WASMSHIM_TRACE_FD), children of the context in TRACEPARENT; the
+// process never talks to a collector. Everything is written by the time it
+// is destroyed.
+class ContainerTracing {
+ public:
+  ContainerTracing();
+  ~ContainerTracing();
+  ContainerTracing(const ContainerTracing&) = delete;
+  ContainerTracing& operator=(const ContainerTracing&) = delete;
+
+  bool traced() const { return traced_; }
+  // The parent of the process's container.run span.
+  trace::Parent parent() const;
+
+ private:
+  bool traced_ = false;
+  struct Session;
+  std::unique_ptr<Session> session_;
+};
+
+// Closes every fd the daemon may have left open: all but stdio, and the
+// span file when the process is traced.
+void close_daemon_fds(const ContainerTracing& tracing);
+
+int run_wasm_container(const ContainerLaunch& launch);
+int run_native_container(const ContainerLaunch& launch);
+int run_exec_process(const ContainerLaunch& launch);
+
+}  // namespace wasmshim::runtime

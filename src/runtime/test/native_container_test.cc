@@ -1,0 +1,172 @@
+// Native containers through the Instance, as the shim drives them: the
+// container process is this test binary in container mode (main.cc), as it
+// is the shim binary under containerd. The bundles' root is the host's "/"
+// and they ask for no isolation, so the programs are the host's own (sh,
+// sleep): what is checked is the native exec path itself.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "support/temp_dir.h"
+#include "wasmshim/runtime/container_instance.h"
+#include "wasmshim/ttrpc/status.h"
+
+namespace wasmshim::runtime {
+namespace {
+
+using nlohmann::json;
+using ttrpc::StatusCode;
+using ttrpc::StatusError;
+
+std::string read_all(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+class NativeContainer : public ::testing::Test {
+ protected:
+  // A bundle whose process is `process` (args, env, cwd), rooted at the
+  // host's "/", with its stdout and stderr in files of the test directory.
+  shim::InstanceConfig bundle(const json& process) {
+    const json spec = {{"ociVersion", "1.0.2"}, {"process", process}, {"root", {{"path", "/"}}}};
+    std::ofstream(dir_.path() / "config.json") << spec.dump();
+    std::ofstream{out_path()};
+    std::ofstream{err_path()};
+    shim::InstanceConfig config;
+    config.id = "native-test";
+    config.bundle = dir_.path().string();
+    config.namespace_name = "test";
+    config.stdout_path = out_path();
+    config.stderr_path = err_path();
+    return config;
+  }
+  std::string out_path() const { return (dir_.path() / "stdout").string(); }
+  std::string err_path() const { return (dir_.path() / "stderr").string(); }
+  std::string out() const { return read_all(out_path()); }
+  std::string err() const { return read_all(err_path()); }
+
+  // A file in the test directory, made executable.
+  std::string script(const std::string& name, const std::string& text) {
+    const auto path = dir_.path() / name;
+    std::ofstream(path) << text;
+    std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+    return path.string();
+  }
+
+  // The code StatusError `body` throws, and its message.
+  template <class F>
+  static std::pair<StatusCode, std::string> status_of(F body) {
+    try {
+      body();
+    } catch (const StatusError& e) {
+      return {e.status().code(), e.status().message()};
+    }
+    return {StatusCode::kOk, "no error"};
+  }
+
+  testing::TempDir dir_;
+};
+
+TEST_F(NativeContainer, RunsWithTheSpecsArgsEnvAndWorkingDirectory) {
+  auto instance = ContainerInstance::create(
+      bundle({{"args", {"sh", "-c", "echo $GREETING; pwd; echo \"$@\"", "sh", "one", "two words"}},
+              {"env", {"PATH=/usr/bin:/bin", "GREETING=hello"}},
+              {"cwd", dir_.path().string()}}));
+  EXPECT_EQ(instance->program().kind, ProgramKind::native);
+  EXPECT_NE(instance->start(), 0U);
+  EXPECT_EQ(instance->wait().code, 0U) << err();
+  EXPECT_EQ(out(), "hello\n" + dir_.path().string() + "\none two words\n");
+}
+
+TEST_F(NativeContainer, ReportsTheProgramsExitStatus) {
+  auto instance = ContainerInstance::create(bundle({{"args", {"sh", "-c", "exit 7"}}}));
+  instance->start();
+  EXPECT_EQ(instance->wait().code, 7U);
+}
+
+TEST_F(NativeContainer, ASignalEndsItWith128PlusTheSignal) {
+  auto instance = ContainerInstance::create(bundle({{"args", {"sleep", "1000"}}}));
+  instance->start();
+  instance->kill(SIGTERM);
+  EXPECT_EQ(instance->wait().code, 128U + SIGTERM);
+}
+
+TEST_F(NativeContainer, RunsAScriptThroughItsInterpreter) {
+  const std::string path = script("entry.sh", "#!/bin/sh\necho \"script $1\"\n");
+  auto instance = ContainerInstance::create(bundle({{"args", {path, "ran"}}}));
+  EXPECT_EQ(instance->program().interpreter, "/bin/sh");
+  instance->start();
+  EXPECT_EQ(instance->wait().code, 0U) << err();
+  EXPECT_EQ(out(), "script ran\n");
+}
+
+TEST_F(NativeContainer, AScriptWithAMissingInterpreterIsRefusedAtCreate) {
+  const std::string path = script("entry.sh", "#!/no/such/interpreter\n");
+  auto [code, message] = status_of([&] { ContainerInstance::create(bundle({{"args", {path}}})); });
+  EXPECT_EQ(code, StatusCode::kNotFound);
+  EXPECT_NE(message.find("is a script for /no/such/interpreter, which is not in the container's "
+                         "root filesystem"),
+            std::string::npos)
+      << message;
+}
+
+TEST_F(NativeContainer, AProgramNotOnPathIsRefusedAtCreate) {
+  auto [code, message] = status_of([&] {
+    ContainerInstance::create(bundle({{"args", {"no-such-program"}}, {"env", {"PATH=/bin"}}}));
+  });
+  EXPECT_EQ(code, StatusCode::kNotFound);
+  EXPECT_NE(message.find("no-such-program"), std::string::npos) << message;
+}
+
+TEST_F(NativeContainer, ExecRunsAProcessWithItsOwnSettingsAndStdio) {
+  auto instance = ContainerInstance::create(bundle({{"args", {"sleep", "1000"}}}));
+  instance->start();
+  std::ofstream{dir_.path() / "exec-out"};
+  shim::ExecConfig exec_config;
+  exec_config.exec_id = "probe";
+  exec_config.process_json = json{
+      {"args", {"sh", "-c", "echo exec $X $(pwd); exit 3"}},
+      {"env", {"X=from-exec", "PATH=/bin:/usr/bin"}},
+      {"cwd", "/tmp"}}.dump();
+  exec_config.stdout_path = (dir_.path() / "exec-out").string();
+  auto exec = instance->exec(exec_config);
+  EXPECT_NE(exec->start(), 0U);
+  EXPECT_EQ(exec->wait().code, 3U);
+  EXPECT_EQ(read_all(dir_.path() / "exec-out"), "exec from-exec /tmp\n");
+  instance->kill(SIGKILL);
+  EXPECT_EQ(instance->wait().code, 128U + SIGKILL);
+}
+
+TEST_F(NativeContainer, ExecOfAMissingProgramIsNotFound) {
+  auto instance = ContainerInstance::create(bundle({{"args", {"sleep", "1000"}}}));
+  instance->start();
+  shim::ExecConfig exec_config;
+  exec_config.exec_id = "missing";
+  exec_config.process_json = json{{"args", {"/no/such/tool"}}, {"cwd", "/"}}.dump();
+  auto [code, message] = status_of([&] { instance->exec(exec_config); });
+  EXPECT_EQ(code, StatusCode::kNotFound);
+  EXPECT_NE(message.find("exec missing: /no/such/tool"), std::string::npos) << message;
+  exec_config.process_json = "{\"args\": 3}";
+  EXPECT_EQ(status_of([&] { instance->exec(exec_config); }).first, StatusCode::kInvalidArgument);
+}
+
+TEST_F(NativeContainer, AWasmContainerRefusesExec) {
+  std::ofstream(dir_.path() / "empty.wasm", std::ios::binary) << std::string("\0asm\1\0\0\0", 8);
+  auto instance =
+      ContainerInstance::create(bundle({{"args", {(dir_.path() / "empty.wasm").string()}}}));
+  EXPECT_EQ(instance->program().kind, ProgramKind::wasm);
+  shim::ExecConfig exec_config;
+  exec_config.exec_id = "e1";
+  exec_config.process_json = json{{"args", {"sh"}}}.dump();
+  auto [code, message] = status_of([&] { instance->exec(exec_config); });
+  EXPECT_EQ(code, StatusCode::kUnimplemented);
+  EXPECT_NE(message.find("runs a Wasm module"), std::string::npos) << message;
+}
+
+}  // namespace
+}  // namespace wasmshim::runtime
