@@ -1,5 +1,6 @@
 #include "oci_image.h"
 
+#include <sys/stat.h>
 #include <sys/utsname.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <string_view>
 
 #include "commands.h"
 #include "wasmshim/wasm/sha256.h"
@@ -33,9 +35,12 @@ class TarWriter {
   }
 
  private:
+  // width - 1 zero-padded octal digits and a NUL, as ustar wants them.
   static void octal(char* field, std::size_t width, std::uint64_t value) {
-    std::snprintf(field, width, "%0*llo", static_cast<int>(width - 1),
-                  static_cast<unsigned long long>(value));
+    field[width - 1] = '\0';
+    for (std::size_t i = width - 1; i-- > 0; value >>= 3) {
+      field[i] = static_cast<char>('0' + (value & 7));
+    }
   }
 
   void entry(const std::string& name, const std::string& data, char type, unsigned mode) {
@@ -44,7 +49,7 @@ class TarWriter {
     }
     char header[512] = {};
     std::copy_n(name.data(), name.size(), header);
-    octal(header + 100, 8, mode);
+    octal(header + 100, 8, mode & 07777U);  // permission bits, as tar keeps them
     octal(header + 108, 8, 0);
     octal(header + 116, 8, 0);
     octal(header + 124, 12, data.size());
@@ -88,13 +93,37 @@ std::string read_file(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+bool starts_with_bytes(const std::string& data, std::string_view magic) {
+  return data.size() >= magic.size() && data.compare(0, magic.size(), magic) == 0;
+}
+
+// What may be an image's main file: a Wasm module for our shim, or a native
+// program (ELF, or a script its #! line runs) for runc and for the pause
+// process of a CRI sandbox. Anything else would only fail at `ctr run`.
+void check_main_file(const std::string& path, const std::string& data) {
+  if (starts_with_bytes(data, std::string_view("\0asm", 4)) || starts_with_bytes(data, "\177ELF") ||
+      starts_with_bytes(data, "#!")) {
+    return;
+  }
+  throw std::runtime_error(path + " is not a Wasm module, an ELF executable or a #! script");
+}
+
+// The mode a host file keeps in the image: executable for everyone when its
+// owner may run it (a tool a test adds beside the main program), else plain
+// data.
+unsigned mode_in_image(const std::string& host_path) {
+  struct stat status {};
+  if (::stat(host_path.c_str(), &status) != 0) {
+    throw std::runtime_error("cannot read " + host_path);
+  }
+  return (status.st_mode & S_IXUSR) != 0 ? 0755U : 0644U;
+}
+
 }  // namespace
 
 void write_oci_image(const ImageOptions& options) {
   const std::string module = read_file(options.module_path);
-  if (module.size() < 4 || module.compare(0, 4, std::string("\0asm", 4)) != 0) {
-    throw std::runtime_error(options.module_path + " is not a Wasm module");
-  }
+  check_main_file(options.module_path, module);
   std::string in_image = options.path_in_image;
   if (in_image.empty()) {
     in_image = "/" + options.module_path.substr(options.module_path.rfind('/') + 1);
@@ -107,7 +136,7 @@ void write_oci_image(const ImageOptions& options) {
          slash = path.find('/', slash + 1)) {
       layer_tar.directory(path.substr(1, slash));
     }
-    layer_tar.file(path.substr(1), read_file(host));
+    layer_tar.file(path.substr(1), read_file(host), mode_in_image(host));
   }
   const std::string layer = layer_tar.finish();
   const std::string layer_digest = "sha256:" + sha256_hex(layer);
@@ -200,8 +229,8 @@ int image_command(int argc, char** argv) {
   }
   if (options.output.empty() || options.name.empty() || options.module_path.empty()) {
     std::fprintf(stderr,
-                 "usage: wasmshim image -o OUT.tar --name REF [--path /IN/IMAGE.wasm] "
-                 "[--add HOST:/PATH]... app.wasm\n");
+                 "usage: wasmshim image -o OUT.tar --name REF [--path /IN/IMAGE] "
+                 "[--add HOST:/PATH]... app.wasm|program\n");
     return 2;
   }
   if (!options.path_in_image.empty() && !options.path_in_image.starts_with("/")) {
