@@ -5,6 +5,7 @@
 #   bench/run.sh engine [--runs N] [--only NAME]
 #   bench/run.sh otel [SPANS [EXPORT_SPANS]]
 #   bench/run.sh stress [--tasks N] [--concurrency M] [--runtimes wasmshim,wasmshim-traced,wasmshim-bare,runc] [--via direct|containerd] [--rounds R]
+#   bench/run.sh pods [--pods N] [--concurrency C] [--rounds R] [--memory-pods K]   pods through CRI, wasmshim against runc
 #   bench/run.sh stress-plot [TASKS]   throughput against concurrency, wasmshim and runc (medians of 3 rounds), to bench/stress.png
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,12 @@ case "$which" in
     cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
     cmake --build "$build" -j2 --target stress
     "$build/bin/stress" "$@"
+    ;;
+  pods)
+    # As root: containerd with its CRI plugin, shims, runc and cgroups.
+    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$build" -j2 --target pods_bench
+    "$build/bin/pods_bench" "$@"
     ;;
   stress-plot)
     cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
