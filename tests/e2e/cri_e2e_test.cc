@@ -4,8 +4,11 @@
 // `wasmshim` handler.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "cri_fixture.h"
@@ -238,6 +241,240 @@ TEST_F(CriE2E, WasmshimSandboxReachesReady) {
   ASSERT_TRUE(status.ok()) << status.error();
   EXPECT_EQ(status.response.status().state(), cri::SANDBOX_READY);
   EXPECT_EQ(status.response.status().runtime_handler(), "wasmshim");
+}
+
+// ---- Pods under wasmshim: Wasm containers, native sidecars, one shim ----
+
+// The pid CRI's verbose status reports for a container or a pod's sandbox.
+int pid_in(const google::protobuf::Map<std::string, std::string>& info) {
+  auto it = info.find("info");
+  if (it == info.end()) {
+    return 0;
+  }
+  return nlohmann::json::parse(it->second).value("pid", 0);
+}
+
+int container_pid(CriClient& client, const std::string& id) {
+  return pid_in(client.container_status(id, true).response.info());
+}
+
+int sandbox_pid(CriClient& client, const std::string& pod_id) {
+  return pid_in(client.pod_sandbox_status(pod_id, true).response.info());
+}
+
+int parent_of(int pid) {
+  std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) {
+    return 0;
+  }
+  std::istringstream rest(stat.substr(close + 2));
+  char state = 0;
+  int ppid = 0;
+  rest >> state >> ppid;
+  return ppid;
+}
+
+std::string executable_of(int pid) {
+  std::error_code error;
+  return std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", error).string();
+}
+
+// Running, or asleep: not gone and not a zombie waiting for its parent.
+bool alive(int pid) {
+  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  const auto close = stat.rfind(')');
+  return pid > 0 && close != std::string::npos && stat.size() > close + 2 && stat[close + 2] != 'Z';
+}
+
+std::set<std::string> shim_sockets() {
+  std::set<std::string> names;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/run/containerd/s", error)) {
+    names.insert(entry.path().filename().string());
+  }
+  return names;
+}
+
+cri::ContainerConfig wasm_container(const ScopedPod& pod, const std::string& name,
+                                    const std::vector<std::string>& args) {
+  std::vector<std::string> command{"/demo.wasm"};
+  command.insert(command.end(), args.begin(), args.end());
+  return CriContainerd::container(pod.config(), name, CriContainerd::kWasmImage, command);
+}
+
+cri::ContainerConfig native_container(const ScopedPod& pod, const std::string& name,
+                                      const std::vector<std::string>& args) {
+  std::vector<std::string> command{CriContainerd::kNativeTool};
+  command.insert(command.end(), args.begin(), args.end());
+  return CriContainerd::container(pod.config(), name, CriContainerd::kNativeImage, command);
+}
+
+TEST_F(CriE2E, WasmContainerLogsItsOutputExitStatusAndReason) {
+  ScopedPod pod(containerd(), "wasm-echo", "wasmshim");
+  ASSERT_TRUE(pod.run().ok()) << pod.run().error();
+  auto echo = start_container(cri(), pod, wasm_container(pod, "echo", {"echo", "hello", "wasm"}));
+  auto failing = start_container(cri(), pod, wasm_container(pod, "failing", {"exit", "3"}));
+  ASSERT_TRUE(echo && failing);
+
+  auto status = wait_for_state(cri(), *echo, cri::CONTAINER_EXITED);
+  ASSERT_EQ(status.state(), cri::CONTAINER_EXITED) << status.DebugString();
+  EXPECT_EQ(status.exit_code(), 0);
+  EXPECT_EQ(status.reason(), "Completed");
+  const std::string log = read_file(status.log_path());
+  EXPECT_TRUE(has_line_ending_in(log, " stdout F hello wasm")) << log;
+
+  status = wait_for_state(cri(), *failing, cri::CONTAINER_EXITED);
+  ASSERT_EQ(status.state(), cri::CONTAINER_EXITED) << status.DebugString();
+  EXPECT_EQ(status.exit_code(), 3);
+  EXPECT_EQ(status.reason(), "Error");
+}
+
+// A Wasm app and a native sidecar in one pod: one shim runs the pause
+// process, the module and the sidecar (all three are its children), each
+// with its stats; the native one takes ExecSync, the Wasm one says why not.
+TEST_F(CriE2E, WasmAndNativeContainersShareThePodsOneShim) {
+  ScopedPod pod(containerd(), "mixed", "wasmshim");
+  ASSERT_TRUE(pod.run().ok()) << pod.run().error();
+  auto app = start_container(cri(), pod, wasm_container(pod, "app", {"daemon"}));
+  auto sidecar = start_container(cri(), pod, native_container(pod, "sidecar", {"sleep", "1000"}));
+  ASSERT_TRUE(app && sidecar);
+  ASSERT_EQ(wait_for_state(cri(), *app, cri::CONTAINER_RUNNING).state(), cri::CONTAINER_RUNNING);
+  ASSERT_EQ(wait_for_state(cri(), *sidecar, cri::CONTAINER_RUNNING).state(),
+            cri::CONTAINER_RUNNING);
+
+  const int pause = sandbox_pid(cri(), pod.id());
+  const int shim = parent_of(pause);
+  ASSERT_GT(pause, 0);
+  EXPECT_TRUE(executable_of(shim).ends_with("/containerd-shim-wasmshim-v1")) << executable_of(shim);
+  EXPECT_EQ(parent_of(container_pid(cri(), *app)), shim);
+  EXPECT_EQ(parent_of(container_pid(cri(), *sidecar)), shim);
+
+  for (const std::string& id : {*app, *sidecar}) {
+    auto stats = cri().container_stats(id);
+    ASSERT_TRUE(stats.ok()) << stats.error();
+    EXPECT_TRUE(stats.response.stats().cpu().has_usage_core_nano_seconds())
+        << stats.response.DebugString();
+    EXPECT_GT(stats.response.stats().memory().working_set_bytes().value(), 0u)
+        << stats.response.DebugString();
+  }
+
+  auto exited = cri().exec_sync(*sidecar, {CriContainerd::kNativeTool, "exit", "3"}, 30s);
+  ASSERT_TRUE(exited.ok()) << exited.error();
+  EXPECT_EQ(exited.response.exit_code(), 3);
+  auto echoed = cri().exec_sync(*sidecar, {CriContainerd::kNativeTool, "echo", "probe", "ok"}, 30s);
+  ASSERT_TRUE(echoed.ok()) << echoed.error();
+  EXPECT_EQ(echoed.response.exit_code(), 0);
+  EXPECT_EQ(echoed.response.stdout(), "probe ok\n");
+  auto refused = cri().exec_sync(*app, {"/demo.wasm", "echo", "x"}, 30s);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_NE(refused.status.error_message().find("runs a Wasm module"), std::string::npos)
+      << refused.error();
+}
+
+// StopContainer sends SIGTERM and waits the grace period before SIGKILL:
+// both kinds take the SIGTERM and end well inside it (a SIGKILL would show
+// as 137).
+TEST_F(CriE2E, StopContainerEndsWasmAndNativeContainersWithSigterm) {
+  ScopedPod pod(containerd(), "stopping", "wasmshim");
+  ASSERT_TRUE(pod.run().ok()) << pod.run().error();
+  auto app = start_container(cri(), pod, wasm_container(pod, "app", {"daemon"}));
+  auto sidecar = start_container(cri(), pod, native_container(pod, "sidecar", {"sleep", "1000"}));
+  ASSERT_TRUE(app && sidecar);
+  ASSERT_EQ(wait_for_state(cri(), *app, cri::CONTAINER_RUNNING).state(), cri::CONTAINER_RUNNING);
+  ASSERT_EQ(wait_for_state(cri(), *sidecar, cri::CONTAINER_RUNNING).state(),
+            cri::CONTAINER_RUNNING);
+
+  auto stopped = cri().stop_container(*app, 60s);
+  ASSERT_TRUE(stopped.ok()) << stopped.error();
+  auto status = cri().container_status(*app).response.status();
+  EXPECT_EQ(status.state(), cri::CONTAINER_EXITED);
+  EXPECT_EQ(status.exit_code(), 128 + SIGTERM);
+
+  stopped = cri().stop_container(*sidecar, 60s);
+  ASSERT_TRUE(stopped.ok()) << stopped.error();
+  status = cri().container_status(*sidecar).response.status();
+  EXPECT_EQ(status.state(), cri::CONTAINER_EXITED);
+  EXPECT_EQ(status.exit_code(), 0);
+  EXPECT_TRUE(has_line_ending_in(read_file(status.log_path()),
+                                 " stdout F native_tool: got SIGTERM, exiting"));
+}
+
+TEST_F(CriE2E, NativeContainerOverItsMemoryLimitIsOOMKilled) {
+  ScopedPod pod(containerd(), "oom", "wasmshim");
+  ASSERT_TRUE(pod.run().ok()) << pod.run().error();
+  auto config = native_container(pod, "hog", {"alloc", "256"});
+  config.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(32 << 20);
+  auto id = start_container(cri(), pod, config);
+  ASSERT_TRUE(id);
+  auto status = wait_for_state(cri(), *id, cri::CONTAINER_EXITED, 60s);
+  ASSERT_EQ(status.state(), cri::CONTAINER_EXITED) << status.DebugString();
+  EXPECT_EQ(status.reason(), "OOMKilled") << status.DebugString();
+  EXPECT_EQ(status.exit_code(), 128 + SIGKILL);
+}
+
+TEST_F(CriE2E, AnImageThatIsNeitherWasmNorExecutableIsRefusedWithItsName) {
+  ScopedPod pod(containerd(), "bad-image", "wasmshim");
+  ASSERT_TRUE(pod.run().ok()) << pod.run().error();
+  auto created = cri().create_container(
+      pod.id(),
+      CriContainerd::container(pod.config(), "bad", CriContainerd::kWasmImage, {"/data/in.txt"}),
+      pod.config());
+  ASSERT_TRUE(created.ok()) << created.error();
+  auto started = cri().start_container(created.response.container_id());
+  ASSERT_FALSE(started.ok());
+  EXPECT_NE(started.status.error_message().find("/data/in.txt is neither a Wasm module"),
+            std::string::npos)
+      << started.error();
+  // The pod's shim keeps running the pod.
+  auto after = start_container(cri(), pod, wasm_container(pod, "after", {"echo", "fine"}));
+  ASSERT_TRUE(after);
+  EXPECT_EQ(wait_for_state(cri(), *after, cri::CONTAINER_EXITED).exit_code(), 0);
+}
+
+// StopPodSandbox and RemovePodSandbox leave nothing of the pod: no process
+// (shim, pause, containers), mount, cgroup or shim socket.
+TEST_F(CriE2E, StopAndRemoveOfAWasmshimPodLeaveNothing) {
+  const std::set<std::string> sockets_before = shim_sockets();
+  auto config = containerd().host_network_pod("wasmshim-gone");
+  auto run = cri().run_pod_sandbox(config, "wasmshim");
+  ASSERT_TRUE(run.ok()) << run.error();
+  const std::string pod_id = run.response.pod_sandbox_id();
+  auto created = cri().create_container(
+      pod_id,
+      CriContainerd::container(config, "app", CriContainerd::kWasmImage, {"/demo.wasm", "daemon"}),
+      config);
+  ASSERT_TRUE(created.ok()) << created.error();
+  const std::string app = created.response.container_id();
+  ASSERT_TRUE(cri().start_container(app).ok());
+  ASSERT_EQ(wait_for_state(cri(), app, cri::CONTAINER_RUNNING).state(), cri::CONTAINER_RUNNING);
+  const int pause = sandbox_pid(cri(), pod_id);
+  const int shim = parent_of(pause);
+  const int app_pid = container_pid(cri(), app);
+  ASSERT_TRUE(alive(shim) && alive(app_pid));
+  EXPECT_NE(shim_sockets(), sockets_before) << "the pod's shim has no socket";
+
+  ASSERT_TRUE(cri().stop_pod_sandbox(pod_id).ok());
+  ASSERT_TRUE(cri().remove_pod_sandbox(pod_id).ok());
+
+  // Once removed, the shim has been told to shut down: wait for it to go
+  // (a positive signal), then look for anything else left behind.
+  const auto give_up = std::chrono::steady_clock::now() + 30s;
+  while (alive(shim) && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_FALSE(alive(shim)) << "the shim outlived its pod";
+  EXPECT_FALSE(alive(pause));
+  EXPECT_FALSE(alive(app_pid));
+  EXPECT_EQ(shim_sockets(), sockets_before);
+  const std::string mounts = read_file("/proc/self/mountinfo");
+  EXPECT_EQ(mounts.find(pod_id), std::string::npos) << mounts;
+  EXPECT_EQ(mounts.find(app), std::string::npos) << mounts;
+  for (const auto& hierarchy : std::filesystem::directory_iterator("/sys/fs/cgroup")) {
+    const auto pod_cgroup = hierarchy.path() / config.linux().cgroup_parent().substr(1) / pod_id;
+    EXPECT_FALSE(std::filesystem::exists(pod_cgroup)) << pod_cgroup;
+  }
+  EXPECT_EQ(containerd().ctr("task ls -q").output, "");
 }
 
 }  // namespace
