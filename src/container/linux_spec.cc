@@ -285,6 +285,7 @@ void parse_process_linux(const json& process, OciProcess& out) {
     out.oom_score_adj = static_cast<int>(*adj);
   }
   out.apparmor_profile = string_field(process, "apparmorProfile", "process");
+  out.selinux_label = string_field(process, "selinuxLabel", "process");
   if (const json* caps = object_field(process, "capabilities", "process")) {
     out.capabilities.present = true;
     out.capabilities.bounding = capability_set(*caps, "bounding");

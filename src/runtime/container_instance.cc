@@ -58,6 +58,11 @@ void check_isolation(const container::OciSpec& spec, ProgramKind kind) {
                       "config.json: process.apparmorProfile \"" + spec.process.apparmor_profile +
                           "\" is set but AppArmor is not enabled on this host");
   }
+  if (!spec.process.selinux_label.empty()) {
+    throw StatusError(StatusCode::kInvalidArgument,
+                      "config.json: process.selinuxLabel \"" + spec.process.selinux_label +
+                          "\" is set, but wasmshim does not apply SELinux labels");
+  }
   if (!spec.linux) {
     return;
   }

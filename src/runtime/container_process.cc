@@ -147,6 +147,7 @@ void close_daemon_fds(const ContainerTracing& tracing) {
 bool enter_container(const container::OciSpec& spec,
                      const std::function<void(bool pivoted)>& before_privileges_drop) {
   if (!spec.linux) {
+    container::apply_oom_score_adj(spec.process);
     if (before_privileges_drop) {
       before_privileges_drop(false);
     }

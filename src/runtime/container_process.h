@@ -56,7 +56,7 @@ bool redirect_stdio(const ContainerLaunch& launch);
 // Inside the container: rootfs (pivot_root when the spec has a mount
 // namespace of its own), hostname, rlimits, oomScoreAdj, then
 // `before_privileges_drop(pivoted)`, then ids, capabilities, no_new_privs
-// and seccomp. Without a "linux" object only the hook runs. Returns whether
+// and seccomp. Without a "linux" object only oomScoreAdj and the hook. Returns whether
 // it pivoted. Throws ContainerSetupError naming the step.
 bool enter_container(const container::OciSpec& spec,
                      const std::function<void(bool pivoted)>& before_privileges_drop = {});

@@ -616,6 +616,13 @@ void TaskService::close_io(const task::CloseIORequest& request) {
 void TaskService::update(const task::UpdateTaskRequest& request) {
   std::lock_guard lock(mutex_);
   find_locked(request.id());
+  // Saying so beats a success that changed nothing.
+  if (request.has_resources() && !request.resources().value().empty()) {
+    throw StatusError(StatusCode::kUnimplemented,
+                      "task " + request.id() +
+                          ": changing a running container's resources is not supported by "
+                          "wasmshim; they stay as created");
+  }
 }
 
 void TaskService::resize_pty(const task::ResizePtyRequest& request) {

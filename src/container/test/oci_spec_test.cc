@@ -28,6 +28,45 @@ TEST(OciSpec, ReadsWhatTheEngineNeeds) {
             "/abs");
 }
 
+TEST(OciSpec, ReadsTheProcessSettingsCriSends) {
+  auto spec = parse_oci_spec(R"({"process": {"args": ["/pause"], "oomScoreAdj": -998,
+    "apparmorProfile": "cri-containerd.apparmor.d", "selinuxLabel": "system_u:system_r:t"}})",
+                             "/b");
+  EXPECT_EQ(spec.process.oom_score_adj, -998);
+  EXPECT_EQ(spec.process.apparmor_profile, "cri-containerd.apparmor.d");
+  EXPECT_EQ(spec.process.selinux_label, "system_u:system_r:t");
+  EXPECT_FALSE(parse_oci_spec(R"({"process":{"args":["a"]}})", "/b").process.oom_score_adj);
+  EXPECT_NE(
+      error_of(R"({"process":{"args":["a"],"oomScoreAdj":1001}})").find("outside -1000..1000"),
+      std::string::npos);
+  EXPECT_NE(error_of(R"({"process":{"args":["a"],"oomScoreAdj":"low"}})").find("oomScoreAdj"),
+            std::string::npos);
+}
+
+// An exec's process arrives alone, as containerd sends it.
+TEST(OciSpec, ParsesAnExecsProcess) {
+  const OciProcess process = parse_oci_process(
+      R"({"args": ["/tool", "probe"], "env": ["A=1"], "cwd": "/srv", "user": {"uid": 1000, "gid": 1000},
+          "noNewPrivileges": true})");
+  EXPECT_EQ(process.args, (std::vector<std::string>{"/tool", "probe"}));
+  EXPECT_EQ(process.cwd, "/srv");
+  EXPECT_EQ(process.user.uid, 1000u);
+  EXPECT_TRUE(process.no_new_privileges);
+  auto error_of_process = [](const char* text) {
+    try {
+      parse_oci_process(text);
+    } catch (const OciSpecError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error_of_process("{").find("the exec process spec is not valid JSON"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of_process(R"({"args": []})").find("the exec process spec: process.args is empty"),
+      std::string::npos);
+}
+
 TEST(OciSpec, NamesWhatIsWrong) {
   EXPECT_NE(error_of("{not json").find("not valid JSON"), std::string::npos);
   EXPECT_NE(error_of("[]").find("JSON object"), std::string::npos);

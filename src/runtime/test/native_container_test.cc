@@ -11,8 +11,10 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <tuple>
 
 #include "support/temp_dir.h"
+#include "wasmshim/container/setup.h"
 #include "wasmshim/runtime/container_instance.h"
 #include "wasmshim/ttrpc/status.h"
 
@@ -121,6 +123,31 @@ TEST_F(NativeContainer, AProgramNotOnPathIsRefusedAtCreate) {
   });
   EXPECT_EQ(code, StatusCode::kNotFound);
   EXPECT_NE(message.find("no-such-program"), std::string::npos) << message;
+}
+
+TEST_F(NativeContainer, GetsItsOomScoreAdj) {
+  auto instance = ContainerInstance::create(bundle({{"args", {"cat", "/proc/self/oom_score_adj"}},
+                                                    {"env", {"PATH=/bin"}},
+                                                    {"oomScoreAdj", 321}}));
+  instance->start();
+  EXPECT_EQ(instance->wait().code, 0U) << err();
+  EXPECT_EQ(out(), "321\n");
+}
+
+TEST_F(NativeContainer, SecurityLabelsItCannotApplyAreRefusedAtCreate) {
+  auto [code, message] = status_of([&] {
+    ContainerInstance::create(bundle({{"args", {"sh"}}, {"selinuxLabel", "system_u:system_r:t"}}));
+  });
+  EXPECT_EQ(code, StatusCode::kInvalidArgument);
+  EXPECT_NE(message.find("process.selinuxLabel"), std::string::npos) << message;
+  if (container::apparmor_enabled()) {
+    GTEST_SKIP() << "AppArmor is enforced on this host: a profile is applied, not refused";
+  }
+  std::tie(code, message) = status_of([&] {
+    ContainerInstance::create(bundle({{"args", {"sh"}}, {"apparmorProfile", "runtime/default"}}));
+  });
+  EXPECT_EQ(code, StatusCode::kInvalidArgument);
+  EXPECT_NE(message.find("AppArmor is not enabled on this host"), std::string::npos) << message;
 }
 
 TEST_F(NativeContainer, ExecRunsAProcessWithItsOwnSettingsAndStdio) {

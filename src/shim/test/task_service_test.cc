@@ -167,6 +167,9 @@ TEST(TaskService, ErrorsOfTheOtherCalls) {
             StatusCode::kNotFound);
   f.service->close_io(Fixture::with_id<task::CloseIORequest>("c1"));
   f.service->update(Fixture::with_id<task::UpdateTaskRequest>("c1"));
+  auto resize = Fixture::with_id<task::UpdateTaskRequest>("c1");
+  resize.mutable_resources()->set_value(R"({"memory":{"limit":1048576}})");
+  EXPECT_EQ(code_of([&] { f.service->update(resize); }), StatusCode::kUnimplemented);
   // Shutdown while a task lives does nothing.
   f.service->shutdown({});
   EXPECT_EQ(f.shutdowns, 0);

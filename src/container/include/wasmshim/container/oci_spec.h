@@ -53,6 +53,8 @@ struct OciProcess {
   std::optional<int> oom_score_adj;
   // An AppArmor profile to change to at exec; empty: none asked.
   std::string apparmor_profile;
+  // An SELinux label, which wasmshim refuses rather than ignores.
+  std::string selinux_label;
 };
 
 struct OciNamespace {
