@@ -211,12 +211,12 @@ void apply_v2(const std::string& dir, const OciResources& r) {
   }
 }
 
-void kill_members(const std::string& dir) {
+void signal_members(const std::string& dir, int signal) {
   std::ifstream in(dir + "/cgroup.procs");
   pid_t pid = 0;
   while (in >> pid) {
     if (pid > 0) {
-      ::kill(pid, SIGKILL);
+      ::kill(pid, signal);
     }
   }
 }
@@ -440,16 +440,23 @@ CgroupStats Cgroup::stats() const {
   return s;
 }
 
+void Cgroup::signal_all(int signal) const {
+  // Every hierarchy holds the same processes: one list is enough.
+  if (!directories_.empty()) {
+    signal_members(directories_.begin()->second, signal);
+  }
+}
+
 void Cgroup::remove() {
   for (const auto& [controller, dir] : directories_) {
     if (version_ == 2 && ::access((dir + "/cgroup.kill").c_str(), F_OK) == 0) {
       try {
         write_file(dir + "/cgroup.kill", "1");
       } catch (const CgroupError&) {
-        kill_members(dir);
+        signal_members(dir, SIGKILL);
       }
     } else {
-      kill_members(dir);
+      signal_members(dir, SIGKILL);
     }
     // Killed tasks leave the cgroup a moment after they die.
     for (int attempt = 0; attempt < 100; ++attempt) {

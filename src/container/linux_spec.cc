@@ -13,16 +13,6 @@
 namespace wasmshim::container::detail {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, int>, 7> kNamespaceTypes{{
-    {"pid", CLONE_NEWPID},
-    {"network", CLONE_NEWNET},
-    {"mount", CLONE_NEWNS},
-    {"ipc", CLONE_NEWIPC},
-    {"uts", CLONE_NEWUTS},
-    {"user", CLONE_NEWUSER},
-    {"cgroup", CLONE_NEWCGROUP},
-}};
-
 constexpr std::array<std::pair<std::string_view, int>, 16> kRlimits{{
     {"RLIMIT_AS", RLIMIT_AS},
     {"RLIMIT_CORE", RLIMIT_CORE},
@@ -140,9 +130,10 @@ std::vector<OciNamespace> parse_namespaces(const json& linux_object) {
     OciNamespace ns;
     ns.type = string_field(item, "type", "linux.namespaces[]");
     ns.path = string_field(item, "path", "linux.namespaces[]");
-    auto known = std::find_if(kNamespaceTypes.begin(), kNamespaceTypes.end(),
-                              [&](const auto& entry) { return entry.first == ns.type; });
-    if (known == kNamespaceTypes.end()) {
+    const auto& types = namespace_types();
+    auto known = std::find_if(types.begin(), types.end(),
+                              [&](const auto& entry) { return entry.spec_name == ns.type; });
+    if (known == types.end()) {
       throw OciSpecError("config.json: linux.namespaces: unknown type \"" + ns.type + "\"");
     }
     for (const auto& seen : out) {
@@ -150,7 +141,7 @@ std::vector<OciNamespace> parse_namespaces(const json& linux_object) {
         throw OciSpecError("config.json: linux.namespaces lists \"" + ns.type + "\" twice");
       }
     }
-    ns.clone_flag = known->second;
+    ns.clone_flag = known->clone_flag;
     out.push_back(std::move(ns));
   }
   return out;

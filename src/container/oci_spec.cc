@@ -1,5 +1,7 @@
 #include "wasmshim/container/oci_spec.h"
 
+#include <sched.h>
+
 #include <fstream>
 #include <iterator>
 
@@ -86,6 +88,19 @@ OciProcess parse_oci_process(std::string_view text) {
     throw OciSpecError("the exec process spec: expected a JSON object");
   }
   return parse_process(doc, "the exec process spec");
+}
+
+const std::array<NamespaceType, 7>& namespace_types() {
+  static constexpr std::array<NamespaceType, 7> kTypes{{
+      {CLONE_NEWPID, "pid", "pid"},
+      {CLONE_NEWNET, "network", "net"},
+      {CLONE_NEWNS, "mount", "mnt"},
+      {CLONE_NEWIPC, "ipc", "ipc"},
+      {CLONE_NEWUTS, "uts", "uts"},
+      {CLONE_NEWUSER, "user", "user"},
+      {CLONE_NEWCGROUP, "cgroup", "cgroup"},
+  }};
+  return kTypes;
 }
 
 const OciNamespace* find_namespace(const OciSpec& spec, std::string_view type) {

@@ -135,14 +135,18 @@ bool apparmor_enabled() {
   return file.valid() && ::read(file.get(), &flag, 1) == 1 && flag == 'Y';
 }
 
+void check_apparmor_profile(const OciProcess& process) {
+  if (!process.apparmor_profile.empty() && !apparmor_enabled()) {
+    throw ContainerSetupError("process.apparmorProfile \"" + process.apparmor_profile +
+                              "\" is set but AppArmor is not enabled on this host");
+  }
+}
+
 void apply_apparmor_profile(const OciProcess& process) {
   if (process.apparmor_profile.empty()) {
     return;
   }
-  if (!apparmor_enabled()) {
-    throw ContainerSetupError("process.apparmorProfile \"" + process.apparmor_profile +
-                              "\" is set but AppArmor is not enabled on this host");
-  }
+  check_apparmor_profile(process);
   const std::string command = "exec " + process.apparmor_profile;
   UniqueFd file(::open("/proc/self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC));
   if (!file.valid()) {

@@ -15,6 +15,7 @@
 #include <system_error>
 
 #include "spawn_child.h"
+#include "wasmshim/base/c_strings.h"
 #include "wasmshim/container/setup.h"
 #include "zygote_client.h"
 
@@ -60,14 +61,16 @@ void prepare_child(const ChildPlan& plan) {
       ::sigaction(sig, &default_action, nullptr);
     }
   }
-  for (std::size_t i = 0; i < plan.join_fds.size(); ++i) {
-    if (::setns(plan.join_fds[i].first, plan.join_fds[i].second) != 0) {
-      child_fail(plan, Step::join_namespace, i);
-    }
-  }
+  // The cgroup first, from the caller's cgroup namespace: a move written
+  // from inside a joined one may be refused (cgroup2's nsdelegate).
   for (int fd : plan.cgroup_fds) {
     if (::write(fd, "0", 1) != 1) {
       child_fail(plan, Step::join_cgroup, 0);
+    }
+  }
+  for (std::size_t i = 0; i < plan.join_fds.size(); ++i) {
+    if (::setns(plan.join_fds[i].first, plan.join_fds[i].second) != 0) {
+      child_fail(plan, Step::join_namespace, i);
     }
   }
   // After joining, so the namespace's root is the container's own cgroup.
@@ -168,16 +171,6 @@ int exec_child_main(void* argument) {
   detail::child_fail(plan.child, Step::exec, 0);
 }
 
-std::vector<char*> pointers(const std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  out.reserve(strings.size() + 1);
-  for (const auto& s : strings) {
-    out.push_back(const_cast<char*>(s.c_str()));
-  }
-  out.push_back(nullptr);
-  return out;
-}
-
 // A child stack; the child only makes system calls and returns at exec.
 class ChildStack {
  public:
@@ -223,8 +216,8 @@ class PidNamespaceForChildren {
 // (no copy of its threads, locks or heap), then exec request.path.
 pid_t spawn_by_exec(const SpawnRequest& request, PreparedSpawn& prepared) {
   ExecPlan plan;
-  std::vector<char*> argv = pointers(request.argv);
-  std::vector<char*> envp = pointers(request.env);
+  std::vector<char*> argv = base::c_string_array(request.argv);
+  std::vector<char*> envp = base::c_string_array(request.env);
   plan.path = request.path.c_str();
   plan.argv = argv.data();
   plan.envp = envp.data();

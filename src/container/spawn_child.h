@@ -34,8 +34,8 @@ struct ChildPlan {
 // Writes (step, errno, index) to the error pipe and exits 127.
 [[noreturn]] void child_fail(const ChildPlan& plan, Step step, std::size_t index);
 
-// In the child: signal handlers back to defaults, namespaces and the
-// cgroup joined, the process group, fds in place, the signal mask. Exits
+// In the child: signal handlers back to defaults, the cgroup then the
+// namespaces joined, the process group, fds in place, the signal mask. Exits
 // through child_fail when a step fails.
 void prepare_child(const ChildPlan& plan);
 

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <system_error>
 
+#include "wasmshim/base/c_strings.h"
 #include "wasmshim/container/command_line.h"
 #include "wasmshim/container/setup.h"
 #include "zygote_channel.h"
@@ -266,13 +267,8 @@ void close_all_but(std::vector<int> keep) {
     keep.push_back(to);
   }
   close_all_but(keep);
-  std::vector<std::string> argv = request.argv;
-  std::vector<char*> pointers;
-  for (auto& arg : argv) {
-    pointers.push_back(arg.data());
-  }
-  pointers.push_back(nullptr);
-  const int status = entry(static_cast<int>(argv.size()), pointers.data());
+  std::vector<char*> argv = base::c_string_array(request.argv);
+  const int status = entry(static_cast<int>(request.argv.size()), argv.data());
   std::fflush(nullptr);
   ::_exit(status);
 }

@@ -5,26 +5,12 @@
 #include <cerrno>
 
 #include "otlp_wire.h"
+#include "wasmshim/base/fd_io.h"
 
 namespace wasmshim::otel {
 namespace {
 
 constexpr std::uint32_t kMaxMessage = 64U << 20;
-
-bool write_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return false;
-    }
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
 
 class StreamExporter final : public SpanExporter {
  public:
@@ -39,8 +25,7 @@ class StreamExporter final : public SpanExporter {
     for (int i = 0; i < 4; ++i) {
       frame[static_cast<std::size_t>(i)] = static_cast<char>((size >> (8 * i)) & 0xff);
     }
-    return write_all(fd_, frame.data(), frame.size()) ? ExportResult::success
-                                                      : ExportResult::failure;
+    return base::write_all(fd_, frame) ? ExportResult::success : ExportResult::failure;
   }
   void shutdown() override {}
 

@@ -53,10 +53,10 @@ ContainerProgram check_program(const container::OciSpec& spec) {
 // What the spec asks that wasmshim cannot give is refused at Create, with
 // the field at fault, so it never surfaces as a failed Start.
 void check_isolation(const container::OciSpec& spec, ProgramKind kind) {
-  if (!spec.process.apparmor_profile.empty() && !container::apparmor_enabled()) {
-    throw StatusError(StatusCode::kInvalidArgument,
-                      "config.json: process.apparmorProfile \"" + spec.process.apparmor_profile +
-                          "\" is set but AppArmor is not enabled on this host");
+  try {
+    container::check_apparmor_profile(spec.process);
+  } catch (const container::ContainerSetupError& e) {
+    throw StatusError(StatusCode::kInvalidArgument, std::string("config.json: ") + e.what());
   }
   if (!spec.process.selinux_label.empty()) {
     throw StatusError(StatusCode::kInvalidArgument,
@@ -224,8 +224,7 @@ std::uint32_t ContainerInstance::start() {
                          config_.stdin_path,
                          config_.stdout_path,
                          config_.stderr_path,
-                         program_.path,
-                         {}};
+                         program_.path};
   container::SpawnRequest request;
   request.path = shim::self_executable();
   request.argv = launch.argv(request.path);
@@ -274,9 +273,24 @@ void ContainerInstance::kill(std::uint32_t signal) {
   child_->signal(signal);
 }
 
+void ContainerInstance::kill_all(std::uint32_t signal) {
+  if (cgroup_ && !cgroup_->empty()) {
+    cgroup_->signal_all(static_cast<int>(signal));
+  } else {
+    kill(signal);
+  }
+}
+
 shim::ExitStatus ContainerInstance::wait() {
   wait_for_exit_taking_spans();
   const shim::ExitStatus exit = child_->reap();
+  // In a pid namespace of its own, the kernel ends everything else in the
+  // container with its first process; in a shared one, so do we (as runc's
+  // shim does): nothing of the container outlives it.
+  const container::OciNamespace* pid_namespace = container::find_namespace(spec_, "pid");
+  if (cgroup_ && !cgroup_->empty() && (pid_namespace == nullptr || !pid_namespace->path.empty())) {
+    cgroup_->signal_all(SIGKILL);
+  }
   take_container_spans();  // all of them: the process has gone
   if (cgroup_ && !cgroup_->empty()) {
     oom_killed_ = cgroup_->oom_kills() > oom_kills_before_;
@@ -328,7 +342,8 @@ std::unique_ptr<shim::Process> ContainerInstance::exec(const shim::ExecConfig& c
                       "exec " + config.exec_id + ": container " + config_.id + " is not running");
   }
   return std::make_unique<ExecProcess>(
-      ExecTarget{child_->pid(), config_.bundle, spec_, cgroup_ ? &*cgroup_ : nullptr}, config);
+      ExecTarget{child_->pid(), child_->pidfd(), config_.bundle, cgroup_ ? &*cgroup_ : nullptr},
+      config);
 }
 
 }  // namespace wasmshim::runtime

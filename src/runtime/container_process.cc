@@ -42,26 +42,19 @@ std::optional<LaunchMode> mode_of(std::string_view name) {
 }  // namespace
 
 std::vector<std::string> ContainerLaunch::argv(const std::string& self) const {
-  std::vector<std::string> out{self,
-                               kContainerModeFlag,
-                               std::string(mode_name(mode)),
-                               bundle,
-                               stdin_path,
-                               stdout_path,
-                               stderr_path,
-                               program};
-  if (mode == LaunchMode::exec) {
-    out.push_back(process_json);
-  }
-  return out;
+  return {self,
+          kContainerModeFlag,
+          std::string(mode_name(mode)),
+          bundle,
+          stdin_path,
+          stdout_path,
+          stderr_path,
+          program};
 }
 
 std::optional<ContainerLaunch> ContainerLaunch::parse(int argc, char** argv) {
-  if (argc < 6) {
-    return std::nullopt;
-  }
-  auto mode = mode_of(argv[0]);
-  if (!mode || argc != (*mode == LaunchMode::exec ? 7 : 6)) {
+  auto mode = argc == 6 ? mode_of(argv[0]) : std::nullopt;
+  if (!mode) {
     return std::nullopt;
   }
   ContainerLaunch launch;
@@ -71,9 +64,6 @@ std::optional<ContainerLaunch> ContainerLaunch::parse(int argc, char** argv) {
   launch.stdout_path = argv[3];
   launch.stderr_path = argv[4];
   launch.program = argv[5];
-  if (*mode == LaunchMode::exec) {
-    launch.process_json = argv[6];
-  }
   return launch;
 }
 

@@ -16,15 +16,18 @@ namespace wasmshim::runtime {
 
 // The fd a traced container process writes its spans to.
 inline constexpr int kTraceFd = 3;
-// The fd an exec'd process reads its container's config.json from: once it
-// has joined the container's mount namespace, the bundle is out of reach.
-inline constexpr int kSpecFd = 3;
+// An exec'd process reads its process (the runtime-spec JSON) from here,
+// not from argv, where the command line would show its environment.
+inline constexpr int kExecProcessFd = 3;
+// The container's mount namespace, when it has one of its own: the exec'd
+// process joins it last, once it has read what lies on the host.
+inline constexpr int kExecMountNamespaceFd = 4;
 
 enum class LaunchMode { wasm, native, exec };
 
-// argv: SELF --wasmshim-container MODE BUNDLE STDIN STDOUT STDERR PROGRAM
-// [PROCESS_JSON]. An exec's stdio and spec come as fds 0-2 and kSpecFd
-// (its BUNDLE and stdio paths are empty); PROCESS_JSON is its process.
+// argv: SELF --wasmshim-container MODE BUNDLE STDIN STDOUT STDERR PROGRAM.
+// An exec's stdio comes as fds 0-2 (its stdio paths are empty) and its
+// process on kExecProcessFd; its BUNDLE is its container's.
 struct ContainerLaunch {
   LaunchMode mode = LaunchMode::wasm;
   std::string bundle;
@@ -33,7 +36,6 @@ struct ContainerLaunch {
   std::string stderr_path;
   // The module or executable, as the container sees it.
   std::string program;
-  std::string process_json;
 
   std::vector<std::string> argv(const std::string& self) const;
   // From the arguments after the mode flag; nullopt when they do not fit.

@@ -2,14 +2,17 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <system_error>
 #include <utility>
 
 #include "container_process.h"
+#include "wasmshim/base/fd_io.h"
 #include "wasmshim/container/setup.h"
 #include "wasmshim/container/spawn.h"
 #include "wasmshim/otel/instrument.h"
@@ -23,40 +26,48 @@ using ttrpc::StatusCode;
 using ttrpc::StatusError;
 using ttrpc::UniqueFd;
 
-struct NamespaceKind {
-  int clone_flag;
-  const char* spec_type;  // as config.json names it
-  const char* proc_name;  // as /proc/PID/ns names it
-};
-
-// The order the child joins them in; the mount namespace before the
-// cgroup one, which is resolved against it.
-constexpr std::array<NamespaceKind, 6> kJoined{{
-    {CLONE_NEWIPC, "ipc", "ipc"},
-    {CLONE_NEWUTS, "uts", "uts"},
-    {CLONE_NEWNET, "network", "net"},
-    {CLONE_NEWPID, "pid", "pid"},
-    {CLONE_NEWNS, "mount", "mnt"},
-    {CLONE_NEWCGROUP, "cgroup", "cgroup"},
-}};
-
-bool same_namespace(const std::string& a, const std::string& b) {
-  struct stat first {};
-  struct stat second {};
-  return ::stat(a.c_str(), &first) == 0 && ::stat(b.c_str(), &second) == 0 &&
-         first.st_dev == second.st_dev && first.st_ino == second.st_ino;
-}
-
-// The container's namespaces that are not the shim's own, by path.
-std::vector<container::OciNamespace> namespaces_of(pid_t pid) {
-  std::vector<container::OciNamespace> out;
-  for (const auto& kind : kJoined) {
-    const std::string theirs = "/proc/" + std::to_string(pid) + "/ns/" + kind.proc_name;
-    if (!same_namespace(theirs, std::string("/proc/self/ns/") + kind.proc_name)) {
-      out.push_back({kind.clone_flag, kind.spec_type, theirs});
+// The container's namespaces that are not the shim's own, opened from its
+// process. Afterwards the pidfd says whether that pid still was the
+// container's process: if it was, the fds are its namespaces, whatever
+// happens to the pid later.
+std::vector<std::pair<const container::NamespaceType*, UniqueFd>> open_namespaces(
+    const ExecTarget& target, const std::string& exec_id) {
+  std::vector<std::pair<const container::NamespaceType*, UniqueFd>> out;
+  for (const auto& type : container::namespace_types()) {
+    if (type.clone_flag == CLONE_NEWUSER) {
+      continue;
     }
+    const std::string name(type.proc_name);
+    UniqueFd theirs(::open(("/proc/" + std::to_string(target.init_pid) + "/ns/" + name).c_str(),
+                           O_RDONLY | O_CLOEXEC));
+    struct stat their_status {};
+    struct stat own_status {};
+    if (!theirs.valid() || ::fstat(theirs.get(), &their_status) != 0) {
+      break;  // gone: the check below says so
+    }
+    if (::stat(("/proc/self/ns/" + name).c_str(), &own_status) == 0 &&
+        own_status.st_dev == their_status.st_dev && own_status.st_ino == their_status.st_ino) {
+      continue;
+    }
+    out.emplace_back(&type, std::move(theirs));
+  }
+  if (target.init_pidfd < 0 ||
+      ::syscall(SYS_pidfd_send_signal, target.init_pidfd, 0, nullptr, 0) != 0) {
+    throw StatusError(StatusCode::kFailedPrecondition,
+                      "exec " + exec_id + ": the container's process has exited");
   }
   return out;
+}
+
+// The exec's process, for the child to read before it joins the container.
+UniqueFd process_file(const std::string& process_json) {
+  UniqueFd file(::memfd_create("wasmshim-exec-process", MFD_CLOEXEC));
+  if (!file.valid() || !base::write_all(file.get(), process_json) ||
+      ::lseek(file.get(), 0, SEEK_SET) != 0) {
+    throw StatusError(StatusCode::kInternal,
+                      "passing the exec's process: " + std::generic_category().message(errno));
+  }
+  return file;
 }
 
 UniqueFd open_or_throw(const std::string& path, int flags, const std::string& what) {
@@ -69,11 +80,18 @@ UniqueFd open_or_throw(const std::string& path, int flags, const std::string& wh
 }
 
 container::OciProcess parse_process(const shim::ExecConfig& config) {
+  container::OciProcess process;
   try {
-    return container::parse_oci_process(config.process_json);
+    process = container::parse_oci_process(config.process_json);
   } catch (const container::OciSpecError& e) {
     throw StatusError(StatusCode::kInvalidArgument, "exec " + config.exec_id + ": " + e.what());
   }
+  if (process.terminal) {
+    throw StatusError(StatusCode::kInvalidArgument,
+                      "exec " + config.exec_id +
+                          ": its process asks for a terminal, which wasmshim does not support");
+  }
+  return process;
 }
 
 ContainerProgram find_exec_program(pid_t init_pid, const container::OciProcess& process,
@@ -112,22 +130,32 @@ std::uint32_t ExecProcess::start() {
   UniqueFd stdin_fd = open_or_throw(config_.stdin_path, O_RDONLY, "the exec's stdin");
   UniqueFd stdout_fd = open_or_throw(config_.stdout_path, O_WRONLY, "the exec's stdout");
   UniqueFd stderr_fd = open_or_throw(config_.stderr_path, O_WRONLY, "the exec's stderr");
-  UniqueFd spec_fd(::open((target_.bundle + "/config.json").c_str(), O_RDONLY | O_CLOEXEC));
-  if (!spec_fd.valid()) {
-    throw StatusError(StatusCode::kInternal,
-                      "exec " + config_.exec_id + ": reading " + target_.bundle +
-                          "/config.json: " + std::generic_category().message(errno));
-  }
-  ContainerLaunch launch{LaunchMode::exec, target_.spec.root_path, {}, {}, {},
-                         program_.path,    config_.process_json};
+  UniqueFd process = process_file(config_.process_json);
+  auto namespaces = open_namespaces(target_, config_.exec_id);
+  ContainerLaunch launch;
+  launch.mode = LaunchMode::exec;
+  launch.bundle = target_.bundle;
+  launch.program = program_.path;
   container::SpawnRequest request;
   request.path = shim::self_executable();
   request.argv = launch.argv(request.path);
   request.env = shim::child_environment({});
-  request.namespaces = namespaces_of(target_.init_pid);
   request.cgroup = target_.cgroup != nullptr && !target_.cgroup->empty() ? target_.cgroup : nullptr;
-  request.fds = {
-      {stdin_fd.get(), 0}, {stdout_fd.get(), 1}, {stderr_fd.get(), 2}, {spec_fd.get(), kSpecFd}};
+  request.fds = {{stdin_fd.get(), 0},
+                 {stdout_fd.get(), 1},
+                 {stderr_fd.get(), 2},
+                 {process.get(), kExecProcessFd}};
+  // The mount namespace is joined by the process itself, last: until then
+  // it still execs and reads what lies on the host (this binary, the
+  // bundle's config.json).
+  for (const auto& [type, fd] : namespaces) {
+    if (type->clone_flag == CLONE_NEWNS) {
+      request.fds.emplace_back(fd.get(), kExecMountNamespaceFd);
+    } else {
+      request.namespaces.push_back({type->clone_flag, std::string(type->spec_name),
+                                    "/proc/self/fd/" + std::to_string(fd.get())});
+    }
+  }
   pid_t pid = -1;
   try {
     pid = container::spawn_container_process(request);

@@ -17,12 +17,14 @@
 
 namespace wasmshim::runtime {
 
-// The running container an exec joins. `cgroup` (may be null) belongs to
-// the container's instance, which outlives its execs.
+// The running container an exec joins: its process (the pid, and a pidfd
+// that tells whether that pid is still that process) and its cgroup (may
+// be null). Both belong to the container's instance, which outlives its
+// execs (the Task service releases execs first).
 struct ExecTarget {
   pid_t init_pid = 0;
+  int init_pidfd = -1;
   std::string bundle;
-  container::OciSpec spec;
   const container::Cgroup* cgroup = nullptr;
 };
 

@@ -3,6 +3,7 @@
 // container as a Wasm one does (the same isolation, from the same spec),
 // then execs the program the shim resolved at Create or Exec.
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +13,8 @@
 #include <vector>
 
 #include "container_process.h"
+#include "wasmshim/base/c_strings.h"
+#include "wasmshim/base/fd_io.h"
 #include "wasmshim/container/oci_spec.h"
 #include "wasmshim/container/setup.h"
 #include "wasmshim/otel/instrument.h"
@@ -19,20 +22,10 @@
 namespace wasmshim::runtime {
 namespace {
 
-std::vector<char*> pointers(const std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  out.reserve(strings.size() + 1);
-  for (const auto& s : strings) {
-    out.push_back(const_cast<char*>(s.c_str()));
-  }
-  out.push_back(nullptr);
-  return out;
-}
-
 // Returns only when the exec fails, with the status to exit with.
 int exec_program(const std::string& path, const container::OciProcess& process) {
-  std::vector<char*> argv = pointers(process.args);
-  std::vector<char*> envp = pointers(process.env);
+  std::vector<char*> argv = base::c_string_array(process.args);
+  std::vector<char*> envp = base::c_string_array(process.env);
   ::execve(path.c_str(), argv.data(), envp.data());
   const int error = errno;
   std::fprintf(stderr, "wasmshim: exec %s: %s\n", path.c_str(), std::strerror(error));
@@ -54,21 +47,15 @@ void enter_root_and_cwd(const container::OciSpec& spec, bool pivoted) {
   }
 }
 
-// The spec the shim handed over on kSpecFd (an exec'd process can no longer
-// reach the bundle): the container's, with the exec's own process.
+// The container's spec with the exec's own process (from kExecProcessFd),
+// read while the bundle is still in reach.
 container::OciSpec exec_spec(const ContainerLaunch& launch) {
-  std::string text;
-  char buffer[16384];
-  ssize_t n = 0;
-  while ((n = ::read(kSpecFd, buffer, sizeof(buffer))) != 0) {
-    if (n < 0 && errno != EINTR) {
-      fail("reading the container's config.json");
-    }
-    text.append(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
+  const auto process = base::read_all(kExecProcessFd);
+  if (!process) {
+    fail("reading the exec's process");
   }
-  ::close(kSpecFd);
-  container::OciSpec spec = container::parse_oci_spec(text, "/");
-  spec.process = container::parse_oci_process(launch.process_json);
+  container::OciSpec spec = container::load_oci_spec(launch.bundle);
+  spec.process = container::parse_oci_process(*process);
   return spec;
 }
 
@@ -103,23 +90,23 @@ int run_native_container(const ContainerLaunch& launch) {
   return exec_program(launch.program, spec.process);
 }
 
-// Already in the container's namespaces and cgroup (the shim's spawn joined
-// them), with its stdio on fds 0-2: only the process's own settings remain.
+// In the container's cgroup and its namespaces but the mount one (the
+// shim's spawn joined them), with its stdio on fds 0-2: the mount namespace
+// and the process's own settings remain.
 int run_exec_process(const ContainerLaunch& launch) {
   container::OciSpec spec;
   try {
     spec = exec_spec(launch);
-    ::close_range(3, ~0U, 0);
-    const container::OciNamespace* mount = container::find_namespace(spec, "mount");
-    // In a container without a mount namespace of its own the root is
-    // still the host's: the rootfs path the shim resolved is under it.
-    const bool in_container_root = mount != nullptr && mount->path.empty();
-    if (!in_container_root) {
-      spec.root_path = launch.bundle;
+    // Passed only when the container has a mount namespace of its own;
+    // without one, its root is a directory of the host's to chroot into.
+    const bool own_mount_namespace = ::fcntl(kExecMountNamespaceFd, F_GETFD) != -1;
+    if (own_mount_namespace && ::setns(kExecMountNamespaceFd, CLONE_NEWNS) != 0) {
+      fail("joining the container's mount namespace");
     }
+    ::close_range(3, ~0U, 0);
     container::apply_rlimits(spec);
     container::apply_oom_score_adj(spec.process);
-    enter_root_and_cwd(spec, in_container_root);
+    enter_root_and_cwd(spec, own_mount_namespace);
     container::apply_apparmor_profile(spec.process);
     container::drop_privileges(spec);
   } catch (const std::exception& e) {

@@ -34,6 +34,10 @@ void ShimChild::signal(std::uint32_t signal) const {
 }
 
 shim::ExitStatus ShimChild::reap() {
+  if (pid_ <= 0 || reaped_) {
+    // Never started, or reaped: waitpid here would take another child.
+    return {255, std::chrono::system_clock::now()};
+  }
   int status = 0;
   pid_t done = 0;
   do {

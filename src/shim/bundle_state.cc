@@ -51,7 +51,9 @@ void RecordingEventSink::publish(const std::string& topic,
       if (auto it = bundles_.find(start->container_id()); it != bundles_.end()) {
         write_bundle_state(it->second, {start->pid(), std::nullopt, 0});
       }
-    } else if (const auto* exit = dynamic_cast<const events::TaskExit*>(&event)) {
+    } else if (const auto* exit = dynamic_cast<const events::TaskExit*>(&event);
+               exit != nullptr && exit->id() == exit->container_id()) {
+      // The task's own exit; an exec's (its own id) says nothing of the task.
       if (auto it = bundles_.find(exit->container_id()); it != bundles_.end()) {
         write_bundle_state(it->second,
                            {exit->pid(), exit->exit_status(),

@@ -7,10 +7,11 @@
 #include <string>
 #include <string_view>
 
+#include "wasmshim/base/fd_io.h"
+
 namespace wasmshim::shim {
 
-// All of `text`, or as much as the descriptor takes; false on an error.
-bool write_all(int fd, std::string_view text);
+using base::write_all;
 
 // Creates or replaces `path` with `text`; false if it could not.
 bool write_small_file(const std::string& path, std::string_view text);

@@ -3,6 +3,7 @@
 #include <google/protobuf/empty.pb.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 
 #include "github.com/containerd/containerd/api/events/task.pb.h"
@@ -40,6 +41,8 @@ constexpr std::uint32_t kSignalExitBase = 128;
 // How long a Kill that arrives during its task's Start waits for the
 // process before answering that the task is still starting.
 constexpr auto kKillWaitsForStart = std::chrono::seconds(10);
+// How long a task's exit waits for its killed execs' exits to be announced.
+constexpr auto kExecsEndWithin = std::chrono::seconds(5);
 
 }  // namespace
 
@@ -244,6 +247,7 @@ task::StartResponse TaskService::start(const task::StartRequest& request) {
     std::lock_guard lock(mutex_);
     task->init.phase = Phase::stopped;
     task->init.exit = ExitStatus{kSignalExitBase - 1, std::chrono::system_clock::now()};
+    task->init.exit_announced = true;  // no TaskExit: Start itself failed
     exited_.notify_all();
     started_.notify_all();
     rethrow_as_status("starting task " + request.id());
@@ -266,44 +270,81 @@ task::StartResponse TaskService::start(const task::StartRequest& request) {
   return response;
 }
 
-// Under the lock throughout: an exec's spawn is short, and neither its task
-// nor its record can go away meanwhile.
+// The spawn runs without the lock, as a task's own Start does; the record
+// shows as running meanwhile (a second Start is refused, a Kill waits for
+// the pid) and the task's Delete waits for it.
 task::StartResponse TaskService::start_exec(const task::StartRequest& request) {
   trace::ScopedSpan span("wasmshim.shim", "instance.start");
   span.set("container.id", request.id()).set("exec.id", request.exec_id());
-  std::lock_guard lock(mutex_);
-  Task& task = find_locked(request.id());
-  ProcessRecord& record = find_process_locked(request.id(), request.exec_id());
-  if (record.phase != Phase::created) {
-    throw StatusError(StatusCode::kFailedPrecondition,
-                      "exec process " + request.exec_id() + " was already started");
+  Task* task = nullptr;
+  ProcessRecord* record = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    task = &find_locked(request.id());
+    record = &find_process_locked(request.id(), request.exec_id());
+    if (record->phase != Phase::created) {
+      throw StatusError(StatusCode::kFailedPrecondition,
+                        "exec process " + request.exec_id() + " was already started");
+    }
+    if (task->init.phase != Phase::running) {
+      throw StatusError(StatusCode::kFailedPrecondition, "exec process " + request.exec_id() +
+                                                             ": task " + request.id() +
+                                                             " has exited: nothing to exec into");
+    }
+    record->phase = Phase::running;
+    ++task->starts_in_flight;
   }
+  std::uint32_t pid = 0;
   try {
-    record.pid = record.exec->start();
+    pid = record->exec->start();
   } catch (const std::exception& e) {
     span.fail(e.what());
-    record.phase = Phase::stopped;
-    record.exit = ExitStatus{kSignalExitBase - 1, std::chrono::system_clock::now()};
+    {
+      std::lock_guard lock(mutex_);
+      record->phase = Phase::stopped;
+      record->exit = ExitStatus{kSignalExitBase - 1, std::chrono::system_clock::now()};
+      record->exit_announced = true;  // no TaskExit: Start itself failed
+      --task->starts_in_flight;
+    }
     exited_.notify_all();
+    started_.notify_all();
     rethrow_as_status("starting exec process " + request.exec_id());
   }
-  span.set("process.pid", static_cast<std::int64_t>(record.pid));
-  record.phase = Phase::running;
-  record.started_in = trace::current();
+  span.set("process.pid", static_cast<std::int64_t>(pid));
+  {
+    std::lock_guard lock(mutex_);
+    record->pid = pid;
+    record->started_in = trace::current();
+  }
+  started_.notify_all();
+  // TaskExecStarted goes out before the watcher can publish its TaskExit.
   events::TaskExecStarted event;
   event.set_container_id(request.id());
   event.set_exec_id(request.exec_id());
-  event.set_pid(record.pid);
+  event.set_pid(pid);
   publish("/tasks/exec-started", event);
-  watch_exit(request.id(), task, record);
+  {
+    std::lock_guard lock(mutex_);
+    watch_exit(request.id(), *task, *record);
+    if (task->init.phase == Phase::stopped) {
+      // Its task's process went while it started: it goes too.
+      try {
+        record->exec->kill(SIGKILL);
+      } catch (const std::exception&) {
+        // Its watcher sees it exit either way.
+      }
+    }
+    --task->starts_in_flight;
+  }
+  exited_.notify_all();
   task::StartResponse response;
-  response.set_pid(record.pid);
+  response.set_pid(pid);
   return response;
 }
 
-void TaskService::kill_execs_locked(Task& task) {
+void TaskService::end_execs_locked(std::unique_lock<std::mutex>& lock, Task& task) {
   for (auto& [exec_id, record] : task.execs) {
-    if (record->phase == Phase::running) {
+    if (record->phase == Phase::running && record->pid != 0) {
       try {
         record->exec->kill(SIGKILL);
       } catch (const std::exception&) {
@@ -311,6 +352,28 @@ void TaskService::kill_execs_locked(Task& task) {
       }
     }
   }
+  // Killed, they are gone at once; the bound only keeps a process stuck in
+  // the kernel from holding the task's own exit back for good.
+  exited_.wait_for(lock, kExecsEndWithin, [&] {
+    return std::all_of(task.execs.begin(), task.execs.end(), [](const auto& entry) {
+      return entry.second->phase == Phase::created || entry.second->exit_announced;
+    });
+  });
+}
+
+void TaskService::finish(const std::string& id, ProcessRecord& record, ExitStatus status) {
+  events::TaskExit event;
+  event.set_container_id(id);
+  event.set_id(record.exec_id.empty() ? id : record.exec_id);
+  event.set_pid(record.pid);
+  event.set_exit_status(status.code);
+  set_time(*event.mutable_exited_at(), status.at);
+  publish("/tasks/exit", event);
+  {
+    std::lock_guard lock(mutex_);
+    record.exit_announced = true;
+  }
+  exited_.notify_all();
 }
 
 void TaskService::watch_exit(const std::string& id, Task& task, ProcessRecord& record) {
@@ -333,14 +396,12 @@ void TaskService::watch_exit(const std::string& id, Task& task, ProcessRecord& r
         span.set("signal", static_cast<std::int64_t>(status.code - kSignalExitBase));
       }
     }
-    std::uint32_t pid = 0;
     {
-      std::lock_guard lock(mutex_);
+      std::unique_lock lock(mutex_);
       record.phase = Phase::stopped;
       record.exit = status;
-      pid = record.pid;
       if (record.exec_id.empty()) {
-        kill_execs_locked(task);
+        end_execs_locked(lock, task);
       }
     }
     if (record.exec_id.empty() && task.instance->oom_killed()) {
@@ -348,17 +409,7 @@ void TaskService::watch_exit(const std::string& id, Task& task, ProcessRecord& r
       oom.set_container_id(id);
       publish("/tasks/oom", oom);
     }
-    // Publish TaskExit before releasing waiters, so whoever saw Wait
-    // return can count on the event having been sent.
-    events::TaskExit event;
-    event.set_container_id(id);
-    event.set_id(record.exec_id.empty() ? id : record.exec_id);
-    event.set_pid(pid);
-    event.set_exit_status(status.code);
-    set_time(*event.mutable_exited_at(), status.at);
-    publish("/tasks/exit", event);
-    std::lock_guard lock(mutex_);
-    exited_.notify_all();
+    finish(id, record, status);
   });
 }
 
@@ -393,12 +444,15 @@ task::DeleteResponse TaskService::remove(const task::DeleteRequest& request) {
   }
   std::unique_ptr<Task> task;
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     Task& found = find_locked(request.id());
     if (found.init.phase == Phase::running) {
       throw StatusError(StatusCode::kFailedPrecondition,
                         "task " + request.id() + " is running: kill it before deleting it");
     }
+    // An exec that was starting as the task's process exited is killed by
+    // its Start: wait for that.
+    exited_.wait(lock, [&] { return found.starts_in_flight == 0; });
     task = std::move(tasks_[request.id()]);
     tasks_.erase(request.id());
   }
@@ -461,8 +515,15 @@ void TaskService::kill(const task::KillRequest& request) {
   // ls`) before its process exists: the signal waits for the process.
   started_.wait_for(lock, kKillWaitsForStart, [&] {
     auto it = tasks_.find(request.id());
-    return it == tasks_.end() || it->second->init.phase != Phase::running ||
-           it->second->init.pid != 0;
+    if (it == tasks_.end()) {
+      return true;
+    }
+    const ProcessRecord* record = &it->second->init;
+    if (!request.exec_id().empty()) {
+      auto exec = it->second->execs.find(request.exec_id());
+      record = exec == it->second->execs.end() ? nullptr : exec->second.get();
+    }
+    return record == nullptr || record->phase != Phase::running || record->pid != 0;
   });
   Task& task = find_locked(request.id());
   ProcessRecord& record = find_process_locked(request.id(), request.exec_id());
@@ -473,17 +534,11 @@ void TaskService::kill(const task::KillRequest& request) {
       throw StatusError(StatusCode::kNotFound, name + " has already exited");
     case Phase::created: {
       // Never started: it ends here, as if the signal had killed it.
+      const ExitStatus status{kSignalExitBase + request.signal(), std::chrono::system_clock::now()};
       record.phase = Phase::stopped;
-      record.exit =
-          ExitStatus{kSignalExitBase + request.signal(), std::chrono::system_clock::now()};
+      record.exit = status;
       lock.unlock();
-      events::TaskExit event;
-      event.set_container_id(request.id());
-      event.set_id(request.exec_id().empty() ? request.id() : request.exec_id());
-      event.set_exit_status(kSignalExitBase + request.signal());
-      set_time(*event.mutable_exited_at(), std::chrono::system_clock::now());
-      publish("/tasks/exit", event);
-      exited_.notify_all();
+      finish(request.id(), record, status);
       return;
     }
     case Phase::running: {
@@ -493,13 +548,11 @@ void TaskService::kill(const task::KillRequest& request) {
       trace::ScopedSpan span("wasmshim.shim", "instance.kill");
       span.set("container.id", request.id())
           .set("signal", static_cast<std::int64_t>(request.signal()));
-      process_of(task, record).kill(request.signal());
       if (request.all() && request.exec_id().empty()) {
-        for (auto& [exec_id, exec] : task.execs) {
-          if (exec->phase == Phase::running) {
-            exec->exec->kill(request.signal());
-          }
-        }
+        // Every process in the container, execs and what they started too.
+        task.instance->kill_all(request.signal());
+      } else {
+        process_of(task, record).kill(request.signal());
       }
       return;
     }
@@ -512,7 +565,7 @@ task::WaitResponse TaskService::wait(const task::WaitRequest& request,
   ProcessRecord* record = &find_process_locked(request.id(), request.exec_id());
   auto period_start = std::chrono::steady_clock::now();
   std::int64_t period_start_ns = trace::now_unix_nano();
-  while (!record->exit) {
+  while (!record->exit_announced) {
     exited_.wait_for(lock, std::min(std::chrono::milliseconds(200), options_.wait_span_interval));
     if (std::chrono::steady_clock::now() - period_start >= options_.wait_span_interval) {
       // A long Wait shows up in its trace while it lasts.

@@ -89,7 +89,11 @@ class TaskService {
     bool terminal = false;
     Phase phase = Phase::created;
     std::uint32_t pid = 0;
+    // Known once the process has gone (State and Delete report it)...
     std::optional<ExitStatus> exit;
+    // ...and announced once its TaskExit has been published: Wait returns
+    // only then, so whoever saw Wait return can count on the event.
+    bool exit_announced = false;
     std::thread exit_watcher;
     // The Start RPC's context, for the span that waits for the exit.
     trace::Parent started_in;
@@ -98,8 +102,11 @@ class TaskService {
     InstanceConfig config;
     std::unique_ptr<Instance> instance;
     ProcessRecord init;
-    // Records never move: watcher threads hold them by reference.
+    // Records never move: watcher threads hold them by reference. Declared
+    // after `instance`, so they go first: an exec uses its container's.
     std::map<std::string, std::unique_ptr<ProcessRecord>> execs;
+    // Exec starts under way without the lock; Delete waits for them.
+    int starts_in_flight = 0;
     bool rootfs_mounted = false;
   };
 
@@ -111,8 +118,11 @@ class TaskService {
   task::StartResponse start_exec(const task::StartRequest& request);
   void watch_exit(const std::string& id, Task& task, ProcessRecord& record);
   // Once the task's own process has gone, its execs go too (as in a pid
-  // namespace of its own, where the kernel ends them).
-  void kill_execs_locked(Task& task);
+  // namespace of its own, where the kernel ends them), and their exits are
+  // announced before the task's (as containerd's runc shim orders them).
+  void end_execs_locked(std::unique_lock<std::mutex>& lock, Task& task);
+  // Records the exit, publishes TaskExit, then announces it to waiters.
+  void finish(const std::string& id, ProcessRecord& record, ExitStatus status);
   // Deletes an exec that has exited.
   task::DeleteResponse remove_exec(const task::DeleteRequest& request);
   void publish(const std::string& topic, const google::protobuf::MessageLite& event);

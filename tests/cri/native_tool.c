@@ -4,7 +4,7 @@
  *
  *   native_tool echo ARGS...    prints ARGS with spaces between, exit 0
  *   native_tool exit N          exits with status N
- *   native_tool sleep SECONDS   sleeps; on SIGTERM says so and exits 0
+ *   native_tool sleep SECONDS   says it sleeps, sleeps; on SIGTERM says so and exits 0
  *   native_tool alloc MIB       allocates and touches MIB MiB, then sleeps
  *   native_tool lines N         prints "line 1" .. "line N", exit 0
  *   native_tool env NAME        prints $NAME (exit 1 when it is not set)
@@ -54,6 +54,11 @@ static int sleep_command(long seconds) {
   action.sa_handler = on_sigterm;
   sigemptyset(&action.sa_mask);
   sigaction(SIGTERM, &action, NULL); /* no SA_RESTART: nanosleep returns */
+  /* Said once the handler is in place: as a pid namespace's first process
+   * the tool ignores a SIGTERM that comes before, and a test that stops it
+   * waits for this line first. */
+  printf("native_tool: sleeping\n");
+  fflush(stdout);
   struct timespec left = {seconds, 0};
   while (!terminated && nanosleep(&left, &left) != 0 && errno == EINTR) {
   }

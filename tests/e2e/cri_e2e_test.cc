@@ -115,6 +115,21 @@ bool has_line_ending_in(const std::string& text, const std::string& ending) {
   return false;
 }
 
+// Waits until the container's CRI log has a line ending in `ending` (a
+// positive signal, e.g. that a program has set up its signal handlers).
+bool wait_for_log_line(CriClient& client, const std::string& container_id,
+                       const std::string& ending, std::chrono::seconds timeout = 30s) {
+  const std::string path = client.container_status(container_id).response.status().log_path();
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
+  while (!has_line_ending_in(read_file(path), ending)) {
+    if (std::chrono::steady_clock::now() > give_up) {
+      return false;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
+
 TEST_F(CriE2E, VersionStatusAndImagesAnswer) {
   auto version = cri().version();
   ASSERT_TRUE(version.ok()) << version.error();
@@ -197,7 +212,9 @@ TEST_F(CriE2E, RuncExecSyncReturnsOutputAndExitCode) {
   EXPECT_TRUE(stats.response.stats().has_cpu()) << stats.response.DebugString();
   EXPECT_TRUE(stats.response.stats().has_memory()) << stats.response.DebugString();
 
-  // Stopped with time to spare, the tool takes SIGTERM and exits 0.
+  // Stopped with time to spare, the tool takes SIGTERM and exits 0 (once
+  // it has said its handler is in place).
+  ASSERT_TRUE(wait_for_log_line(cri(), *id, " stdout F native_tool: sleeping"));
   auto stopped = cri().stop_container(*id, 10s);
   ASSERT_TRUE(stopped.ok()) << stopped.error();
   auto status = wait_for_state(cri(), *id, cri::CONTAINER_EXITED);
@@ -391,6 +408,7 @@ TEST_F(CriE2E, StopContainerEndsWasmAndNativeContainersWithSigterm) {
   EXPECT_EQ(status.state(), cri::CONTAINER_EXITED);
   EXPECT_EQ(status.exit_code(), 128 + SIGTERM);
 
+  ASSERT_TRUE(wait_for_log_line(cri(), *sidecar, " stdout F native_tool: sleeping"));
   stopped = cri().stop_container(*sidecar, 60s);
   ASSERT_TRUE(stopped.ok()) << stopped.error();
   status = cri().container_status(*sidecar).response.status();

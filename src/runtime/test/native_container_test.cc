@@ -6,11 +6,13 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <tuple>
 
 #include "support/temp_dir.h"
@@ -50,6 +52,18 @@ class NativeContainer : public ::testing::Test {
   std::string out_path() const { return (dir_.path() / "stdout").string(); }
   std::string err_path() const { return (dir_.path() / "stderr").string(); }
   std::string out() const { return read_all(out_path()); }
+  // Waits until the program has written `text` to its stdout (a positive
+  // signal), for at most a minute.
+  bool wait_for_output(const std::string& text) const {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    while (out() != text) {
+      if (std::chrono::steady_clock::now() > give_up) {
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+  }
   std::string err() const { return read_all(err_path()); }
 
   // A file in the test directory, made executable.
@@ -94,8 +108,30 @@ TEST_F(NativeContainer, ReportsTheProgramsExitStatus) {
 TEST_F(NativeContainer, ASignalEndsItWith128PlusTheSignal) {
   auto instance = ContainerInstance::create(bundle({{"args", {"sleep", "1000"}}}));
   instance->start();
+  instance->kill(SIGKILL);
+  EXPECT_EQ(instance->wait().code, 128U + SIGKILL);
+}
+
+// The signal reaches the program itself: its own handler answers it.
+TEST_F(NativeContainer, SignalsReachTheProgram) {
+  auto instance = ContainerInstance::create(bundle(
+      {{"args", {"sh", "-c", "trap 'exit 42' TERM; echo ready; while :; do sleep 0.01; done"}},
+       {"env", {"PATH=/bin:/usr/bin"}}}));
+  instance->start();
+  ASSERT_TRUE(wait_for_output("ready\n"));
   instance->kill(SIGTERM);
-  EXPECT_EQ(instance->wait().code, 128U + SIGTERM);
+  EXPECT_EQ(instance->wait().code, 42U);
+}
+
+// argv goes to the program as the spec writes it, argv[0] included (not
+// the path the lookup found).
+TEST_F(NativeContainer, ArgvIsTheSpecsAsWritten) {
+  auto instance = ContainerInstance::create(
+      bundle({{"args", {"sh", "-c", "tr '\\0' ' ' < /proc/$$/cmdline", "name", "two words"}},
+              {"env", {"PATH=/bin:/usr/bin"}}}));
+  instance->start();
+  EXPECT_EQ(instance->wait().code, 0U) << err();
+  EXPECT_EQ(out(), "sh -c tr '\\0' ' ' < /proc/$$/cmdline name two words ");
 }
 
 TEST_F(NativeContainer, RunsAScriptThroughItsInterpreter) {
@@ -167,6 +203,61 @@ TEST_F(NativeContainer, ExecRunsAProcessWithItsOwnSettingsAndStdio) {
   EXPECT_EQ(read_all(dir_.path() / "exec-out"), "exec from-exec /tmp\n");
   instance->kill(SIGKILL);
   EXPECT_EQ(instance->wait().code, 128U + SIGKILL);
+}
+
+TEST_F(NativeContainer, ExecFindsAScriptThroughItsOwnPath) {
+  auto instance = ContainerInstance::create(bundle({{"args", {"sleep", "1000"}}}));
+  instance->start();
+  std::filesystem::create_directories(dir_.path() / "tools");
+  const std::string tool = (dir_.path() / "tools" / "probe").string();
+  std::ofstream(tool) << "#!/bin/sh\necho \"probe $1\"\n";
+  std::filesystem::permissions(tool, std::filesystem::perms::owner_all);
+  std::ofstream{dir_.path() / "exec-out"};
+  shim::ExecConfig exec_config;
+  exec_config.exec_id = "script";
+  exec_config.process_json = json{
+      {"args", {"probe", "ran"}},
+      {"env", {"PATH=" + (dir_.path() / "tools").string()}},
+      {"cwd", "/"}}.dump();
+  exec_config.stdout_path = (dir_.path() / "exec-out").string();
+  auto exec = instance->exec(exec_config);
+  exec->start();
+  EXPECT_EQ(exec->wait().code, 0U);
+  EXPECT_EQ(read_all(dir_.path() / "exec-out"), "probe ran\n");
+  instance->kill(SIGKILL);
+  instance->wait();
+}
+
+TEST_F(NativeContainer, AnExecThatCannotEnterItsCwdSaysSo) {
+  auto instance = ContainerInstance::create(bundle({{"args", {"sleep", "1000"}}}));
+  instance->start();
+  std::ofstream{dir_.path() / "exec-err"};
+  shim::ExecConfig exec_config;
+  exec_config.exec_id = "nowhere";
+  exec_config.process_json =
+      json{{"args", {"/bin/sh", "-c", "true"}}, {"cwd", "/no/such/dir"}}.dump();
+  exec_config.stderr_path = (dir_.path() / "exec-err").string();
+  auto exec = instance->exec(exec_config);
+  exec->start();
+  EXPECT_EQ(exec->wait().code, 125U);
+  EXPECT_NE(read_all(dir_.path() / "exec-err").find("chdir to process.cwd /no/such/dir"),
+            std::string::npos);
+  instance->kill(SIGKILL);
+  instance->wait();
+}
+
+TEST_F(NativeContainer, NoExecStartsOnceTheContainersProcessHasGone) {
+  auto instance = ContainerInstance::create(bundle({{"args", {"sleep", "1000"}}}));
+  instance->start();
+  shim::ExecConfig exec_config;
+  exec_config.exec_id = "late";
+  exec_config.process_json = json{{"args", {"/bin/true"}}, {"cwd", "/"}}.dump();
+  auto exec = instance->exec(exec_config);
+  instance->kill(SIGKILL);
+  instance->wait();
+  auto [code, message] = status_of([&] { exec->start(); });
+  EXPECT_EQ(code, StatusCode::kFailedPrecondition);
+  EXPECT_NE(message.find("the container's process has exited"), std::string::npos) << message;
 }
 
 TEST_F(NativeContainer, ExecOfAMissingProgramIsNotFound) {

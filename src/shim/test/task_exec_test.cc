@@ -98,6 +98,8 @@ TEST(TaskExec, ExecsAreKilledWhenTheTasksProcessExits) {
   EXPECT_EQ(f.service->wait(with_exec<task::WaitRequest>("c1", "e1")).exit_status(),
             128u + SIGKILL);
   f.service->wait(Fixture::with_id<task::WaitRequest>("c1"));
+  // The exec's exit is announced before its task's, as runc's shim does.
+  EXPECT_EQ(f.events.exit_ids(), (std::vector<std::string>{"e1", "c1"}));
   // Deleting the task releases its execs with it.
   f.service->remove(Fixture::with_id<task::DeleteRequest>("c1"));
   EXPECT_TRUE(f.exec_control->removed);
@@ -117,11 +119,37 @@ TEST(TaskExec, WhatCannotBeExecdIsRefused) {
             StatusCode::kAlreadyExists);
   EXPECT_EQ(code_of([&] { f.service->start(with_exec<task::StartRequest>("c1", "e2")); }),
             StatusCode::kNotFound);
-  // Not running any more: nothing to exec into.
+  // Not running any more: nothing to exec into, nor to start an exec in.
   f.control->finish(0);
   f.service->wait(Fixture::with_id<task::WaitRequest>("c1"));
   EXPECT_EQ(code_of([&] { f.service->exec(exec_request("c1", "late")); }),
             StatusCode::kFailedPrecondition);
+  EXPECT_EQ(code_of([&] { f.service->start(with_exec<task::StartRequest>("c1", "e1")); }),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST(TaskExec, ARunningExecCannotBeDeleted) {
+  ExecFixture f;
+  f.service->exec(exec_request("c1", "e1"));
+  f.service->start(with_exec<task::StartRequest>("c1", "e1"));
+  EXPECT_EQ(code_of([&] { f.service->remove(with_exec<task::DeleteRequest>("c1", "e1")); }),
+            StatusCode::kFailedPrecondition);
+  f.exec_control->finish(0);
+  f.service->wait(with_exec<task::WaitRequest>("c1", "e1"));
+  EXPECT_EQ(f.service->remove(with_exec<task::DeleteRequest>("c1", "e1")).exit_status(), 0u);
+}
+
+// Kill with `all` goes to every process of the container (the Instance's
+// kill_all: its cgroup), not only to its own process.
+TEST(TaskExec, KillWithAllSignalsTheWholeContainer) {
+  ExecFixture f;
+  auto kill = Fixture::with_id<task::KillRequest>("c1");
+  kill.set_signal(SIGKILL);
+  kill.set_all(true);
+  f.service->kill(kill);
+  f.service->wait(Fixture::with_id<task::WaitRequest>("c1"));
+  std::lock_guard lock(f.control->mutex);
+  EXPECT_TRUE(f.control->killed_all);
 }
 
 TEST(TaskExec, AnInstanceWithoutExecsAnswersUnimplemented) {

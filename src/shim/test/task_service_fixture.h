@@ -35,6 +35,7 @@ struct ProcessControl {
   bool start_entered = false;
   std::optional<container::CgroupStats> stats;
   bool oom = false;
+  bool killed_all = false;  // Kill came with `all`
   // Set: the instance's execs are processes this controls (and their
   // configs are kept here); unset: exec is the Instance default.
   std::shared_ptr<ProcessControl> exec;
@@ -94,6 +95,13 @@ class TestInstance final : public Instance {
   explicit TestInstance(std::shared_ptr<Control> control) : control_(std::move(control)) {}
   std::uint32_t start() override { return control_->start(4242); }
   void kill(std::uint32_t signal) override { control_->kill(signal); }
+  void kill_all(std::uint32_t signal) override {
+    {
+      std::lock_guard lock(control_->mutex);
+      control_->killed_all = true;
+    }
+    control_->kill(signal);
+  }
   ExitStatus wait() override { return control_->wait(); }
   void remove() override { control_->remove(); }
   std::optional<container::CgroupStats> stats() override {

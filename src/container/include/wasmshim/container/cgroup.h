@@ -74,6 +74,8 @@ class Cgroup {
   // stats().oom_kills alone: one file read instead of a dozen (checked
   // around every container's run).
   std::uint64_t oom_kills() const;
+  // Sends `signal` to every process in the cgroup.
+  void signal_all(int signal) const;
   // Kills what is left and removes the directories (retrying while the
   // kernel still counts exiting tasks). Errors are ignored: nothing to do.
   void remove();

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -132,6 +133,14 @@ OciSpec load_oci_spec(const std::string& bundle);
 // A runtime-spec Process object alone, as containerd sends it for an exec
 // (JSON). Throws OciSpecError naming the field, under "process".
 OciProcess parse_oci_process(std::string_view text);
+
+// A kind of namespace as clone(2), config.json and /proc/PID/ns name it.
+struct NamespaceType {
+  int clone_flag;              // CLONE_NEW*
+  std::string_view spec_name;  // "network"
+  std::string_view proc_name;  // "net"
+};
+const std::array<NamespaceType, 7>& namespace_types();
 
 // The namespace of `type` the spec asks for, if any.
 const OciNamespace* find_namespace(const OciSpec& spec, std::string_view type);

@@ -35,8 +35,12 @@ void apply_oom_score_adj(const OciProcess& process);
 // Whether the host's kernel enforces AppArmor profiles.
 bool apparmor_enabled();
 
-// process.apparmorProfile: the profile the next exec changes to. Throws when
-// one is asked and AppArmor is not enabled, as runc does.
+// Throws when process.apparmorProfile names a profile and AppArmor is not
+// enabled, as runc refuses it.
+void check_apparmor_profile(const OciProcess& process);
+
+// process.apparmorProfile: the profile the next exec changes to (checked
+// as above first).
 void apply_apparmor_profile(const OciProcess& process);
 
 // User and group ids, capabilities, no_new_privs and the seccomp filter,

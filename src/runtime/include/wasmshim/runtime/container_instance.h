@@ -30,6 +30,9 @@ class ContainerInstance final : public shim::Instance {
 
   std::uint32_t start() override;
   void kill(std::uint32_t signal) override;
+  // Every process in the container's cgroup (its own process alone when
+  // it has none).
+  void kill_all(std::uint32_t signal) override;
   shim::ExitStatus wait() override;
   void remove() override;
   std::optional<container::CgroupStats> stats() override;

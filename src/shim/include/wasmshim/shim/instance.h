@@ -70,6 +70,9 @@ class Instance : public Process {
   // After wait(): whether the kernel's OOM killer ended something in the
   // container while it ran (containerd gets a TaskOOM event).
   virtual bool oom_killed() { return false; }
+  // Sends a signal to every process in the container (Kill with `all`):
+  // its cgroup's members where it has one; by default, its own process.
+  virtual void kill_all(std::uint32_t signal) { kill(signal); }
   // A new process in the running container (its namespaces and cgroup),
   // not yet started. Throws ttrpc::StatusError saying why not; an engine
   // without execs answers UNIMPLEMENTED.
