@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "e2e/cri_fixture.h"
+#include "support/proc_stat.h"
 
 namespace {
 
@@ -142,8 +143,7 @@ PodRun run_pod(CriContainerd& node, const std::string& handler, const std::strin
   return run;
 }
 
-// Busy CPU time in milliseconds: the machine's (all processes, /proc/stat)
-// and one process's (utime + stime).
+// Busy CPU time in milliseconds, the machine's (all processes, /proc/stat).
 double machine_busy_ms() {
   std::ifstream in("/proc/stat");
   std::string cpu;
@@ -151,26 +151,6 @@ double machine_busy_ms() {
   in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
   return (user + nice + system + irq + softirq) * 1000.0 /
          static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-double process_busy_ms(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close = text.rfind(')');
-  if (close == std::string::npos) {
-    return 0;
-  }
-  std::istringstream rest(text.substr(close + 2));
-  std::string field;
-  double utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) {
-      utime = std::stod(field);
-    } else if (i == 15) {
-      stime = std::stod(field);
-    }
-  }
-  return (utime + stime) * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 struct Throughput {
@@ -201,7 +181,7 @@ Throughput measure_throughput(CriContainerd& node, const std::string& handler,
   std::vector<double> phases[kPhases];
   Throughput result;
   const double machine_before = machine_busy_ms();
-  const double containerd_before = process_busy_ms(node.pid());
+  const double containerd_before = wasmshim::testing::cpu_ms(node.pid());
   const auto begin = Clock::now();
   std::vector<std::thread> workers;
   for (int w = 0; w < settings.concurrency; ++w) {
@@ -227,7 +207,8 @@ Throughput measure_throughput(CriContainerd& node, const std::string& handler,
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - begin).count();
   result.cpu_ms_per_pod = (machine_busy_ms() - machine_before) / settings.pods;
-  result.containerd_ms_per_pod = (process_busy_ms(node.pid()) - containerd_before) / settings.pods;
+  result.containerd_ms_per_pod =
+      (wasmshim::testing::cpu_ms(node.pid()) - containerd_before) / settings.pods;
   result.pods_per_second = static_cast<double>(latencies.size()) / seconds;
   result.p50_ms = percentile(latencies, 0.50);
   result.p99_ms = percentile(latencies, 0.99);
@@ -263,27 +244,13 @@ Usage usage_of(int pid) {
   return usage;
 }
 
-int parent_of(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close = text.rfind(')');
-  if (close == std::string::npos) {
-    return 0;
-  }
-  std::istringstream rest(text.substr(close + 2));
-  char state = 0;
-  int ppid = 0;
-  rest >> state >> ppid;
-  return ppid;
-}
-
 // Every process's parent, read once.
 std::map<int, int> process_parents() {
   std::map<int, int> parents;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename().string();
     if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit)) {
-      parents[std::stoi(name)] = parent_of(std::stoi(name));
+      parents[std::stoi(name)] = wasmshim::testing::parent_of(std::stoi(name));
     }
   }
   return parents;

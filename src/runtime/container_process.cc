@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <string_view>
@@ -81,6 +82,8 @@ int open_stdio(const std::string& path, int flags) {
   return fd;
 }
 
+namespace {
+
 bool redirect_stdio(const ContainerLaunch& launch) {
   const std::pair<const std::string*, int> streams[] = {{&launch.stdin_path, O_RDONLY},
                                                         {&launch.stdout_path, O_WRONLY},
@@ -98,6 +101,8 @@ bool redirect_stdio(const ContainerLaunch& launch) {
   }
   return true;
 }
+
+}  // namespace
 
 #if WASMSHIM_OPENTELEMETRY
 struct ContainerTracing::Session {
@@ -130,8 +135,13 @@ trace::Parent ContainerTracing::parent() const {
 #endif
 }
 
-void close_daemon_fds(const ContainerTracing& tracing) {
+bool take_stdio(const ContainerLaunch& launch, const ContainerTracing& tracing) {
   ::close_range(tracing.traced() ? kTraceFd + 1 : kTraceFd, ~0U, 0);
+  if (!redirect_stdio(launch)) {
+    std::perror("wasmshim container: opening stdio");
+    return false;
+  }
+  return true;
 }
 
 bool enter_container(const container::OciSpec& spec,

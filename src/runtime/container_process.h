@@ -52,9 +52,6 @@ inline constexpr int kCannotExec = 127;
 // away never turns the next write into SIGPIPE. Returns the fd, or -1.
 int open_stdio(const std::string& path, int flags);
 
-// Puts the three fifos on fds 0-2. False (errno set) when one fails.
-bool redirect_stdio(const ContainerLaunch& launch);
-
 // Inside the container: rootfs (pivot_root when the spec has a mount
 // namespace of its own), hostname, rlimits, oomScoreAdj, then
 // `before_privileges_drop(pivoted)`, then ids, capabilities, no_new_privs
@@ -84,9 +81,10 @@ class ContainerTracing {
   std::unique_ptr<Session> session_;
 };
 
-// Closes every fd the daemon may have left open: all but stdio, and the
-// span file when the process is traced.
-void close_daemon_fds(const ContainerTracing& tracing);
+// A container process's first steps: every fd the daemon may have left
+// open closed (all but the span file when traced), then the stdio fifos on
+// fds 0-2. False, said on stderr, when the fifos cannot be opened.
+bool take_stdio(const ContainerLaunch& launch, const ContainerTracing& tracing);
 
 int run_wasm_container(const ContainerLaunch& launch);
 int run_native_container(const ContainerLaunch& launch);

@@ -65,9 +65,7 @@ int run_native_container(const ContainerLaunch& launch) {
   container::OciSpec spec;
   {
     ContainerTracing tracing;
-    close_daemon_fds(tracing);
-    if (!redirect_stdio(launch)) {
-      std::perror("wasmshim container: opening stdio");
+    if (!take_stdio(launch, tracing)) {
       return kCannotRun;
     }
     trace::ScopedSpan span("wasmshim.container", "container.run", trace::Kind::internal,

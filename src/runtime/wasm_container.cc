@@ -87,9 +87,7 @@ int run_wasm_container(const ContainerLaunch& launch) {
   handle_signals_then_unblock();
   const std::string& bundle = launch.bundle;
   ContainerTracing tracing;
-  close_daemon_fds(tracing);
-  if (!redirect_stdio(launch)) {
-    std::perror("wasmshim container: opening stdio");
+  if (!take_stdio(launch, tracing)) {
     return kCannotRun;
   }
   trace::ScopedSpan span("wasmshim.container", "container.run", trace::Kind::internal,

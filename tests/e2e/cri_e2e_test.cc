@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "cri_fixture.h"
+#include "support/proc_stat.h"
 
 namespace wasmshim::testing {
 namespace {
@@ -279,29 +280,9 @@ int sandbox_pid(CriClient& client, const std::string& pod_id) {
   return pid_in(client.pod_sandbox_status(pod_id, true).response.info());
 }
 
-int parent_of(int pid) {
-  std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) {
-    return 0;
-  }
-  std::istringstream rest(stat.substr(close + 2));
-  char state = 0;
-  int ppid = 0;
-  rest >> state >> ppid;
-  return ppid;
-}
-
 std::string executable_of(int pid) {
   std::error_code error;
   return std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", error).string();
-}
-
-// Running, or asleep: not gone and not a zombie waiting for its parent.
-bool alive(int pid) {
-  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-  const auto close = stat.rfind(')');
-  return pid > 0 && close != std::string::npos && stat.size() > close + 2 && stat[close + 2] != 'Z';
 }
 
 std::set<std::string> shim_sockets() {
