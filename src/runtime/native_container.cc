@@ -8,8 +8,8 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "container_process.h"
@@ -28,12 +28,13 @@ int exec_program(const std::string& path, const container::OciProcess& process) 
   std::vector<char*> envp = base::c_string_array(process.env);
   ::execve(path.c_str(), argv.data(), envp.data());
   const int error = errno;
-  std::fprintf(stderr, "wasmshim: exec %s: %s\n", path.c_str(), std::strerror(error));
+  std::fprintf(stderr, "wasmshim: exec %s: %s\n", path.c_str(),
+               std::generic_category().message(error).c_str());
   return error == ENOENT ? kCannotExec : kCannotExec - 1;
 }
 
 void fail(const std::string& what) {
-  throw container::ContainerSetupError(what + ": " + std::strerror(errno));
+  throw container::ContainerSetupError(what + ": " + std::generic_category().message(errno));
 }
 
 // The container's root without a mount namespace of its own, and the

@@ -25,6 +25,11 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+// An empty file at `path`, for a process's output to go to.
+void touch(const std::filesystem::path& path) {
+  std::ofstream file(path);
+}
+
 std::string read_all(const fs::path& path) {
   std::ifstream in(path);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -58,7 +63,7 @@ TEST(IsolatedNativeContainer, ExecJoinsTheContainersNamespacesAndRoot) {
          {{{"type", "pid"}}, {{"type", "mount"}}, {{"type", "ipc"}}, {{"type", "uts"}}}}}}};
   std::ofstream(dir.path() / "config.json") << spec.dump();
   for (const char* name : {"stdout", "exec-out", "exec-err"}) {
-    std::ofstream{dir.path() / name};
+    touch(dir.path() / name);
   }
   shim::InstanceConfig config;
   config.id = "isolated";

@@ -27,6 +27,11 @@ using nlohmann::json;
 using ttrpc::StatusCode;
 using ttrpc::StatusError;
 
+// An empty file at `path`, for a process's output to go to.
+void touch(const std::filesystem::path& path) {
+  std::ofstream file(path);
+}
+
 std::string read_all(const std::filesystem::path& path) {
   std::ifstream in(path);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -39,8 +44,8 @@ class NativeContainer : public ::testing::Test {
   shim::InstanceConfig bundle(const json& process) {
     const json spec = {{"ociVersion", "1.0.2"}, {"process", process}, {"root", {{"path", "/"}}}};
     std::ofstream(dir_.path() / "config.json") << spec.dump();
-    std::ofstream{out_path()};
-    std::ofstream{err_path()};
+    touch(out_path());
+    touch(err_path());
     shim::InstanceConfig config;
     config.id = "native-test";
     config.bundle = dir_.path().string();
@@ -189,7 +194,7 @@ TEST_F(NativeContainer, SecurityLabelsItCannotApplyAreRefusedAtCreate) {
 TEST_F(NativeContainer, ExecRunsAProcessWithItsOwnSettingsAndStdio) {
   auto instance = ContainerInstance::create(bundle({{"args", {"sleep", "1000"}}}));
   instance->start();
-  std::ofstream{dir_.path() / "exec-out"};
+  touch(dir_.path() / "exec-out");
   shim::ExecConfig exec_config;
   exec_config.exec_id = "probe";
   exec_config.process_json = json{
@@ -212,7 +217,7 @@ TEST_F(NativeContainer, ExecFindsAScriptThroughItsOwnPath) {
   const std::string tool = (dir_.path() / "tools" / "probe").string();
   std::ofstream(tool) << "#!/bin/sh\necho \"probe $1\"\n";
   std::filesystem::permissions(tool, std::filesystem::perms::owner_all);
-  std::ofstream{dir_.path() / "exec-out"};
+  touch(dir_.path() / "exec-out");
   shim::ExecConfig exec_config;
   exec_config.exec_id = "script";
   exec_config.process_json = json{
@@ -231,7 +236,7 @@ TEST_F(NativeContainer, ExecFindsAScriptThroughItsOwnPath) {
 TEST_F(NativeContainer, AnExecThatCannotEnterItsCwdSaysSo) {
   auto instance = ContainerInstance::create(bundle({{"args", {"sleep", "1000"}}}));
   instance->start();
-  std::ofstream{dir_.path() / "exec-err"};
+  touch(dir_.path() / "exec-err");
   shim::ExecConfig exec_config;
   exec_config.exec_id = "nowhere";
   exec_config.process_json =
