@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "wasmshim/ttrpc/unix_socket.h"
+#include "wasmshim/wasm/engine.h"
 
 namespace wasmshim::runtime {
 namespace {
@@ -121,10 +122,21 @@ std::string interpreter_of(std::string_view head) {
   return std::string(line.substr(0, line.find_first_of(" \t\r")));
 }
 
+// What can be refused of a module without reading its code: its framing and
+// imports the engine does not provide. The rest fails at the start.
+void check_module(const UniqueFd& file, const std::string& path) {
+  try {
+    wasm::check_imports(path, wasm::read_module_outline(file.get(), path));
+  } catch (const wasm::ModuleError& e) {
+    throw ProgramError(e.what(), false);
+  }
+}
+
 ContainerProgram classify(const UniqueFd& root, Found found, const std::string& cwd) {
   const std::string head = read_head(found.candidate.file);
   const std::string& path = found.path;
   if (head.size() >= 4 && std::memcmp(head.data(), "\0asm", 4) == 0) {
+    check_module(found.candidate.file, path);
     return {ProgramKind::wasm, path, {}};
   }
   const bool elf = head.size() >= 4 && std::memcmp(head.data(),

@@ -81,6 +81,23 @@ void handle_signals_then_unblock() {
   ::pthread_sigmask(SIG_SETMASK, &none, nullptr);
 }
 
+// A message with the container's files named as the container sees them
+// (/module.wasm), not by their place on the host.
+std::string as_container_sees_it(const std::string& message, const std::string& root) {
+  if (root.empty() || root == "/") {
+    return message;
+  }
+  const std::string prefix = root.ends_with('/') ? root : root + "/";
+  std::string seen;
+  std::size_t from = 0;
+  for (std::size_t at = message.find(prefix); at != std::string::npos;
+       at = message.find(prefix, from)) {
+    seen.append(message, from, at - from).push_back('/');
+    from = at + prefix.size();
+  }
+  return seen.append(message, from);
+}
+
 }  // namespace
 
 int run_wasm_container(const ContainerLaunch& launch) {
@@ -93,8 +110,10 @@ int run_wasm_container(const ContainerLaunch& launch) {
   trace::ScopedSpan span("wasmshim.container", "container.run", trace::Kind::internal,
                          tracing.parent());
   span.set("container.bundle", bundle);
+  std::string root;  // the container's root on the host, once known
   try {
     const container::OciSpec spec = container::load_oci_spec(bundle);
+    root = spec.root_path;
     const std::string& module = launch.program;
     const std::string host_module = spec.root_path + module;
     wasm::EngineOptions engine;
@@ -124,8 +143,9 @@ int run_wasm_container(const ContainerLaunch& launch) {
     span.set("exit_code", static_cast<std::int64_t>(result.exit_code));
     return result.exit_code;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "wasmshim: %s\n", e.what());
-    span.fail(e.what());
+    const std::string message = as_container_sees_it(e.what(), root);
+    std::fprintf(stderr, "wasmshim: %s\n", message.c_str());
+    span.fail(message);
     return kCannotRun;
   }
 }

@@ -11,6 +11,7 @@
 #include "c_translation.h"
 #include "cache.h"
 #include "compiled_module.h"
+#include "host_imports.h"
 #include "runtime.h"
 #include "wasi/context.h"
 #include "wasi/functions.h"
@@ -28,34 +29,9 @@ struct PreparedModule::State {
 
 namespace {
 
-constexpr const char* kWasiModule = "wasi_snapshot_preview1";
-
 std::vector<void*> bind_imports(const Module& module) {
-  if (!module.other_imports().empty()) {
-    throw ModuleError(module.name(), 0,
-                      "imports " + module.other_imports().front() + ", but only functions of " +
-                          kWasiModule + " can be imported");
-  }
-  std::vector<void*> imports;
-  for (const FunctionImport& import : module.function_imports()) {
-    const wasi::HostFunction* host =
-        import.module == kWasiModule ? wasi::find_function(import.name) : nullptr;
-    if (host == nullptr) {
-      throw ModuleError(module.name(), 0,
-                        "imports " + import.module + "." + import.name + ", which is not provided");
-    }
-    if (!(host->type == import.type)) {
-      throw ModuleError(module.name(), 0,
-                        "imports " + import.module + "." + import.name + " as " +
-                            to_string(import.type) + ", but its type is " + to_string(host->type));
-    }
-    imports.push_back(host->address);
-  }
-  if (!imports.empty() && !module.exports_memory()) {
-    throw ModuleError(module.name(), 0,
-                      "imports WASI functions but exports no memory for them to use");
-  }
-  return imports;
+  return host_functions_for(module.name(), module.function_imports(), module.other_imports(),
+                            module.exports_memory());
 }
 
 std::string type_codes(const FunctionType& type) {

@@ -169,5 +169,29 @@ TEST_F(FindProgram, SymlinksResolveInsideTheRoot) {
   EXPECT_TRUE(missing) << message;
 }
 
+TEST_F(FindProgram, AMalformedModuleIsRefusedByItsContainerPath) {
+  // A code section that claims more bytes than the file has.
+  put("/app/cut.wasm", kWasm + std::string("\x0a\x7f\x00", 3), 0644);
+  const auto [message, missing] = error_of("/app/cut.wasm");
+  EXPECT_EQ(message,
+            "/app/cut.wasm: offset 8: malformed module: code section of 127 bytes runs past the "
+            "end of the file (11 bytes)");
+  EXPECT_FALSE(missing);
+}
+
+TEST_F(FindProgram, AModuleImportingWhatTheHostLacksIsRefused) {
+  // (import "env" "f" (func)): a type section, then the import.
+  put("/m.wasm",
+      kWasm + std::string("\x01\x04\x01\x60\x00\x00"
+                          "\x02\x09\x01\x03"
+                          "env\x01"
+                          "f\x00\x00",
+                          17),
+      0644);
+  const auto [message, missing] = error_of("/m.wasm");
+  EXPECT_EQ(message, "/m.wasm: offset 0: imports env.f, which is not provided");
+  EXPECT_FALSE(missing);
+}
+
 }  // namespace
 }  // namespace wasmshim::runtime

@@ -78,6 +78,11 @@ class PreparedModule {
   std::unique_ptr<State> state_;
 };
 
+// Refuses, with a ModuleError naming `name`, what prepare() would refuse of
+// these imports: anything but WASI preview 1 functions the host provides,
+// with their types, and WASI functions without an exported memory.
+void check_imports(const std::string& name, const ModuleOutline& outline);
+
 // Checks the imports, translates and compiles. Throws ModuleError for what
 // the module asks that cannot be given, std::runtime_error for compile
 // failures (with the compiler's messages).

@@ -47,6 +47,21 @@ struct FunctionImport {
   FunctionType type;
 };
 
+// What a module file's framing and its small leading sections say, read
+// without its code or data: cheap enough for a container runtime's Create.
+struct ModuleOutline {
+  std::vector<FunctionImport> function_imports;
+  std::vector<std::string> other_imports;  // "module.name"
+  bool exports_memory = false;
+};
+
+// Reads the file behind `fd` by offset (its position is left alone): the
+// magic and version, every section's id, order and size against the file's
+// end, and the type, import and export sections in full. Code and data are
+// skipped by their sizes, so a well-framed module can still fail the full
+// read. Throws ModuleError naming `name` and the offset at fault.
+ModuleOutline read_module_outline(int fd, const std::string& name);
+
 class Module {
  public:
   // Reads and validates; throws ModuleError. `name` is used in messages.
