@@ -327,6 +327,65 @@ TEST_F(ContainerdE2E, BadInputGivesAClearError) {
   EXPECT_EQ(after.output, "fine\n");
 }
 
+// Runs `module` (bytes) as /MODULE in a root of its own, through a spec
+// whose root is that directory.
+CommandResult run_module_bytes(Containerd& containerd, const std::string& name,
+                               const std::string& bytes) {
+  const std::string root = containerd.root() + "/modules-" + name;
+  std::filesystem::create_directories(root);
+  std::ofstream(root + "/" + name + ".wasm", std::ios::binary) << bytes;
+  const std::string spec = containerd.root() + "/" + name + "-spec.json";
+  std::ofstream(spec) << R"({"ociVersion":"1.0.2","process":{"args":["/)" << name
+                      << R"(.wasm"],"cwd":"/"},"root":{"path":")" << root << R"("}})";
+  return containerd.ctr("run --rm --runtime io.containerd.wasmshim.v1 --config " + spec + " " +
+                        name);
+}
+
+TEST_F(ContainerdE2E, AMalformedModuleFailsAtCreateByItsContainerPath) {
+  const std::string header("\0asm\x01\0\0\0", 8);
+  // A code section claiming more bytes than the file has: refused at Create,
+  // so the task never starts.
+  auto cut = run_module_bytes(containerd(), "cut", header + std::string("\x0a\x7f\x00", 3));
+  EXPECT_NE(cut.status, 0);
+  EXPECT_NE(cut.output.find("failed to create shim task"), std::string::npos) << cut.output;
+  EXPECT_NE(cut.output.find("/cut.wasm: offset 8: malformed module: code section of 127 bytes "
+                            "runs past the end of the file"),
+            std::string::npos)
+      << cut.output;
+
+  // An import the host does not provide: refused at Create too.
+  auto lacking = run_module_bytes(containerd(), "lacking",
+                                  header + std::string("\x01\x04\x01\x60\x00\x00"
+                                                       "\x02\x09\x01\x03"
+                                                       "env\x01"
+                                                       "f\x00\x00",
+                                                       17));
+  EXPECT_NE(lacking.status, 0);
+  EXPECT_NE(lacking.output.find("failed to create shim task"), std::string::npos) << lacking.output;
+  EXPECT_NE(lacking.output.find("/lacking.wasm: offset 0: imports env.f, which is not provided"),
+            std::string::npos)
+      << lacking.output;
+
+  // Well framed, but its one function body holds no instruction there is:
+  // found when the engine reads the code, in the started task, and still
+  // named as the container sees it.
+  const std::string body_bad = header + std::string(
+                                            "\x01\x04\x01\x60\x00\x00"  // type () -> ()
+                                            "\x03\x02\x01\x00"          // one function
+                                            "\x07\x0a\x01\x06_start\x00\x00"
+                                            "\x0a\x05\x01\x03\x00\xff\x0b",  // body: 0xff, end
+                                            29);
+  auto bad_code = run_module_bytes(containerd(), "badcode", body_bad);
+  EXPECT_EQ(bad_code.status, 125) << bad_code.output;
+  EXPECT_NE(bad_code.output.find("wasmshim: /badcode.wasm: offset "), std::string::npos)
+      << bad_code.output;
+  EXPECT_EQ(bad_code.output.find(containerd().root()), std::string::npos) << bad_code.output;
+
+  EXPECT_TRUE(processes_named("containerd-shim-wasmshim-v1").empty());
+  auto after = containerd().run("--rm", "after-malformed", "/demo.wasm echo fine");
+  EXPECT_EQ(after.output, "fine\n");
+}
+
 TEST_F(ContainerdE2E, ContainersOfOneGroupShareAShim) {
   const std::string group = "--annotation io.containerd.wasmshim.group=pod-1 -d";
   ASSERT_EQ(containerd().run(group, "grouped-a", "/demo.wasm daemon").status, 0);
