@@ -138,7 +138,9 @@ int serve_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts part
   // Shutdown's own answer must reach containerd before the socket closes.
   server.shutdown(std::chrono::seconds(2));
   service.reset();
-  publisher.flush(std::chrono::seconds(5));
+  // Held events get a last chance; past it they are dropped (and logged), so
+  // an unreachable containerd never keeps the shim from exiting.
+  publisher.stop(std::chrono::seconds(5));
   const std::string address =
       shim_socket_address(flags.address, flags.namespace_name, grouping_id(".", flags.id));
   ::unlink(ttrpc::parse_socket_address(address).path.c_str());
