@@ -13,6 +13,9 @@ bool write_all(int fd, std::string_view text) {
       continue;
     }
     if (n <= 0) {
+      if (n == 0) {
+        errno = ENOSPC;  // a write that takes nothing: no room
+      }
       return false;
     }
     text.remove_prefix(static_cast<std::size_t>(n));

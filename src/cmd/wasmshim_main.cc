@@ -9,6 +9,7 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "commands.h"
@@ -39,6 +40,12 @@ int usage(const char* message) {
       "       wasmshim image -o OUT.tar --name REF [--path /IN/IMAGE.wasm] app.wasm\n"
       "       wasmshim otlp-receiver [--http HOST:PORT] [--grpc HOST:PORT] [--jsonl FILE]\n");
   return kUsageStatus;
+}
+
+// The engine's log: what it says beside errors (a cache it cannot write, a
+// module that stays on jit), on stderr like the CLI's own messages.
+void log_to_stderr(std::string_view line) {
+  std::fprintf(stderr, "wasmshim: %.*s\n", static_cast<int>(line.size()), line.data());
 }
 
 struct RunCommand {
@@ -125,6 +132,7 @@ int run_command(int argc, char** argv) {
 #endif
   RunCommand command;
   command.engine.cache_dir = default_cache_dir();
+  command.engine.log = log_to_stderr;
   std::string error;
   if (!parse_run(argc, argv, command, error)) {
     return usage(error.c_str());
@@ -152,6 +160,7 @@ int compile_command(int argc, char** argv) {
   }
   EngineOptions options;
   options.cache_dir = default_cache_dir();
+  options.log = log_to_stderr;
   try {
     Module module = Module::from_file(argv[0]);
     std::string path = precompile(module, options);

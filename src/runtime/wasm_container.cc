@@ -14,6 +14,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "container_process.h"
 #include "wasmshim/container/oci_spec.h"
@@ -118,6 +119,11 @@ int run_wasm_container(const ContainerLaunch& launch) {
     const std::string host_module = spec.root_path + module;
     wasm::EngineOptions engine;
     engine.cache_dir = wasm::default_cache_dir();
+    // Where this process reports its errors: the container's stderr, which
+    // ctr and CRI's logs show, never its stdout.
+    engine.log = [](std::string_view line) {
+      std::fprintf(stderr, "wasmshim: %.*s\n", static_cast<int>(line.size()), line.data());
+    };
     // An isolated container's pid namespace ends with it, and a build would
     // end too: the shim starts it instead (ContainerInstance::after_exit).
     engine.background_aot = !spec.linux.has_value();

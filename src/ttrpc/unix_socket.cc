@@ -55,20 +55,6 @@ bool try_connect(const SocketAddress& address, UniqueFd& fd_out, int& error_out)
 
 }  // namespace
 
-UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
-  if (this != &other) {
-    reset(other.release());
-  }
-  return *this;
-}
-
-void UniqueFd::reset(int fd) {
-  if (fd_ >= 0) {
-    ::close(fd_);
-  }
-  fd_ = fd;
-}
-
 SocketAddress parse_socket_address(std::string_view address) {
   std::string_view rest = address;
   if (rest.starts_with(kUnixScheme)) {

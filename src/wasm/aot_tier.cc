@@ -7,12 +7,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 extern char** environ;
@@ -43,8 +45,10 @@ std::string compiler() {
   return cc != nullptr && cc[0] != '\0' ? cc : "cc";
 }
 
-std::vector<std::string> compile_argv(const std::string& c_path, const std::string& output,
-                                      const std::string& key) {
+}  // namespace
+
+std::vector<std::string> aot_compile_argv(const std::string& c_path, const std::string& output,
+                                          const std::string& key) {
   std::vector<std::string> argv = {compiler()};
   argv.insert(argv.end(), compiler_flags().begin(), compiler_flags().end());
   argv.push_back("-DWASMSHIM_CACHE_KEY=\"" + key + "\"");
@@ -52,9 +56,10 @@ std::vector<std::string> compile_argv(const std::string& c_path, const std::stri
   return argv;
 }
 
+namespace {
+
 // Runs argv (PATH lookup) with stderr into error_path; returns the wait status.
-int spawn_and_wait(const std::vector<std::string>& argv, const std::string& error_path,
-                   bool detach) {
+int spawn_and_wait(const std::vector<std::string>& argv, const std::string& error_path) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
@@ -63,9 +68,6 @@ int spawn_and_wait(const std::vector<std::string>& argv, const std::string& erro
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
-  if (detach) {
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);
-  }
   std::vector<char*> args;
   for (const std::string& a : argv) {
     args.push_back(const_cast<char*>(a.c_str()));
@@ -96,7 +98,10 @@ std::string read_text(const std::string& path, std::size_t limit) {
 
 class SharedObjectModule : public CompiledModule {
  public:
-  SharedObjectModule(void* handle, const char* tier) : handle_(handle), tier_(tier) {}
+  // The fd the object was opened from stays open with it (see
+  // LoadedFiles).
+  SharedObjectModule(void* handle, std::shared_ptr<UniqueFd> fd, const char* tier)
+      : handle_(handle), fd_(std::move(fd)), tier_(tier) {}
   ~SharedObjectModule() override { ::dlclose(handle_); }
   SharedObjectModule(const SharedObjectModule&) = delete;
   SharedObjectModule& operator=(const SharedObjectModule&) = delete;
@@ -118,10 +123,53 @@ class SharedObjectModule : public CompiledModule {
 
  private:
   void* handle_;
+  std::shared_ptr<UniqueFd> fd_;
   const char* tier_;
 };
 
-constexpr auto kStaleLock = std::chrono::minutes(30);
+// The loader knows an object opened as /proc/self/fd/N by that name, and
+// answers a later dlopen of the same name with it; one of a file it has
+// loaded already under another name gets that name added. So N must stay
+// open, and name no other file, while the object is loaded, and a file is
+// opened under one name only: the first loader's fd, shared by all loaders
+// of that file (device and inode) while any is loaded.
+class LoadedFiles {
+ public:
+  // The fd to load the file open on `fd` by: a loaded copy's, else `fd`.
+  std::shared_ptr<UniqueFd> share(UniqueFd fd) {
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) {
+      return std::make_shared<UniqueFd>(std::move(fd));
+    }
+    const std::pair<dev_t, ino_t> id{st.st_dev, st.st_ino};
+    std::lock_guard lock(mu_);
+    std::erase_if(by_file_, [](const auto& entry) { return entry.second.expired(); });
+    if (auto loaded = by_file_[id].lock()) {
+      return loaded;
+    }
+    auto shared = std::make_shared<UniqueFd>(std::move(fd));
+    by_file_[id] = shared;
+    return shared;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::pair<dev_t, ino_t>, std::weak_ptr<UniqueFd>> by_file_;
+};
+
+LoadedFiles& loaded_files() {
+  static LoadedFiles files;
+  return files;
+}
+
+// dlopen of the very file that was checked: by its fd, where /proc is there.
+void* open_object(int fd, const std::string& path) {
+  const std::string by_fd = "/proc/self/fd/" + std::to_string(fd);
+  if (::access(by_fd.c_str(), F_OK) == 0) {
+    return ::dlopen(by_fd.c_str(), RTLD_NOW | RTLD_LOCAL);
+  }
+  return ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+}
 
 }  // namespace
 
@@ -135,7 +183,7 @@ std::string aot_compiler_id() {
 
 void compile_aot(const std::string& c_path, const std::string& output, const std::string& key) {
   std::string error_path = output + ".log";
-  int status = spawn_and_wait(compile_argv(c_path, output, key), error_path, false);
+  int status = spawn_and_wait(aot_compile_argv(c_path, output, key), error_path);
   std::string messages = read_text(error_path, 4000);
   ::unlink(error_path.c_str());
   if (status == -1) {
@@ -147,89 +195,40 @@ void compile_aot(const std::string& c_path, const std::string& output, const std
   }
 }
 
-bool start_background_aot(const ModuleCache& cache, const std::string& c_name,
-                          const std::string& so_name, const std::string& key) {
-  if (::access(cache.path(so_name).c_str(), F_OK) == 0) {
-    return false;  // built already
-  }
-  // A build that failed left its compiler's messages: every start retrying
-  // it would spend a compile on each (`wasmshim compile` shows the error).
-  if (::access(cache.path(so_name + ".log").c_str(), F_OK) == 0) {
-    return false;
-  }
-  std::string lock = cache.path(so_name + ".lock");
-  struct stat st {};
-  if (::stat(lock.c_str(), &st) == 0) {
-    auto age =
-        std::chrono::system_clock::now() - std::chrono::system_clock::from_time_t(st.st_mtime);
-    if (age < kStaleLock) {
-      return false;  // a build is under way
-    }
-    ::unlink(lock.c_str());
-  }
-  int fd = ::open(lock.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return false;
-  }
-  ::close(fd);
-  std::string temporary = cache.temporary_path(so_name);
-  // The shell backgrounds the job and exits at once, so the job outlives us
-  // without becoming our zombie; it publishes with an atomic rename, or
-  // leaves the log that stops later starts from trying again.
-  std::string script =
-      "( if nice -n 10 \"$@\"; then mv -f \"$TMP\" \"$FINAL\"; "
-      "else echo \"the C compiler failed (exit status $?)\" >&2; fi; "
-      "rm -f \"$TMP\" \"$LOCK\"; [ -s \"$LOG\" ] || rm -f \"$LOG\" ) "
-      "</dev/null >/dev/null 2>>\"$LOG\" &";
-  std::vector<std::string> argv = {
-      "/bin/sh",
-      "-c",
-      "TMP=\"$1\" FINAL=\"$2\" LOCK=\"$3\" LOG=\"$4\"; shift 4; " + script,
-      "sh",
-      temporary,
-      cache.path(so_name),
-      lock,
-      cache.path(so_name + ".log")};
-  std::vector<std::string> compile = compile_argv(cache.path(c_name), temporary, key);
-  argv.insert(argv.end(), compile.begin(), compile.end());
-  int status = spawn_and_wait(argv, "/dev/null", true);
-  if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    ::unlink(lock.c_str());
-    return false;
-  }
-  return true;
-}
-
 std::unique_ptr<CompiledModule> load_aot(const ModuleCache& cache, const std::string& so_name,
                                          const std::string& key) {
   return load_cached_object(cache, so_name, key, "aot");
 }
 
-std::unique_ptr<CompiledModule> load_cached_object(const ModuleCache& cache,
-                                                   const std::string& name, const std::string& key,
-                                                   const char* tier) {
-  if (!cache.enabled()) {
-    return nullptr;
-  }
-  std::string path = cache.path(name);
-  if (::access(path.c_str(), R_OK) != 0) {
-    return nullptr;
-  }
-  void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+std::unique_ptr<CompiledModule> load_object_fd(UniqueFd fd, const std::string& path,
+                                               const std::string& key, const char* tier) {
+  std::shared_ptr<UniqueFd> shared = loaded_files().share(std::move(fd));
+  void* handle = open_object(shared->get(), path);
   if (handle == nullptr) {
-    cache.remove(name);  // not a loadable object: damaged
     return nullptr;
   }
   const char* stored = static_cast<const char*>(::dlsym(handle, "wasmshim_cache_key"));
   if (stored == nullptr || key != stored) {
     ::dlclose(handle);
-    cache.remove(name);  // someone else's object under our name
     return nullptr;
   }
-  auto module = std::make_unique<SharedObjectModule>(handle, tier);
-  if (!module->resolve()) {
-    cache.remove(name);
+  auto module = std::make_unique<SharedObjectModule>(handle, std::move(shared), tier);
+  return module->resolve() ? std::move(module) : nullptr;
+}
+
+std::unique_ptr<CompiledModule> load_cached_object(const ModuleCache& cache,
+                                                   const std::string& name, const std::string& key,
+                                                   const char* tier) {
+  // The seal is checked before anything is mapped: a file cut short would
+  // map and then fault (SIGBUS) on its missing pages.
+  UniqueFd fd = cache.open_sealed(name);
+  if (!fd.valid()) {
     return nullptr;
+  }
+  auto module = load_object_fd(std::move(fd), cache.path(name), key, tier);
+  if (!module) {
+    cache.remove(name);  // sealed, but not loadable or someone else's under our name
+    cache.log("cache entry " + cache.path(name) + " is not this module's object: removed");
   }
   return module;
 }

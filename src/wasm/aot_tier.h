@@ -2,8 +2,10 @@
 // shared object kept in the cache, loaded with dlopen.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cache.h"
 #include "compiled_module.h"
@@ -14,20 +16,18 @@ namespace wasmshim::wasm {
 // flags make a different entry.
 std::string aot_compiler_id();
 
+// The compiler's command line for c_path -> output, the object carrying `key`.
+std::vector<std::string> aot_compile_argv(const std::string& c_path, const std::string& output,
+                                          const std::string& key);
+
 // Compiles c_path to a shared object at output, waiting for the compiler.
 // The object carries `key` so a loader can tell it is the entry it wants.
 // Throws std::runtime_error with the compiler's messages on failure.
 void compile_aot(const std::string& c_path, const std::string& output, const std::string& key);
 
-// Starts compile_aot in a detached, low-priority background job that
-// publishes cache entry so_name when done; at most one job per entry (a lock
-// file in the cache). Returns false when the entry is there already, a job
-// is running, an earlier one failed (its log is left), or none can start.
-bool start_background_aot(const ModuleCache& cache, const std::string& c_name,
-                          const std::string& so_name, const std::string& key);
-
-// Loads a compiled entry; nothing when it is missing, not loadable, or carries
-// another key (a foreign or damaged entry, which is then removed).
+// Loads a compiled entry; nothing when it is missing, damaged (its seal is
+// not sound), not loadable, or carries another key (a foreign entry): such an
+// entry is removed, and never mapped when its seal is not sound.
 std::unique_ptr<CompiledModule> load_aot(const ModuleCache& cache, const std::string& so_name,
                                          const std::string& key);
 
@@ -36,5 +36,10 @@ std::unique_ptr<CompiledModule> load_aot(const ModuleCache& cache, const std::st
 std::unique_ptr<CompiledModule> load_cached_object(const ModuleCache& cache,
                                                    const std::string& name, const std::string& key,
                                                    const char* tier);
+
+// Loads the object open on fd (path names it when /proc is missing), which
+// must carry `key`; the module keeps the fd. Nothing when it does not load.
+std::unique_ptr<CompiledModule> load_object_fd(UniqueFd fd, const std::string& path,
+                                               const std::string& key, const char* tier);
 
 }  // namespace wasmshim::wasm

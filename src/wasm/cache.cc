@@ -6,15 +6,32 @@
 
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
+#include <system_error>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 
+#include "sealed_object.h"
+#include "wasmshim/base/fd_io.h"
 #include "wasmshim/wasm/sha256.h"
 
 namespace wasmshim::wasm {
+
+namespace {
+
+// A rename is durable once its directory is synced.
+bool sync_directory(const std::string& dir) {
+  const UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  return fd.valid() && ::fsync(fd.get()) == 0;
+}
+
+}  // namespace
 
 std::string default_cache_dir() {
   const char* env = std::getenv("WASMSHIM_CACHE_DIR");  // NOLINT(concurrency-mt-unsafe): read-only
@@ -33,7 +50,32 @@ std::string ModuleCache::key(std::initializer_list<std::string> parts) {
 bool ModuleCache::ensure_dir() const {
   std::error_code error;
   std::filesystem::create_directories(dir_, error);
-  return !error && std::filesystem::is_directory(dir_, error);
+  if (error || !std::filesystem::is_directory(dir_, error)) {
+    report_unwritable(error ? error.value() : ENOTDIR);
+    return false;
+  }
+  return true;
+}
+
+void ModuleCache::log(std::string_view message) const {
+  if (log_) {
+    log_(message);
+  }
+}
+
+void ModuleCache::report_unwritable(int error) const {
+  // Once per process and directory: every start of every module would
+  // otherwise say the same.
+  static std::mutex mu;
+  static std::set<std::string> reported;
+  {
+    std::lock_guard lock(mu);
+    if (!reported.insert(dir_).second) {
+      return;
+    }
+  }
+  log("cache " + dir_ + " cannot be written (" + std::generic_category().message(error) +
+      "): modules run without it until it can");
 }
 
 std::optional<std::string> ModuleCache::read(const std::string& name) const {
@@ -59,36 +101,73 @@ std::string ModuleCache::temporary_path(const std::string& name) const {
 
 bool ModuleCache::publish(const std::string& temporary, const std::string& name) const {
   if (::rename(temporary.c_str(), path(name).c_str()) != 0) {
+    report_unwritable(errno);
     ::unlink(temporary.c_str());
     return false;
   }
+  // Not syncing the directory loses only the entry, never its content.
+  (void)sync_directory(dir_);
   return true;
 }
 
-bool ModuleCache::write(const std::string& name, const std::string& bytes) const {
+bool ModuleCache::write(const std::string& name, std::string_view bytes) const {
+  return write_sealed_parts(name, bytes, {});
+}
+
+bool ModuleCache::write_sealed(const std::string& name, std::string_view object) const {
+  return write_sealed_parts(name, object, seal_trailer(object));
+}
+
+bool ModuleCache::write_sealed_parts(const std::string& name, std::string_view bytes,
+                                     std::string_view trailer) const {
   if (!enabled() || !ensure_dir()) {
     return false;
   }
-  std::string temporary = temporary_path(name);
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) {
+  const std::string temporary = temporary_path(name);
+  UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd.valid()) {
+    report_unwritable(errno);
     return false;
   }
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n <= 0) {
-      ::close(fd);
-      ::unlink(temporary.c_str());
-      return false;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  if (!base::write_all(fd.get(), bytes) || !base::write_all(fd.get(), trailer) ||
+      ::fsync(fd.get()) != 0 || ::close(fd.release()) != 0) {
+    report_unwritable(errno);
     ::unlink(temporary.c_str());
     return false;
   }
   return publish(temporary, name);
+}
+
+bool ModuleCache::seal_and_publish(const std::string& temporary, const std::string& name) const {
+  const UniqueFd fd(::open(temporary.c_str(), O_RDWR | O_CLOEXEC));
+  const int error = fd.valid() ? seal_fd(fd.get()) : errno;
+  if (error != 0) {
+    if (error == EBADMSG) {
+      log("the compiler left an incomplete object for " + name + ": not cached");
+    } else {
+      report_unwritable(error);
+    }
+    ::unlink(temporary.c_str());
+    return false;
+  }
+  return publish(temporary, name);
+}
+
+UniqueFd ModuleCache::open_sealed(const std::string& name) const {
+  if (!enabled()) {
+    return {};
+  }
+  UniqueFd fd(::open(path(name).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    return {};
+  }
+  const std::string problem = seal_problem(fd.get());
+  if (!problem.empty()) {
+    remove(name);
+    log("cache entry " + path(name) + " is damaged (" + problem + "): removed, to be rebuilt");
+    return {};
+  }
+  return fd;
 }
 
 void ModuleCache::remove(const std::string& name) const {

@@ -1,18 +1,24 @@
 #include "wasmshim/wasm/engine.h"
 
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cinttypes>
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 #include <vector>
 
+#include "aot_background.h"
 #include "aot_tier.h"
 #include "c_translation.h"
 #include "cache.h"
 #include "compiled_module.h"
 #include "host_imports.h"
 #include "runtime.h"
+#include "sealed_object.h"
 #include "wasi/context.h"
 #include "wasi/functions.h"
 #include "wasmshim/otel/instrument.h"
@@ -161,20 +167,56 @@ std::unique_ptr<CompiledModule> load_jit_object(const ModuleCache& cache, const 
   return load_cached_object(cache, names.jit_name, names.jit_key, "jit");
 }
 
-// tcc's code for the module: written into the cache and loaded from there
-// where the cache can hold it (so no later start compiles it again), else
-// kept in memory.
+// The whole content of a file, mapped read-only.
+class MappedFile {
+ public:
+  explicit MappedFile(int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+      size_ = static_cast<std::size_t>(st.st_size);
+      void* address = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0);
+      address_ = address == MAP_FAILED ? nullptr : address;
+    }
+  }
+  ~MappedFile() {
+    if (address_ != nullptr) {
+      ::munmap(address_, size_);
+    }
+  }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  std::string_view bytes() const {
+    return address_ == nullptr ? std::string_view()
+                               : std::string_view(static_cast<const char*>(address_), size_);
+  }
+
+ private:
+  void* address_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// tcc's code for the module. tcc writes its object into an anonymous file
+// in memory, whose size is then known and whose writes cannot fail for want
+// of disk; a whole object is copied into the cache, sealed, so that no later
+// start compiles it again, and loaded from memory either way (a cache that
+// cannot take it costs the next start a compile, not this one).
 std::unique_ptr<CompiledModule> compile_jit(const std::string& source, const std::string& name,
                                             const ModuleCache& cache, const CacheNames& names) {
-  if (cache.enabled() && cache.ensure_dir()) {
-    const std::string temporary = cache.temporary_path(names.jit_name);
-    if (compile_tcc_object(source, name, temporary, names.jit_key)) {
-      if (cache.publish(temporary, names.jit_name)) {
-        if (auto compiled = load_jit_object(cache, names)) {
-          return compiled;
-        }
-      } else {
-        ::unlink(temporary.c_str());
+  UniqueFd object(::memfd_create("wasmshim-jit", MFD_CLOEXEC));
+  const std::string by_fd = object.valid() ? "/proc/self/fd/" + std::to_string(object.get()) : "";
+  if (object.valid() && ::access(by_fd.c_str(), W_OK) == 0 &&
+      compile_tcc_object(source, name, by_fd, names.jit_key)) {
+    bool whole = false;
+    {
+      const MappedFile written(object.get());
+      whole = elf_incompleteness(written.bytes()).empty();
+      if (whole && cache.enabled()) {
+        (void)cache.write_sealed(names.jit_name, written.bytes());
+      }
+    }
+    if (whole) {
+      if (auto compiled = load_object_fd(std::move(object), by_fd, names.jit_key, "jit")) {
+        return compiled;
       }
     }
   }
@@ -187,12 +229,27 @@ std::unique_ptr<CompiledModule> compile_jit(const std::string& source, const std
 // start finds it. Whether this process may leave the build behind is the
 // caller's to say (EngineOptions::background_aot).
 bool start_aot_in_background(const ModuleCache& cache, const CacheNames& names,
-                             const EngineOptions& options) {
+                             const EngineOptions& options, const std::string& module_name) {
   if (options.tier != Tier::kAuto || !cache.enabled() || !segment_base_available() ||
       ::access(cache.path(names.c_name).c_str(), R_OK) != 0) {
     return false;
   }
-  return start_background_aot(cache, names.c_name, names.so_name, names.aot_key);
+  return start_background_aot(cache, names.c_name, names.so_name, names.aot_key,
+                              options.aot_retry_delay, module_name);
+}
+
+// A module that runs jit under `auto`: starts its aot build where this
+// process may leave one behind, else only says (once) why an earlier one
+// failed. Returns whether a build started.
+bool after_jit_start(const ModuleCache& cache, const CacheNames& names,
+                     const EngineOptions& options, const std::string& module_name) {
+  if (options.background_aot) {
+    return start_aot_in_background(cache, names, options, module_name);
+  }
+  if (options.tier == Tier::kAuto) {
+    report_background_aot(cache, names.so_name, options.aot_retry_delay, module_name);
+  }
+  return false;
 }
 
 struct Translation {
@@ -201,15 +258,43 @@ struct Translation {
   bool in_cache = false;  // the cache holds it now, for the aot compiler to read
 };
 
-// The translation, from the cache when it holds this module's (its first line
-// names the key), else made now and stored.
+// The last line of a cached translation: the size and checksum of all
+// before it, so that one cut short or changed is made again.
+std::string translation_end(std::string_view body) {
+  char line[80];
+  std::snprintf(line, sizeof line, "/* wasmshim-c-end %zu %016" PRIx64 " */\n", body.size(),
+                content_checksum(body));
+  return line;
+}
+
+// The cached translation's body when it is whole and this key's.
+std::optional<std::string> whole_translation(std::string text, const std::string& marker) {
+  const std::size_t end = text.rfind("/* wasmshim-c-end ");
+  if (text.rfind(marker, 0) != 0 || end == std::string::npos ||
+      text.compare(end, std::string::npos,
+                   translation_end(std::string_view(text).substr(0, end))) != 0) {
+    return std::nullopt;
+  }
+  text.resize(end);
+  return text;
+}
+
+// The translation, from the cache when it holds this module's whole (its
+// first line names the key, its last its size and checksum), else made now
+// and stored.
 Translation translation(const Module& module, const ModuleCache& cache, const CacheNames& names) {
   const std::string marker = "/* wasmshim-c " + names.c_key + " */\n";
-  if (auto cached = cache.read(names.c_name); cached && cached->rfind(marker, 0) == 0) {
-    return Translation{std::move(*cached), true, true};
+  if (auto cached = cache.read(names.c_name)) {
+    if (auto body = whole_translation(std::move(*cached), marker)) {
+      return Translation{std::move(*body), true, true};
+    }
+    cache.remove(names.c_name);
+    cache.log("cache entry " + cache.path(names.c_name) +
+              " is damaged (cut short, changed or another's): removed, to be rebuilt");
   }
   std::string source = marker + translate_to_c(module);
-  bool stored = cache.write(names.c_name, source);
+  const bool stored =
+      cache.enabled() && cache.write(names.c_name, source + translation_end(source));
   return Translation{std::move(source), false, stored};
 }
 
@@ -225,6 +310,7 @@ class ScratchDir {
   }
   ~ScratchDir() {
     ::unlink((path_ + "/m.c").c_str());
+    ::unlink((path_ + "/m.tmp.so").c_str());
     ::unlink((path_ + "/m.so").c_str());
     ::rmdir(path_.c_str());
   }
@@ -236,40 +322,53 @@ class ScratchDir {
   std::string path_;
 };
 
-// Builds the aot object for the module and loads it. With a cache, the object
-// is published there; without, it lives in a scratch directory while loaded
-// (dlopen keeps the mapping after the file is gone).
+// The aot object built into the cache and loaded from there; nothing when
+// the cache cannot hold it (said once in the log).
+std::unique_ptr<CompiledModule> build_aot_in_cache(const Module& module, const ModuleCache& cache,
+                                                   const CacheNames& names, PrepareReport& report) {
+  if (!cache.enabled() || !cache.ensure_dir()) {
+    return nullptr;
+  }
+  Translation c = translation(module, cache, names);
+  report.c_from_cache = c.from_cache;
+  if (!c.in_cache) {
+    return nullptr;
+  }
+  const std::string temporary = cache.temporary_path(names.so_name);
+  try {
+    compile_aot(cache.path(names.c_name), temporary, names.aot_key);
+  } catch (...) {
+    ::unlink(temporary.c_str());
+    throw;
+  }
+  if (!cache.seal_and_publish(temporary, names.so_name)) {
+    return nullptr;
+  }
+  auto compiled = load_aot(cache, names.so_name, names.aot_key);
+  if (!compiled) {
+    throw std::runtime_error("the compiled module in " + cache.dir() + " does not load");
+  }
+  return compiled;
+}
+
+// Builds the aot object for the module and loads it. With a cache that can
+// hold it, the object is published there; else it lives in a scratch
+// directory while loaded (dlopen keeps the mapping after the file is gone).
 std::unique_ptr<CompiledModule> build_aot(const Module& module, const ModuleCache& cache,
                                           const CacheNames& names, PrepareReport& report) {
-  if (cache.enabled() && cache.ensure_dir()) {
-    Translation c = translation(module, cache, names);
-    report.c_from_cache = c.from_cache;
-    if (!c.in_cache) {
-      throw std::runtime_error("cannot write the translation into the cache " + cache.dir());
-    }
-    std::string temporary = cache.temporary_path(names.so_name);
-    try {
-      compile_aot(cache.path(names.c_name), temporary, names.aot_key);
-    } catch (...) {
-      ::unlink(temporary.c_str());
-      throw;
-    }
-    if (!cache.publish(temporary, names.so_name)) {
-      throw std::runtime_error("cannot publish the compiled module in " + cache.dir());
-    }
-    auto compiled = load_aot(cache, names.so_name, names.aot_key);
-    if (!compiled) {
-      throw std::runtime_error("the compiled module in " + cache.dir() + " does not load");
-    }
+  if (auto compiled = build_aot_in_cache(module, cache, names, report)) {
     return compiled;
   }
   ScratchDir scratch;
-  ModuleCache scratch_cache(scratch.path());
+  ModuleCache scratch_cache(scratch.path(), cache.log_sink());
   std::string source = translate_to_c(module);
   if (!scratch_cache.write("m.c", source)) {
     throw std::runtime_error("cannot write " + scratch.path() + "/m.c");
   }
-  compile_aot(scratch_cache.path("m.c"), scratch_cache.path("m.so"), names.aot_key);
+  compile_aot(scratch_cache.path("m.c"), scratch_cache.path("m.tmp.so"), names.aot_key);
+  if (!scratch_cache.seal_and_publish(scratch_cache.path("m.tmp.so"), "m.so")) {
+    throw std::runtime_error("cannot write the compiled module into " + scratch.path());
+  }
   auto compiled = load_aot(scratch_cache, "m.so", names.aot_key);
   if (!compiled) {
     throw std::runtime_error("the compiled module does not load");
@@ -283,7 +382,7 @@ PreparedModule prepare(const Module& module, const EngineOptions& options) {
   trace::ScopedSpan span("wasmshim.wasm", "wasm.compile");
   auto state = std::make_unique<PreparedModule::State>();
   state->imports = bind_imports(module);
-  ModuleCache cache(options.cache_dir);
+  ModuleCache cache(options.cache_dir, options.log);
   CacheNames names = cache_names(module.digest());
   PrepareReport& report = state->report;
 
@@ -310,8 +409,8 @@ PreparedModule prepare(const Module& module, const EngineOptions& options) {
     report.c_from_cache = c.from_cache;
     state->compiled = compile_jit(c.source, module.name(), cache, names);
   }
-  if (state->compiled->tier() == "jit" && options.background_aot) {
-    report.background_build_started = start_aot_in_background(cache, names, options);
+  if (state->compiled->tier() == "jit") {
+    report.background_build_started = after_jit_start(cache, names, options, module.name());
   }
   state->tier = state->compiled->tier();
   report.tier = state->tier;
@@ -325,8 +424,9 @@ PreparedModule prepare(const Module& module, const EngineOptions& options) {
 }
 
 bool start_background_build(const std::string& module_digest, const EngineOptions& options) {
-  return start_aot_in_background(ModuleCache(options.cache_dir), cache_names(module_digest),
-                                 options);
+  return start_aot_in_background(ModuleCache(options.cache_dir, options.log),
+                                 cache_names(module_digest), options,
+                                 "module " + module_digest.substr(0, 12));
 }
 
 namespace {
@@ -363,8 +463,8 @@ std::unique_ptr<PreparedModule::State> from_cached_object(const std::string& pat
   state->report.tier = state->tier;
   state->report.module_digest = digest;
   state->report.object_from_cache = true;
-  if (state->tier == "jit" && options.background_aot) {
-    state->report.background_build_started = start_aot_in_background(cache, names, options);
+  if (state->tier == "jit") {
+    state->report.background_build_started = after_jit_start(cache, names, options, path);
   }
   state->has_start = state->compiled->glue().start != nullptr;
   state->compiled->glue().bind(&host_runtime(), state->imports.data());
@@ -378,7 +478,7 @@ PreparedModule prepare_file(const std::string& path, const EngineOptions& option
   span.set("wasm.module", path);
   // From a cached object libwabt is not needed: the object lists its
   // imports. With the digest remembered for the file, neither are its bytes.
-  const ModuleCache cache(options.cache_dir);
+  const ModuleCache cache(options.cache_dir, options.log);
   const std::optional<FileStamp> stamp = cache.enabled() ? stamp_of(path) : std::nullopt;
   if (stamp) {
     if (auto digest = cache.remembered_digest(*stamp)) {
@@ -413,7 +513,7 @@ PreparedModule prepare_file(const std::string& path, const EngineOptions& option
 }
 
 std::string precompile(const Module& module, const EngineOptions& options) {
-  ModuleCache cache(options.cache_dir);
+  ModuleCache cache(options.cache_dir, options.log);
   if (!cache.enabled() || !cache.ensure_dir()) {
     throw std::runtime_error("no usable cache directory (" + options.cache_dir +
                              ") to compile into");

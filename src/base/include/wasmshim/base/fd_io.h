@@ -8,7 +8,8 @@
 
 namespace wasmshim::base {
 
-// All of `text`, or as much as the descriptor takes; false on an error.
+// All of `text`; false (errno set) on an error or a short write, which is
+// reported as ENOSPC.
 bool write_all(int fd, std::string_view text);
 
 // Everything left to read on `fd`; nullopt (errno set) on an error.

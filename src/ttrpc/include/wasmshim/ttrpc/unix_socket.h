@@ -6,27 +6,11 @@
 #include <string_view>
 #include <utility>
 
+#include "wasmshim/base/unique_fd.h"
+
 namespace wasmshim::ttrpc {
 
-// Owns one file descriptor; closes it on destruction.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
+using base::UniqueFd;
 
 // Accepts "unix:///run/x.sock", "/run/x.sock", and abstract names written
 // "@name" or "unix://@name". Throws std::invalid_argument for anything else

@@ -2,11 +2,14 @@
 // tier, then run against WASI.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "wasmshim/wasm/module.h"
 #include "wasmshim/wasm/wasi.h"
@@ -35,6 +38,16 @@ struct EngineOptions {
   // With `auto` and no compiled object yet: start the aot build in the
   // background (low priority) so that a later start finds it.
   bool background_aot = true;
+  // How long after a failed background build the next is tried: a build
+  // that was killed or ran out of space waits this, doubled for each failure
+  // in a row; one the compiler refused is tried once more after this, then
+  // the module stays on jit.
+  std::chrono::seconds aot_retry_delay{60};
+  // Where the engine says what a user should know and no error carries: a
+  // cache that cannot be written, a damaged entry removed, a module that
+  // stays on jit and why. One line per call, without a newline; each such
+  // condition is said once. Empty: nowhere.
+  std::function<void(std::string_view)> log;
 };
 
 // WASMSHIM_CACHE_DIR, else /var/lib/wasmshim/cache.
