@@ -47,37 +47,13 @@ class Containerd {
   // shims it starts), e.g. the OTEL_* variables. `state`: where containerd
   // keeps its state (the tasks' bundles; a tmpfs on a node, /run/containerd);
   // empty: in the private root.
-  explicit Containerd(std::vector<std::string> environment = {}, std::string state = {}) {
+  explicit Containerd(std::vector<std::string> environment = {}, std::string state = {})
+      : environment_(std::move(environment)) {
     root_ = dir_.path().string();
     socket_ = root_ + "/containerd.sock";
-    if (state.empty()) {
-      state = root_ + "/state";
-    }
-    std::ofstream(root_ + "/config.toml") << "version = 2\n"
-                                          << "root = \"" << root_ << "/root\"\n"
-                                          << "state = \"" << state << "\"\n"
-                                          << "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n"
-                                          << "[grpc]\n  address = \"" << socket_ << "\"\n"
-                                          << "[ttrpc]\n  address = \"" << socket_ << ".ttrpc\"\n";
-    const std::string path = std::string(WASMSHIM_BIN_DIR) + ":/usr/sbin:/usr/bin:/sbin:/bin";
-    pid_ = fork();
-    if (pid_ == 0) {
-      ::setenv("PATH", path.c_str(), 1);
-      // The engine's cache stays inside the test's directory.
-      ::setenv("WASMSHIM_CACHE_DIR", (root_ + "/cache").c_str(), 1);
-      for (auto& entry : environment) {
-        ::putenv(entry.data());
-      }
-      std::string log = root_ + "/containerd.log";
-      std::freopen(log.c_str(), "w", stderr);
-      std::freopen("/dev/null", "w", stdout);
-      ::execl("/usr/bin/containerd", "containerd", "--config", (root_ + "/config.toml").c_str(),
-              nullptr);
-      ::_exit(127);
-    }
-    for (int i = 0; i < 200 && ctr("version").status != 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    state_ = state.empty() ? root_ + "/state" : std::move(state);
+    launch(socket_);
+    wait_until_serving(socket_);
     image_ = root_ + "/demo.tar";
     std::ofstream(root_ + "/in.txt") << "data from the image\n";
     auto built = shell(std::string(WASMSHIM_BIN_DIR) + "/wasmshim image -o " + image_ + " --name " +
@@ -91,10 +67,7 @@ class Containerd {
   ~Containerd() {
     shell("sh -c " + quote(ctr_prefix() + " task ls -q | while read t; do " + ctr_prefix() +
                            " task kill -s SIGKILL $t; done"));
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-    }
+    stop();
     // A test that failed half-way can leave shims with no containerd to
     // shut them down; they must not outlive the test and confuse the next.
     shell("pkill -KILL -f -- " + quote("-address " + socket_ + " "));
@@ -102,6 +75,27 @@ class Containerd {
     shell("sh -c " + quote("grep -o ' " + root_ +
                            "[^ ]*' /proc/self/mountinfo | sort -r | "
                            "xargs -r -n1 umount -l"));
+  }
+
+  // Stops containerd as a service manager does (SIGTERM) and waits for it to
+  // exit. Its root and state stay, and so do the shims it started: they keep
+  // running their tasks until a containerd comes back.
+  void stop() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+
+  // Starts containerd again on the same root, state and configuration; it
+  // reloads the tasks whose shims still run. `listen_socket`: where its gRPC
+  // socket (and, with ".ttrpc" added, its ttrpc socket) listens this time;
+  // empty: socket(), as before. False if it does not answer within 10 s.
+  bool restart(const std::string& listen_socket = {}) {
+    const std::string listen = listen_socket.empty() ? socket_ : listen_socket;
+    launch(listen);
+    return wait_until_serving(listen);
   }
 
   bool ready() const { return ready_; }
@@ -126,8 +120,51 @@ class Containerd {
   }
 
  private:
+  // Writes the configuration for containerd listening at `listen_socket`
+  // and starts it; its log goes on in containerd.log.
+  void launch(const std::string& listen_socket) {
+    std::ofstream(root_ + "/config.toml")
+        << "version = 2\n"
+        << "root = \"" << root_ << "/root\"\n"
+        << "state = \"" << state_ << "\"\n"
+        << "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n"
+        << "[grpc]\n  address = \"" << listen_socket << "\"\n"
+        << "[ttrpc]\n  address = \"" << listen_socket << ".ttrpc\"\n";
+    const std::string path = std::string(WASMSHIM_BIN_DIR) + ":/usr/sbin:/usr/bin:/sbin:/bin";
+    const bool first = !started_once_;
+    started_once_ = true;
+    pid_ = fork();
+    if (pid_ == 0) {
+      ::setenv("PATH", path.c_str(), 1);
+      // The engine's cache stays inside the test's directory.
+      ::setenv("WASMSHIM_CACHE_DIR", (root_ + "/cache").c_str(), 1);
+      for (auto& entry : environment_) {
+        ::putenv(entry.data());
+      }
+      std::string log = root_ + "/containerd.log";
+      std::freopen(log.c_str(), first ? "w" : "a", stderr);
+      std::freopen("/dev/null", "w", stdout);
+      ::execl("/usr/bin/containerd", "containerd", "--config", (root_ + "/config.toml").c_str(),
+              nullptr);
+      ::_exit(127);
+    }
+  }
+
+  static bool wait_until_serving(const std::string& listen_socket) {
+    for (int i = 0; i < 200; ++i) {
+      if (shell("/usr/bin/ctr --address " + listen_socket + " version").status == 0) {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+
   TempDir dir_;
+  std::vector<std::string> environment_;
   std::string root_;
+  std::string state_;
+  bool started_once_ = false;
   std::string socket_;
   std::string image_;
   pid_t pid_ = -1;
