@@ -278,7 +278,14 @@ TEST(EventPublisher, ReconnectsWhenContainerdRestarts) {
   FakeEventsService after(dir.socket());
   ASSERT_TRUE(after.wait_for(5)) << log.all();
   EXPECT_TRUE(publisher.flush(60s));
-  EXPECT_EQ(after.container_ids(), names("b", 0, 5));
+  // The last event containerd took as it stopped may have lost its answer
+  // with the connection: it is sent again (at least once, as containerd's
+  // own shims do), ahead of the rest.
+  std::vector<std::string> ids = after.container_ids();
+  if (!ids.empty() && ids.front() == "a4") {
+    ids.erase(ids.begin());
+  }
+  EXPECT_EQ(ids, names("b", 0, 5));
 }
 
 TEST(EventPublisher, RetriesWhileContainerdAnswersUnavailable) {
