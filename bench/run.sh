@@ -6,6 +6,7 @@
 #   bench/run.sh otel [SPANS [EXPORT_SPANS]]
 #   bench/run.sh stress [--tasks N] [--concurrency M] [--runtimes wasmshim,wasmshim-traced,wasmshim-bare,runc] [--via direct|containerd] [--rounds R]
 #   bench/run.sh pods [--pods N] [--concurrency C] [--rounds R] [--memory-pods K]   pods through CRI, wasmshim against runc
+#   bench/run.sh collector-faults [--tasks N]   ctr run --rm per task: tracing off, healthy, refused, silent, 503 and slow collectors
 #   bench/run.sh stress-plot [TASKS]   throughput against concurrency, wasmshim and runc (medians of 3 rounds), to bench/stress.png
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +50,12 @@ case "$which" in
     cmake --build "$build" -j2 --target pods_bench
     "$build/bin/pods_bench" "$@"
     ;;
+  collector-faults)
+    # As root: private containerd instances and shims.
+    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$build" -j2 --target collector_faults
+    "$build/bin/collector_faults" "$@"
+    ;;
   stress-plot)
     cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
     cmake --build "$build" -j2 --target stress
@@ -69,7 +76,7 @@ PY
     echo "wrote bench/stress.png"
     ;;
   *)
-    echo "usage: bench/run.sh ttrpc|engine|otel|stress|stress-plot [options]" >&2
+    echo "usage: bench/run.sh ttrpc|engine|otel|stress|pods|collector-faults|stress-plot [options]" >&2
     exit 2
     ;;
 esac

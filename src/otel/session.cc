@@ -40,11 +40,15 @@ TracingSession::~TracingSession() {
 }
 
 bool TracingSession::shutdown() {
+  return shutdown(deadline_);
+}
+
+bool TracingSession::shutdown(std::chrono::milliseconds limit) {
   if (!provider_) {
     return true;
   }
   set_global_tracer_provider(nullptr);
-  const bool done = provider_->shutdown(deadline_);
+  const bool done = provider_->shutdown(limit);
   provider_.reset();
   return done;
 }

@@ -10,7 +10,9 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "export_slots.h"
 #include "small_files.h"
+#include "wasmshim/container/command_line.h"
 #include "wasmshim/otel/instrument.h"
 
 #if WASMSHIM_OPENTELEMETRY
@@ -24,9 +26,12 @@ namespace wasmshim::shim {
 
 namespace {
 
-// How long `delete` waits for the collector before leaving the export to
-// a child.
-constexpr std::chrono::milliseconds kDeleteExportWait{200};
+// An exporter that lingers after its task gets `limit` in all: its export
+// ends a little before, so it can give up and exit by itself, and at
+// `limit` the process is ended whatever it waits on.
+std::chrono::milliseconds export_deadline_within(std::chrono::milliseconds limit) {
+  return limit - std::min(limit / 10, std::chrono::milliseconds(200));
+}
 
 otel::ResourceInfo resource_of(const ShimInfo& info) {
   return {"", info.version};
@@ -74,36 +79,13 @@ struct MemoryTracing {
   }
 
   // Exports what was recorded from a detached child, so this process (which
-  // containerd is waiting for) never waits for a collector. Call with one
-  // thread and stdout already flushed.
+  // containerd is waiting for) never waits for a collector, not even a
+  // healthy one's millisecond: a dead or silent one would cost its timeout.
+  // Call with one thread and stdout already flushed.
   void export_in_background() {
     if (provider && exportable) {
       fork_exporter(memory->spans());
     }
-  }
-
-  // Exports from this process if the collector answers within `wait` (it
-  // usually does within a millisecond or two, and a fork costs more than
-  // that), else from a detached child as export_in_background does. With
-  // gRPC the child does it all: its threads make a fork after it unsafe.
-  void export_here_first(std::chrono::milliseconds wait) {
-    if (!provider || !exportable) {
-      return;
-    }
-    auto spans = memory->spans();
-    if (spans.empty()) {
-      return;
-    }
-    if (config.protocol != otel::OtlpProtocol::grpc) {
-      auto exporter = otel::make_otlp_exporter(config, [](std::string_view) {});
-      const auto deadline = otel::Clock::now() + std::min(config.timeout, wait);
-      const bool sent = exporter->export_spans(spans, deadline) == otel::ExportResult::success;
-      exporter.reset();  // and any thread of its own with it, before a fork
-      if (sent) {
-        return;
-      }
-    }
-    fork_exporter(spans);
   }
 
  private:
@@ -120,9 +102,28 @@ struct MemoryTracing {
     for (int fd = 0; fd < 3; ++fd) {
       ::dup2(null, fd);
     }
+    show_as_exporter();
+    const ExportSlots slots = export_slots_from_env();
+    const ExportSlot slot = take_export_slot(slots);
+    const auto limit = export_wait(slots, slot, config.timeout);
+    end_process_after(limit);
     auto exporter = otel::make_otlp_exporter(config, [](std::string_view) {});
-    exporter->export_spans(spans, otel::Clock::now() + config.timeout);
+    const auto result =
+        exporter->export_spans(spans, otel::Clock::now() + export_deadline_within(limit));
+    if (result != otel::ExportResult::success && !slot.held()) {
+      count_dropped_export(slots);
+    }
     ::_exit(0);
+  }
+
+  // What ps shows: the command containerd ran, with "export" for its last
+  // word ("start" or "delete").
+  static void show_as_exporter() {
+    std::vector<std::string> shown = container::command_line();
+    if (!shown.empty()) {
+      shown.back() = "export";
+      container::set_command_line(shown);
+    }
   }
 };
 
@@ -253,6 +254,7 @@ void StartTrace::fail(const std::string& message) {
 
 struct DaemonTrace::State {
   std::unique_ptr<otel::TracingSession> session;
+  std::function<void(const std::string&)> log;
   // start_shim, from when `start` began until it exits.
   otel::Span start_span;
   otel::Span span;
@@ -264,6 +266,7 @@ DaemonTrace::DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
                          const std::optional<otel::OtlpConfig>& otlp,
                          const std::function<void(const std::string&)>& log, StartTrace* start)
     : state_(std::make_unique<State>()) {
+  state_->log = log;
   // The daemon's main loop calls start_due_exports(): a task that ends
   // within the schedule delay is exported at shutdown, from the main thread,
   // and no export thread is ever started for it.
@@ -271,7 +274,7 @@ DaemonTrace::DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
   options.resource = resource_of(info);
   options.config = otlp;
   options.log = [log](std::string_view line) { log(std::string(line)); };
-  options.max_shutdown = std::chrono::milliseconds(30000);
+  // The final export's limit is set at shutdown (see ~DaemonTrace).
   options.thread_when_due = true;
   // Forked from `start`: its copy of the configuration serves as it is,
   // rather than the environment read and parsed again.
@@ -287,6 +290,12 @@ DaemonTrace::DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
       ::close(kStartExitFd);
     }
     return;
+  }
+  // A bad WASMSHIM_EXPORT_SLOTS is said once per shim, in its log.
+  std::string slots_problem;
+  (void)export_slots_from_env(&slots_problem);
+  if (!slots_problem.empty() && log) {
+    log("tracing: " + slots_problem);
   }
   // containerd's context, in the environment `start` had and this process
   // kept.
@@ -350,7 +359,26 @@ DaemonTrace::~DaemonTrace() {
   // losing it.
   end_start_span();
   state_->span.end();
-  state_->session->shutdown();
+  if (!state_->session->enabled()) {
+    return;
+  }
+  // The task is over and containerd no longer waits for this process: it
+  // may wait on the collector for the export timeout while it holds a slot,
+  // else for the grace, and is ended at that limit whatever it waits on.
+  const ExportSlots slots = export_slots_from_env();
+  const ExportSlot slot = take_export_slot(slots);
+  const auto limit = export_wait(slots, slot, state_->session->config().timeout);
+  end_process_after(limit);
+  const bool sent = state_->session->shutdown(export_deadline_within(limit));
+  if (!sent && !slot.held()) {
+    count_dropped_export(slots);
+    if (state_->log) {
+      state_->log("tracing: spans not sent within " + std::to_string(limit.count()) +
+                  " ms were dropped: all " + std::to_string(slots.count) +
+                  " export slots of the node are held by lingering exporters (" + slots.directory +
+                  ")");
+    }
+  }
 }
 
 void DaemonTrace::start_due_exports() {
@@ -362,10 +390,10 @@ std::string DaemonTrace::traceparent() const {
                                         : std::string();
 }
 
-// containerd runs `delete` after every shim exits, off the path of any
-// request, and waits for it: its span leaves from here when the collector
-// answers at once, else from a detached child, delaying containerd by at
-// most kDeleteExportWait.
+// containerd runs `delete` after every shim exits and waits for it: its
+// span leaves from a detached child. The daemon that could take it has
+// usually exited by then (and after a crash there is none), so a hand-over
+// would need this fork as its fallback anyway.
 struct DeleteTrace::State {
   std::unique_ptr<MemoryTracing> memory;
   otel::Span span;
@@ -391,7 +419,7 @@ DeleteTrace::DeleteTrace(const ShimFlags& flags, const ShimInfo& info,
 DeleteTrace::~DeleteTrace() {
   state_->span.end();
   std::fflush(stdout);
-  state_->memory->export_here_first(kDeleteExportWait);
+  state_->memory->export_in_background();
 }
 
 void DeleteTrace::set_exit(std::uint32_t status) {

@@ -55,6 +55,9 @@ class TracingSession {
   // Exports what is left, within min(export timeout, max_shutdown), and
   // uninstalls the provider. Safe to call twice.
   bool shutdown();
+  // The same within `limit` instead, for a program that learns only at its
+  // end how long it may wait (the shim daemon: see export_slots.h).
+  bool shutdown(std::chrono::milliseconds limit);
 
  private:
   OtlpConfig config_;
