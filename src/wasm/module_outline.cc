@@ -306,33 +306,24 @@ ModuleOutline read_module_outline(int fd, const std::string& name) {
       }
       last_rank = section_rank(section.id);
     }
-    const bool leading = section.id == kCustom || section.id == kType || section.id == kImport ||
-                         section.id == kExport;
+    // A custom section is skipped whole, its name included: the engine does
+    // not read custom sections, and accepts one whatever its contents.
+    const bool leading = section.id == kType || section.id == kImport || section.id == kExport;
     if (leading && section.size > kLargestLeadingSection) {
       file.fail(offset, std::string(section_name(section.id)) + " section of " +
                             std::to_string(section.size) + " bytes is too large");
     }
     if (leading) {
-      // A custom section's name only: its contents are its own business.
-      const std::uint64_t length =
-          section.id == kCustom ? std::min<std::uint64_t>(section.size, 6) : section.size;
-      Cursor in(file, file.read(section.start, length), section.start);
-      if (section.id == kCustom) {
-        const std::uint32_t name_length = in.u32("a custom section's name length");
-        if (name_length > section.size - in.position()) {
-          in.fail("custom section's name runs past the end of its section");
-        }
+      Cursor in(file, file.read(section.start, section.size), section.start);
+      if (section.id == kType) {
+        types = read_types(in);
+      } else if (section.id == kImport) {
+        read_imports(in, types, outline);
       } else {
-        if (section.id == kType) {
-          types = read_types(in);
-        } else if (section.id == kImport) {
-          read_imports(in, types, outline);
-        } else {
-          read_exports(in, outline);
-        }
-        if (!in.at_end()) {
-          in.fail(std::string(section_name(section.id)) + " section has bytes past its end");
-        }
+        read_exports(in, outline);
+      }
+      if (!in.at_end()) {
+        in.fail(std::string(section_name(section.id)) + " section has bytes past its end");
       }
     }
     offset = section.start + section.size;

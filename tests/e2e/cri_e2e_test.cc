@@ -431,6 +431,31 @@ TEST_F(CriE2E, AnImageThatIsNeitherWasmNorExecutableIsRefusedWithItsName) {
   EXPECT_EQ(wait_for_state(cri(), *after, cri::CONTAINER_EXITED).exit_code(), 0);
 }
 
+// A module whose framing is wrong fails the container's creation (which CRI
+// does at StartContainer), named as the container sees it; the pod lives on.
+TEST_F(CriE2E, AMalformedModuleIsRefusedAtCreateByItsContainerPath) {
+  ScopedPod pod(containerd(), "malformed", "wasmshim");
+  ASSERT_TRUE(pod.run().ok()) << pod.run().error();
+  auto created = cri().create_container(
+      pod.id(),
+      CriContainerd::container(pod.config(), "bad", CriContainerd::kWasmImage,
+                               {"/data/garbage.wasm"}),
+      pod.config());
+  ASSERT_TRUE(created.ok()) << created.error();
+  auto started = cri().start_container(created.response.container_id());
+  ASSERT_FALSE(started.ok());
+  const std::string& message = started.status.error_message();
+  EXPECT_NE(message.find("/data/garbage.wasm: offset 8: malformed module: unknown section id 13"),
+            std::string::npos)
+      << message;
+  EXPECT_EQ(message.find("/rootfs/"), std::string::npos) << message;
+  auto status = cri().container_status(created.response.container_id());
+  EXPECT_NE(status.response.status().state(), cri::CONTAINER_RUNNING);
+  auto after = start_container(cri(), pod, wasm_container(pod, "after", {"echo", "fine"}));
+  ASSERT_TRUE(after);
+  EXPECT_EQ(wait_for_state(cri(), *after, cri::CONTAINER_EXITED).exit_code(), 0);
+}
+
 // StopPodSandbox and RemovePodSandbox leave nothing of the pod: no process
 // (shim, pause, containers), mount, cgroup or shim socket.
 TEST_F(CriE2E, StopAndRemoveOfAWasmshimPodLeaveNothing) {

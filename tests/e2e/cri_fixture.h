@@ -226,10 +226,13 @@ class CriContainerd {
   bool import_images() {
     const std::string bin = WASMSHIM_BIN_DIR;
     std::ofstream(root_ + "/in.txt") << "data from the image\n";
+    // A Wasm header followed by a section id no module has (13).
+    std::ofstream(root_ + "/garbage.wasm", std::ios::binary)
+        << std::string("\0asm\x01\0\0\0\x0d\0", 10);
     const std::vector<std::pair<std::string, std::string>> images = {
         {"pause", "--name " + std::string(kPauseImage) + " --path /pause " + bin + "/cri_pause"},
         {"wasm", "--name " + std::string(kWasmImage) + " --add " + root_ + "/in.txt:/data/in.txt " +
-                     WASMSHIM_DEMO_WASM},
+                     "--add " + root_ + "/garbage.wasm:/data/garbage.wasm " + WASMSHIM_DEMO_WASM},
         {"native", "--name " + std::string(kNativeImage) + " --path " + kNativeTool + " " + bin +
                        "/cri_native_tool"}};
     for (const auto& [name, arguments] : images) {

@@ -1,17 +1,48 @@
 // libFuzzer target: arbitrary bytes as a module. Reading, validating and
 // translating to C must never crash or hang the host; a bad module is a
-// ModuleError and nothing else.
+// ModuleError and nothing else. The outline a container's Create reads must
+// never refuse what the full read accepts, nor disagree with it on imports.
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <optional>
 #include <vector>
 
 #include "../c_translation.h"
 #include "wasmshim/wasm/module.h"
 
+namespace {
+
+using namespace wasmshim::wasm;
+
+std::optional<ModuleOutline> outline_of(const std::uint8_t* data, std::size_t size) {
+  const int fd = ::memfd_create("fuzz.wasm", MFD_CLOEXEC);
+  if (fd < 0 || ::write(fd, data, size) != static_cast<ssize_t>(size)) {
+    std::abort();
+  }
+  std::optional<ModuleOutline> outline;
+  try {
+    outline = read_module_outline(fd, "fuzz.wasm");
+  } catch (const ModuleError&) {
+  }
+  ::close(fd);
+  return outline;
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  using namespace wasmshim::wasm;
+  const std::optional<ModuleOutline> outline = outline_of(data, size);
   try {
     Module module = Module::from_bytes("fuzz.wasm", std::vector<std::uint8_t>(data, data + size));
+    if (!outline || outline->function_imports.size() != module.function_imports().size() ||
+        outline->other_imports != module.other_imports() ||
+        outline->exports_memory != module.exports_memory()) {
+      std::abort();  // Create would refuse, or judge differently, a module the engine runs
+    }
     std::string c = translate_to_c(module);
     (void)c;
   } catch (const ModuleError&) {
