@@ -164,7 +164,7 @@ UniqueFd ModuleCache::open_sealed(const std::string& name) const {
   const std::string problem = seal_problem(fd.get());
   if (!problem.empty()) {
     remove(name);
-    log("cache entry " + path(name) + " is damaged (" + problem + "): removed, to be rebuilt");
+    log("cache entry " + path(name) + " is damaged, " + problem + ": removed, to be rebuilt");
     return {};
   }
   return fd;

@@ -290,7 +290,7 @@ Translation translation(const Module& module, const ModuleCache& cache, const Ca
     }
     cache.remove(names.c_name);
     cache.log("cache entry " + cache.path(names.c_name) +
-              " is damaged (cut short, changed or another's): removed, to be rebuilt");
+              " is damaged, cut short, changed or another's: removed, to be rebuilt");
   }
   std::string source = marker + translate_to_c(module);
   const bool stored =

@@ -1,9 +1,12 @@
 // End to end: Wasm containers under a real containerd and ctr (Debian's),
 // through containerd-shim-wasmshim-v1.
 #include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <regex>
 #include <set>
@@ -406,6 +409,50 @@ TEST_F(ContainerdE2E, ContainersOfOneGroupShareAShim) {
     std::this_thread::sleep_for(50ms);
   }
   EXPECT_TRUE(processes_named("containerd-shim-wasmshim-v1").empty());
+}
+
+// Waits for every aot build the shim left behind in `cache`: each holds
+// its entry's lock file until it exits (and takes it before the task's exit
+// is published).
+void wait_for_background_builds(const std::filesystem::path& cache) {
+  for (const auto& entry : std::filesystem::directory_iterator(cache)) {
+    if (entry.path().extension() == ".lock") {
+      const int fd = ::open(entry.path().c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd >= 0) {
+        ::flock(fd, LOCK_EX);
+        ::close(fd);
+      }
+    }
+  }
+}
+
+// The node's cache damaged as a full disk or a bad block leaves it: every
+// compiled object cut in half. The next container runs right and says so;
+// the one after finds whole entries again.
+TEST_F(ContainerdE2E, ADamagedCacheEntryIsRebuiltAndSaidOnce) {
+  const std::filesystem::path cache = containerd().root() + "/cache";
+  auto first = containerd().run("--rm", "cache-first", "/demo.wasm echo first");
+  ASSERT_EQ(first.status, 0) << first.output;
+  wait_for_background_builds(cache);
+  int damaged = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(cache)) {
+    const std::string extension = entry.path().extension().string();
+    if ((extension == ".jit" || extension == ".so") && entry.path().filename().string()[0] != '.') {
+      std::filesystem::resize_file(entry.path(), std::filesystem::file_size(entry.path()) / 2);
+      ++damaged;
+    }
+  }
+  ASSERT_GT(damaged, 0);
+
+  auto second = containerd().run("--rm", "cache-second", "/demo.wasm echo second");
+  EXPECT_EQ(second.status, 0) << second.output;
+  EXPECT_NE(second.output.find("second\n"), std::string::npos) << second.output;
+  EXPECT_NE(second.output.find("is damaged"), std::string::npos) << second.output;
+  wait_for_background_builds(cache);
+
+  auto third = containerd().run("--rm", "cache-third", "/demo.wasm echo third");
+  EXPECT_EQ(third.status, 0) << third.output;
+  EXPECT_EQ(third.output, "third\n");
 }
 
 TEST_F(ContainerdE2E, PublishesTaskEvents) {
