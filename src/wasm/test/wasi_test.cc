@@ -55,6 +55,7 @@ class WasiTest : public ::testing::TestWithParam<Tier> {
   }
 
   std::string probe() const { return std::string(WASM_TEST_PROGRAMS) + "/wasi_probe.wasm"; }
+  std::string rights_probe() const { return std::string(WASM_TEST_PROGRAMS) + "/wasi_rights.wasm"; }
 
   TempDir dir_;
 };
@@ -164,6 +165,61 @@ TEST_P(WasiTest, EscapeAttemptsAreRefused) {
   EXPECT_TRUE(fs::exists(dir_.path() / "outside.txt"));
   EXPECT_FALSE(fs::exists(dir_.path() / "created.txt"));
   EXPECT_FALSE(fs::exists(dir_.path() / "made"));
+}
+
+// Rights as wasmtime gives them: a preopen holds the directory rights and
+// hands down file rights; stdout may be written; a file holds what it was
+// opened with; rights only narrow, and what they lack is refused.
+TEST_P(WasiTest, RightsAreKeptReportedNarrowedAndEnforced) {
+  fs::create_directory(dir_.path() / "box");
+  Output o = run_program(rights_probe(), {"rights"}, {{(dir_.path() / "box").string(), "/box"}});
+  EXPECT_EQ(o.result.exit_code, 0);
+  EXPECT_EQ(o.out,
+            "preopen: type 3 base 0x7b7fe00 inheriting 0xff7ffff\n"
+            "stdout: type 4 base 0x40 inheriting 0x40\n"
+            "open preopen with its own rights: ok\n"
+            "reopened preopen: type 3 base 0x7b7fe00 inheriting 0xff7ffff\n"
+            "open preopen read-write as directory: isdir\n"
+            "create: ok\nwrite created: ok\n"
+            "open read-only: ok\n"
+            "read-only file: type 4 base 0x2 inheriting 0\n"
+            "write read-only: notcapable\nread read-only: ok\n"
+            "open seekable: ok\nseek: ok\nnarrow to read: ok\n"
+            "narrowed: type 4 base 0x2 inheriting 0\n"
+            "seek after narrowing: notcapable\ntell after narrowing: notcapable\n"
+            "read after narrowing: ok\nwiden again: notcapable\n"
+            "mkdir: ok\nopen dir without create right: ok\nmkdir without the right: notcapable\n"
+            "drop path_open on a copy: ok\nnarrow dir: ok\n"
+            "open after dropping path_open: notcapable\n");
+  EXPECT_TRUE(fs::is_empty(dir_.path() / "box"));
+}
+
+// A directory has no offset: seeking it fails with BADF (as wasmtime),
+// whence CUR included, and it never holds FD_SEEK even when asked for.
+TEST_P(WasiTest, DirectoriesCannotSeek) {
+  fs::create_directory(dir_.path() / "box");
+  Output o = run_program(rights_probe(), {"seekdir"}, {{(dir_.path() / "box").string(), "/box"}});
+  EXPECT_EQ(o.result.exit_code, 0);
+  EXPECT_EQ(o.out,
+            "seek preopen set: badf\nseek preopen cur: badf\ntell preopen: badf\nmkdir: ok\n"
+            "open dir asking to seek: ok\nopened dir: type 3 base 0 inheriting 0\n"
+            "seek dir set: badf\nseek dir cur: badf\nrmdir: ok\n");
+}
+
+// "name/" reaches the kernel as written; absolute symlink targets are
+// refused with PERM and leave nothing behind (both as wasmtime).
+TEST_P(WasiTest, TrailingSlashesAndAbsoluteSymlinks) {
+  fs::create_directory(dir_.path() / "box");
+  Output o = run_program(rights_probe(), {"slashes"}, {{(dir_.path() / "box").string(), "/box"}});
+  EXPECT_EQ(o.result.exit_code, 0);
+  EXPECT_EQ(o.out,
+            "create file: ok\nmkdir: ok\nlink to name/: noent\nsymlink to name/: noent\n"
+            "symlink to existing dir/: exist\nsymlink to existing file/: notdir\n"
+            "unlink dir/: isdir\nunlink dir: isdir\nunlink file/: notdir\n"
+            "mkdir made/: ok\nrmdir made/: ok\n"
+            "symlink absolute: perm\nsymlink absolute file: perm\nabsolute link exists: noent\n"
+            "symlink relative: ok\nunlink rel: ok\nrmdir sub: ok\nunlink f: ok\n");
+  EXPECT_TRUE(fs::is_empty(dir_.path() / "box"));
 }
 
 TEST_P(WasiTest, RenameBetweenPreopensButNotOut) {

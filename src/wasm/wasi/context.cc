@@ -37,12 +37,23 @@ FileType type_of_fd(int fd) {
   return file_type_of_mode(st.st_mode);
 }
 
+// As wasmtime: stdin may be read, stdout and stderr written, whatever they
+// are. A socket the host passes as stdio is used as a socket.
+Rights stdio_rights(std::uint32_t number, FileType type) {
+  if (type == kFileTypeSocketStream) {
+    return kSocketRights | right::kSockAccept;
+  }
+  return number == 0 ? right::kFdRead : right::kFdWrite;
+}
+
 }  // namespace
 
 Context::Context(const WasiConfig& config) : config_(config) {
   int stdio[3] = {config.stdin_fd, config.stdout_fd, config.stderr_fd};
   for (std::uint32_t i = 0; i < 3; ++i) {
-    descriptors_[i] = Descriptor{stdio[i], false, type_of_fd(stdio[i]), std::nullopt};
+    FileType type = type_of_fd(stdio[i]);
+    Rights rights = stdio_rights(i, type);
+    descriptors_[i] = Descriptor{stdio[i], false, type, std::nullopt, rights, rights, true};
   }
   std::uint32_t next = 3;
   for (const Preopen& preopen : config.preopens) {
@@ -50,7 +61,13 @@ Context::Context(const WasiConfig& config) : config_(config) {
     if (fd < 0) {
       throw std::system_error(errno, std::generic_category(), "preopen " + preopen.host_path);
     }
-    descriptors_[next++] = Descriptor{fd, true, kFileTypeDirectory, preopen.guest_path};
+    descriptors_[next++] = Descriptor{fd,
+                                      true,
+                                      kFileTypeDirectory,
+                                      preopen.guest_path,
+                                      kDirectoryBaseRights,
+                                      kDirectoryInheritingRights,
+                                      false};
   }
 }
 
@@ -65,6 +82,17 @@ Context::~Context() {
 Descriptor* Context::find(std::uint32_t fd) {
   auto it = descriptors_.find(fd);
   return it == descriptors_.end() ? nullptr : &it->second;
+}
+
+Descriptor* Context::find(std::uint32_t fd, Rights needed, Errno& error) {
+  Descriptor* d = find(fd);
+  if (d == nullptr) {
+    error = kBadf;
+  } else if ((d->rights_base & needed) != needed) {
+    error = kNotCapable;
+    d = nullptr;
+  }
+  return d;
 }
 
 std::uint32_t Context::insert(Descriptor descriptor) {

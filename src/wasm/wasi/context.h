@@ -11,6 +11,7 @@
 
 #include "../runtime_abi.h"
 #include "errno.h"
+#include "rights.h"
 #include "wasmshim/wasm/wasi.h"
 
 namespace wasmshim::wasm::wasi {
@@ -31,7 +32,16 @@ struct Descriptor {
   bool owned = true;  // closed when the guest closes it or the context ends
   FileType type = kFileTypeUnknown;
   std::optional<std::string> preopen_name;  // set for preopened directories
+  Rights rights_base = 0;
+  Rights rights_inheriting = 0;
+  bool stdio = false;  // one of the three descriptors the host gave
 };
+
+// The rights wasmtime gives a new descriptor of this type, out of those asked
+// for: directories never carry the file-only rights.
+inline Rights rights_for_type(FileType type, Rights asked) {
+  return type == kFileTypeDirectory ? asked & ~kNotForDirectories : asked;
+}
 
 class Context {
  public:
@@ -79,6 +89,9 @@ class Context {
   }
 
   Descriptor* find(std::uint32_t fd);
+  // The descriptor fd when it holds every right in needed: otherwise nothing,
+  // with kBadf (no such descriptor) or kNotCapable in error.
+  Descriptor* find(std::uint32_t fd, Rights needed, Errno& error);
   std::uint32_t insert(Descriptor descriptor);
   Errno close(std::uint32_t fd);
   Errno renumber(std::uint32_t from, std::uint32_t to);

@@ -14,7 +14,6 @@
 namespace wasmshim::wasm::wasi {
 namespace {
 
-constexpr u64 kAllRights = 0x1fffffff;  // every right preview 1 defines
 constexpr std::uint16_t kFdFlagAppend = 1;
 constexpr std::uint16_t kFdFlagDsync = 2;
 constexpr std::uint16_t kFdFlagNonblock = 4;
@@ -49,9 +48,10 @@ Errno store_filestat(const Context& context, u32 out, const struct stat& st) {
 extern "C" {
 
 u32 wasi_fd_advise(Context* c, u32 fd, u64 offset, u64 len, u32 advice) {
-  Descriptor* d = c->find(fd);
+  Errno error = kSuccess;
+  Descriptor* d = c->find(fd, right::kFdAdvise, error);
   if (d == nullptr) {
-    return kBadf;
+    return error;
   }
   if (advice > 5) {
     return kInval;
@@ -63,9 +63,10 @@ u32 wasi_fd_advise(Context* c, u32 fd, u64 offset, u64 len, u32 advice) {
 }
 
 u32 wasi_fd_allocate(Context* c, u32 fd, u64 offset, u64 len) {
-  Descriptor* d = c->find(fd);
+  Errno error = kSuccess;
+  Descriptor* d = c->find(fd, right::kFdAllocate, error);
   if (d == nullptr) {
-    return kBadf;
+    return error;
   }
   return from_errno(
       ::posix_fallocate(d->host_fd, static_cast<off_t>(offset), static_cast<off_t>(len)));
@@ -76,17 +77,19 @@ u32 wasi_fd_close(Context* c, u32 fd) {
 }
 
 u32 wasi_fd_datasync(Context* c, u32 fd) {
-  Descriptor* d = c->find(fd);
+  Errno error = kSuccess;
+  Descriptor* d = c->find(fd, right::kFdDatasync, error);
   if (d == nullptr) {
-    return kBadf;
+    return error;
   }
   return ::fdatasync(d->host_fd) == 0 ? kSuccess : last_error();
 }
 
 u32 wasi_fd_sync(Context* c, u32 fd) {
-  Descriptor* d = c->find(fd);
+  Errno error = kSuccess;
+  Descriptor* d = c->find(fd, right::kFdSync, error);
   if (d == nullptr) {
-    return kBadf;
+    return error;
   }
   return ::fsync(d->host_fd) == 0 ? kSuccess : last_error();
 }
@@ -112,15 +115,16 @@ u32 wasi_fd_fdstat_get(Context* c, u32 fd, u32 out) {
   std::memset(p, 0, 24);
   p[0] = d->type;
   std::memcpy(p + 2, &flags, 2);
-  std::memcpy(p + 8, &kAllRights, 8);
-  std::memcpy(p + 16, &kAllRights, 8);
+  std::memcpy(p + 8, &d->rights_base, 8);
+  std::memcpy(p + 16, &d->rights_inheriting, 8);
   return kSuccess;
 }
 
 u32 wasi_fd_fdstat_set_flags(Context* c, u32 fd, u32 flags) {
-  Descriptor* d = c->find(fd);
+  Errno error = kSuccess;
+  Descriptor* d = c->find(fd, right::kFdFdstatSetFlags, error);
   if (d == nullptr) {
-    return kBadf;
+    return error;
   }
   if ((flags & (kFdFlagDsync | kFdFlagRsync | kFdFlagSync)) != 0) {
     return kNotSup;  // Linux cannot change these on an open descriptor
@@ -134,15 +138,28 @@ u32 wasi_fd_fdstat_set_flags(Context* c, u32 fd, u32 flags) {
   return ::fcntl(d->host_fd, F_SETFL, fl) == 0 ? kSuccess : last_error();
 }
 
-u32 wasi_fd_fdstat_set_rights(Context* c, u32 fd, u64 /*base*/, u64 /*inheriting*/) {
-  // Rights are not enforced beyond what the host descriptor allows.
-  return c->find(fd) == nullptr ? kBadf : kSuccess;
+u32 wasi_fd_fdstat_set_rights(Context* c, u32 fd, u64 base, u64 inheriting) {
+  Descriptor* d = c->find(fd);
+  if (d == nullptr) {
+    return kBadf;
+  }
+  // Rights only ever narrow: asking for one not held is refused.
+  if ((base & ~d->rights_base) != 0 || (inheriting & ~d->rights_inheriting) != 0) {
+    return kNotCapable;
+  }
+  d->rights_base = base;
+  d->rights_inheriting = inheriting;
+  return kSuccess;
 }
 
 u32 wasi_fd_filestat_get(Context* c, u32 fd, u32 out) {
   Descriptor* d = c->find(fd);
   if (d == nullptr) {
     return kBadf;
+  }
+  // wasmtime answers this for stdio, whose rights do not name it.
+  if (!d->stdio && (d->rights_base & right::kFdFilestatGet) == 0) {
+    return kNotCapable;
   }
   struct stat st {};
   if (::fstat(d->host_fd, &st) != 0) {
@@ -152,9 +169,10 @@ u32 wasi_fd_filestat_get(Context* c, u32 fd, u32 out) {
 }
 
 u32 wasi_fd_filestat_set_size(Context* c, u32 fd, u64 size) {
-  Descriptor* d = c->find(fd);
+  Errno error = kSuccess;
+  Descriptor* d = c->find(fd, right::kFdFilestatSetSize, error);
   if (d == nullptr) {
-    return kBadf;
+    return error;
   }
   if (size > static_cast<u64>(LLONG_MAX)) {
     return kInval;
@@ -163,9 +181,10 @@ u32 wasi_fd_filestat_set_size(Context* c, u32 fd, u64 size) {
 }
 
 u32 wasi_fd_filestat_set_times(Context* c, u32 fd, u64 atim, u64 mtim, u32 flags) {
-  Descriptor* d = c->find(fd);
+  Errno error = kSuccess;
+  Descriptor* d = c->find(fd, right::kFdFilestatSetTimes, error);
   if (d == nullptr) {
-    return kBadf;
+    return error;
   }
   timespec times[2];
   if (Errno e = times_for(atim, mtim, flags, times); e != kSuccess) {
@@ -176,12 +195,12 @@ u32 wasi_fd_filestat_set_times(Context* c, u32 fd, u64 atim, u64 mtim, u32 flags
 
 u32 wasi_fd_read(Context* c, u32 fd, u32 iovs, u32 iovs_len, u32 nread_out) {
   return vectored_io(
-      c, fd, iovs, iovs_len, nread_out,
+      c, fd, right::kFdRead, iovs, iovs_len, nread_out,
       [](int host_fd, const iovec* vec, int count) { return ::readv(host_fd, vec, count); });
 }
 
 u32 wasi_fd_pread(Context* c, u32 fd, u32 iovs, u32 iovs_len, u64 offset, u32 nread_out) {
-  return vectored_io(c, fd, iovs, iovs_len, nread_out,
+  return vectored_io(c, fd, right::kFdRead | right::kFdSeek, iovs, iovs_len, nread_out,
                      [offset](int host_fd, const iovec* vec, int count) {
                        return ::preadv(host_fd, vec, count, static_cast<off_t>(offset));
                      });
@@ -189,12 +208,12 @@ u32 wasi_fd_pread(Context* c, u32 fd, u32 iovs, u32 iovs_len, u64 offset, u32 nr
 
 u32 wasi_fd_write(Context* c, u32 fd, u32 iovs, u32 iovs_len, u32 nwritten_out) {
   return vectored_io(
-      c, fd, iovs, iovs_len, nwritten_out,
+      c, fd, right::kFdWrite, iovs, iovs_len, nwritten_out,
       [](int host_fd, const iovec* vec, int count) { return ::writev(host_fd, vec, count); });
 }
 
 u32 wasi_fd_pwrite(Context* c, u32 fd, u32 iovs, u32 iovs_len, u64 offset, u32 nwritten_out) {
-  return vectored_io(c, fd, iovs, iovs_len, nwritten_out,
+  return vectored_io(c, fd, right::kFdWrite | right::kFdSeek, iovs, iovs_len, nwritten_out,
                      [offset](int host_fd, const iovec* vec, int count) {
                        return ::pwritev(host_fd, vec, count, static_cast<off_t>(offset));
                      });
@@ -233,12 +252,17 @@ u32 wasi_fd_renumber(Context* c, u32 fd, u32 to) {
 
 u32 wasi_fd_seek(Context* c, u32 fd, u64 offset, u32 whence, u32 newoffset_out) {
   Descriptor* d = c->find(fd);
-  if (d == nullptr) {
-    return kBadf;
+  if (d == nullptr || d->type == kFileTypeDirectory) {
+    return kBadf;  // as wasmtime: a directory has no offset to move
   }
   static constexpr int kWhence[] = {SEEK_SET, SEEK_CUR, SEEK_END};
   if (whence > 2) {
     return kInval;
+  }
+  // Asking where the offset is only needs FD_TELL.
+  Rights needed = whence == 1 && offset == 0 ? right::kFdTell : right::kFdSeek;
+  if ((d->rights_base & needed) == 0) {
+    return kNotCapable;
   }
   off_t at = ::lseek(d->host_fd, static_cast<off_t>(offset), kWhence[whence]);
   if (at < 0) {
@@ -252,9 +276,10 @@ u32 wasi_fd_tell(Context* c, u32 fd, u32 out) {
 }
 
 u32 wasi_fd_readdir(Context* c, u32 fd, u32 buf, u32 buf_len, u64 cookie, u32 used_out) {
-  Descriptor* d = c->find(fd);
+  Errno error = kSuccess;
+  Descriptor* d = c->find(fd, right::kFdReaddir, error);
   if (d == nullptr) {
-    return kBadf;
+    return error;
   }
   std::uint8_t* out = c->bytes(buf, buf_len);
   if (out == nullptr) {

@@ -34,14 +34,16 @@ inline Errno host_iovecs(const Context& context, std::uint32_t iovs, std::uint32
 }
 
 // The shared body of the fd_* and sock_* calls that move data through
-// iovecs: checks the descriptor and the iovecs, runs io(host_fd, iovecs,
-// count) -> bytes or -1 with errno, stores the byte count at count_out.
+// iovecs: checks the descriptor holds needed and the iovecs, runs
+// io(host_fd, iovecs, count) -> bytes or -1 with errno, stores the byte
+// count at count_out.
 template <class Io>
-std::uint32_t vectored_io(Context* c, std::uint32_t fd, std::uint32_t iovs, std::uint32_t iovs_len,
-                          std::uint32_t count_out, Io io) {
-  Descriptor* d = c->find(fd);
+std::uint32_t vectored_io(Context* c, std::uint32_t fd, Rights needed, std::uint32_t iovs,
+                          std::uint32_t iovs_len, std::uint32_t count_out, Io io) {
+  Errno error = kSuccess;
+  Descriptor* d = c->find(fd, needed, error);
   if (d == nullptr) {
-    return kBadf;
+    return error;
   }
   std::vector<iovec> vec;
   if (Errno e = host_iovecs(*c, iovs, iovs_len, vec); e != kSuccess) {

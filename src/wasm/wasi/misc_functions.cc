@@ -195,9 +195,16 @@ u32 wasi_poll_oneoff(Context* c, u32 in, u32 out, u32 count, u32 events_out) {
       }
       wait_ns = wait_ns ? std::min(*wait_ns, relative) : relative;
     } else if (s.tag == kEventFdRead || s.tag == kEventFdWrite) {
-      Descriptor* d = c->find(s.fd);
+      // Waiting to read needs FD_READ, to write FD_WRITE, or POLL_FD_READWRITE.
+      Errno error = kSuccess;
+      Rights direction = s.tag == kEventFdRead ? right::kFdRead : right::kFdWrite;
+      Descriptor* d = c->find(s.fd, 0, error);
+      if (d != nullptr && (d->rights_base & (direction | right::kPollFdReadwrite)) == 0) {
+        d = nullptr;
+        error = kNotCapable;
+      }
       if (d == nullptr) {
-        if (!store_event(c, out + events++ * kEventSize, s, kBadf, 0)) {
+        if (!store_event(c, out + events++ * kEventSize, s, error, 0)) {
           return kFault;
         }
         continue;
@@ -246,16 +253,18 @@ u32 wasi_poll_oneoff(Context* c, u32 in, u32 out, u32 count, u32 events_out) {
 }
 
 u32 wasi_sock_accept(Context* c, u32 fd, u32 flags, u32 fd_out) {
-  Descriptor* d = c->find(fd);
+  Errno error = kSuccess;
+  Descriptor* d = c->find(fd, right::kSockAccept, error);
   if (d == nullptr) {
-    return kBadf;
+    return error;
   }
   int accepted =
       ::accept4(d->host_fd, nullptr, nullptr, SOCK_CLOEXEC | ((flags & 4) ? SOCK_NONBLOCK : 0));
   if (accepted < 0) {
     return from_errno(errno);
   }
-  u32 number = c->insert(Descriptor{accepted, true, kFileTypeSocketStream, std::nullopt});
+  u32 number = c->insert(Descriptor{accepted, true, kFileTypeSocketStream, std::nullopt,
+                                    kSocketRights, kSocketRights, false});
   return c->store(fd_out, number) ? kSuccess : kFault;
 }
 
@@ -263,15 +272,15 @@ u32 wasi_sock_recv(Context* c, u32 fd, u32 iovs, u32 iovs_len, u32 flags, u32 le
                    u32 flags_out) {
   int host_flags = ((flags & 1) ? MSG_PEEK : 0) | ((flags & 2) ? MSG_WAITALL : 0);
   int msg_flags = 0;
-  u32 result =
-      vectored_io(c, fd, iovs, iovs_len, len_out, [&](int host_fd, const iovec* vec, int count) {
-        msghdr msg{};
-        msg.msg_iov = const_cast<iovec*>(vec);
-        msg.msg_iovlen = static_cast<std::size_t>(count);
-        ssize_t n = ::recvmsg(host_fd, &msg, host_flags);
-        msg_flags = msg.msg_flags;
-        return n;
-      });
+  u32 result = vectored_io(c, fd, right::kFdRead, iovs, iovs_len, len_out,
+                           [&](int host_fd, const iovec* vec, int count) {
+                             msghdr msg{};
+                             msg.msg_iov = const_cast<iovec*>(vec);
+                             msg.msg_iovlen = static_cast<std::size_t>(count);
+                             ssize_t n = ::recvmsg(host_fd, &msg, host_flags);
+                             msg_flags = msg.msg_flags;
+                             return n;
+                           });
   if (result != kSuccess) {
     return result;
   }
@@ -280,18 +289,20 @@ u32 wasi_sock_recv(Context* c, u32 fd, u32 iovs, u32 iovs_len, u32 flags, u32 le
 }
 
 u32 wasi_sock_send(Context* c, u32 fd, u32 iovs, u32 iovs_len, u32 /*flags*/, u32 len_out) {
-  return vectored_io(c, fd, iovs, iovs_len, len_out, [](int host_fd, const iovec* vec, int count) {
-    msghdr msg{};
-    msg.msg_iov = const_cast<iovec*>(vec);
-    msg.msg_iovlen = static_cast<std::size_t>(count);
-    return ::sendmsg(host_fd, &msg, MSG_NOSIGNAL);
-  });
+  return vectored_io(c, fd, right::kFdWrite, iovs, iovs_len, len_out,
+                     [](int host_fd, const iovec* vec, int count) {
+                       msghdr msg{};
+                       msg.msg_iov = const_cast<iovec*>(vec);
+                       msg.msg_iovlen = static_cast<std::size_t>(count);
+                       return ::sendmsg(host_fd, &msg, MSG_NOSIGNAL);
+                     });
 }
 
 u32 wasi_sock_shutdown(Context* c, u32 fd, u32 how) {
-  Descriptor* d = c->find(fd);
+  Errno error = kSuccess;
+  Descriptor* d = c->find(fd, right::kSockShutdown, error);
   if (d == nullptr) {
-    return kBadf;
+    return error;
   }
   // sdflags: 1 = rd, 2 = wr.
   int host_how = how == 1 ? SHUT_RD : how == 2 ? SHUT_WR : how == 3 ? SHUT_RDWR : -1;

@@ -24,8 +24,6 @@ constexpr u32 kFdflagAppend = 1;
 constexpr u32 kFdflagDsync = 2;
 constexpr u32 kFdflagNonblock = 4;
 constexpr u32 kFdflagSync = 16;
-constexpr u64 kRightFdRead = u64{1} << 1;
-constexpr u64 kRightFdWrite = u64{1} << 6;
 constexpr u32 kFstAtim = 1;
 constexpr u32 kFstAtimNow = 2;
 constexpr u32 kFstMtim = 4;
@@ -80,22 +78,40 @@ Errno open_beneath(int dirfd, const std::string& path, std::uint64_t flags, mode
 }
 
 // Splits a guest path into its parent directory, opened beneath dirfd, and
-// its last component, for the *at() calls that act on a name itself.
-Errno open_parent(int dirfd, std::string path, Fd& parent, std::string& name) {
-  while (path.size() > 1 && path.back() == '/') {
-    path.pop_back();
-  }
+// its last component, for the *at() calls that act on a name itself. The
+// name keeps its trailing slashes, so the kernel's own rules for "name/"
+// decide (ENOENT for a new link, EISDIR for unlinking a directory).
+Errno open_parent(int dirfd, const std::string& path, Fd& parent, std::string& name) {
   if (path.empty()) {
     return kNoEnt;
   }
-  auto slash = path.rfind('/');
+  std::size_t end = path.find_last_not_of('/');
+  if (end == std::string::npos) {
+    end = 0;  // only slashes: the root, which open_beneath refuses
+  }
+  auto slash = path.rfind('/', end);
   std::string dir = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
   name = slash == std::string::npos ? path : path.substr(slash + 1);
-  if (name == ".." || name.empty()) {
+  std::string bare = name.substr(0, name.find('/'));
+  if (bare == ".." || bare.empty()) {
     // Acting on ".." would act on the parent's parent: possibly outside.
     return kNotCapable;
   }
   return open_beneath(dirfd, dir, O_PATH | O_DIRECTORY, 0, parent);
+}
+
+bool has_trailing_slash(const std::string& name) {
+  return !name.empty() && name.back() == '/';
+}
+
+// A trailing slash makes the kernel follow a final symlink even where the
+// call itself would not; such a name must first resolve beneath parent.
+Errno stays_beneath(int parent, const std::string& name) {
+  if (!has_trailing_slash(name)) {
+    return kSuccess;
+  }
+  Fd target;
+  return open_beneath(parent, name, O_PATH, 0, target);
 }
 
 Errno guest_path(Context* c, u32 path, u32 len, std::string& out) {
@@ -107,12 +123,16 @@ Errno guest_path(Context* c, u32 path, u32 len, std::string& out) {
   return kSuccess;
 }
 
-Descriptor* directory(Context* c, u32 fd, Errno& error) {
+// The directory fd names, holding the rights needed.
+Descriptor* directory(Context* c, u32 fd, Rights needed, Errno& error) {
   Descriptor* d = c->find(fd);
   if (d == nullptr) {
     error = kBadf;
   } else if (d->type != kFileTypeDirectory) {
     error = kNotDir;
+    d = nullptr;
+  } else if ((d->rights_base & needed) != needed) {
+    error = kNotCapable;
     d = nullptr;
   }
   return d;
@@ -120,18 +140,29 @@ Descriptor* directory(Context* c, u32 fd, Errno& error) {
 
 // The directory fd names, the guest's path in it, and that path's parent
 // opened beneath the directory with the last component in name.
-Errno guest_parent(Context* c, u32 fd, u32 path, u32 len, Fd& parent, std::string& name,
-                   std::string* text_out = nullptr) {
+Errno guest_parent(Context* c, u32 fd, Rights needed, u32 path, u32 len, Fd& parent,
+                   std::string& name) {
   Errno error = kSuccess;
-  Descriptor* dir = directory(c, fd, error);
+  Descriptor* dir = directory(c, fd, needed, error);
   std::string text;
   if (dir == nullptr || (error = guest_path(c, path, len, text)) != kSuccess) {
     return error;
   }
-  if (text_out != nullptr) {
-    *text_out = text;
-  }
   return open_parent(dir->host_fd, text, parent, name);
+}
+
+// Creating "name/" where name is an existing file: the kernel says EEXIST,
+// wasmtime NOTDIR (the slash asks for a directory that name is not).
+Errno existing_non_directory(int parent, const std::string& name) {
+  if (!has_trailing_slash(name)) {
+    return kSuccess;
+  }
+  struct stat st {};
+  std::string bare = name.substr(0, name.find_last_not_of('/') + 1);
+  if (::fstatat(parent, bare.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)) {
+    return kNotDir;
+  }
+  return kSuccess;
 }
 
 }  // namespace
@@ -158,9 +189,10 @@ Errno times_for(u64 atim, u64 mtim, u32 flags, timespec out[2]) {
 extern "C" {
 
 u32 wasi_path_open(Context* c, u32 fd, u32 dirflags, u32 path, u32 len, u32 oflags, u64 rights_base,
-                   u64 /*rights_inheriting*/, u32 fdflags, u32 fd_out) {
+                   u64 rights_inheriting, u32 fdflags, u32 fd_out) {
   Errno error = kSuccess;
-  Descriptor* dir = directory(c, fd, error);
+  Rights needed = right::kPathOpen | ((oflags & kOflagCreat) ? right::kPathCreateFile : 0);
+  Descriptor* dir = directory(c, fd, needed, error);
   if (dir == nullptr) {
     return error;
   }
@@ -168,12 +200,15 @@ u32 wasi_path_open(Context* c, u32 fd, u32 dirflags, u32 path, u32 len, u32 ofla
   if (Errno e = guest_path(c, path, len, name); e != kSuccess) {
     return e;
   }
-  bool read = (rights_base & kRightFdRead) != 0;
-  bool write = (rights_base & kRightFdWrite) != 0;
-  std::uint64_t flags = (oflags & kOflagDirectory) ? (O_RDONLY | O_DIRECTORY)
-                        : (read && write)          ? O_RDWR
-                        : write                    ? O_WRONLY
-                                                   : O_RDONLY;
+  // As wasmtime: the new descriptor gets what was asked for that the
+  // directory may hand down, and is opened for what it was granted.
+  Rights base = rights_base & dir->rights_inheriting;
+  Rights inheriting = rights_inheriting & dir->rights_inheriting;
+  bool read = (base & right::kFdRead) != 0;
+  bool write = (base & right::kFdWrite) != 0;
+  std::uint64_t flags = ((oflags & kOflagDirectory) ? O_DIRECTORY : 0) | ((read && write) ? O_RDWR
+                                                                          : write         ? O_WRONLY
+                                                                                  : O_RDONLY);
   flags |= ((oflags & kOflagCreat) ? O_CREAT : 0) | ((oflags & kOflagExcl) ? O_EXCL : 0) |
            ((oflags & kOflagTrunc) ? O_TRUNC : 0) | ((fdflags & kFdflagAppend) ? O_APPEND : 0) |
            ((fdflags & kFdflagDsync) ? O_DSYNC : 0) |
@@ -181,10 +216,6 @@ u32 wasi_path_open(Context* c, u32 fd, u32 dirflags, u32 path, u32 len, u32 ofla
            ((dirflags & kLookupSymlinkFollow) ? 0 : O_NOFOLLOW);
   Fd opened;
   Errno e = open_beneath(dir->host_fd, name, flags, 0666, opened);
-  if (e == kIsDir && !(oflags & kOflagDirectory) && !write) {
-    e = open_beneath(dir->host_fd, name,
-                     (flags & ~std::uint64_t{O_ACCMODE}) | O_RDONLY | O_DIRECTORY, 0, opened);
-  }
   if (e != kSuccess) {
     return e == kLoop && !(dirflags & kLookupSymlinkFollow) ? kLoop : e;
   }
@@ -192,8 +223,9 @@ u32 wasi_path_open(Context* c, u32 fd, u32 dirflags, u32 path, u32 len, u32 ofla
   if (::fstat(opened.get(), &st) != 0) {
     return from_errno(errno);
   }
-  u32 number =
-      c->insert(Descriptor{opened.release(), true, file_type_of_mode(st.st_mode), std::nullopt});
+  FileType type = file_type_of_mode(st.st_mode);
+  u32 number = c->insert(Descriptor{opened.release(), true, type, std::nullopt,
+                                    rights_for_type(type, base), inheriting, false});
   if (!c->store(fd_out, number)) {
     c->close(number);
     return kFault;
@@ -204,7 +236,8 @@ u32 wasi_path_open(Context* c, u32 fd, u32 dirflags, u32 path, u32 len, u32 ofla
 u32 wasi_path_create_directory(Context* c, u32 fd, u32 path, u32 len) {
   Fd parent;
   std::string name;
-  if (Errno e = guest_parent(c, fd, path, len, parent, name); e != kSuccess) {
+  if (Errno e = guest_parent(c, fd, right::kPathCreateDirectory, path, len, parent, name);
+      e != kSuccess) {
     return e;
   }
   return ::mkdirat(parent.get(), name.c_str(), 0777) == 0 ? kSuccess : from_errno(errno);
@@ -213,7 +246,8 @@ u32 wasi_path_create_directory(Context* c, u32 fd, u32 path, u32 len) {
 u32 wasi_path_remove_directory(Context* c, u32 fd, u32 path, u32 len) {
   Fd parent;
   std::string name;
-  if (Errno e = guest_parent(c, fd, path, len, parent, name); e != kSuccess) {
+  if (Errno e = guest_parent(c, fd, right::kPathRemoveDirectory, path, len, parent, name);
+      e != kSuccess) {
     return e;
   }
   return ::unlinkat(parent.get(), name.c_str(), AT_REMOVEDIR) == 0 ? kSuccess : from_errno(errno);
@@ -222,19 +256,16 @@ u32 wasi_path_remove_directory(Context* c, u32 fd, u32 path, u32 len) {
 u32 wasi_path_unlink_file(Context* c, u32 fd, u32 path, u32 len) {
   Fd parent;
   std::string name;
-  std::string text;
-  if (Errno e = guest_parent(c, fd, path, len, parent, name, &text); e != kSuccess) {
+  if (Errno e = guest_parent(c, fd, right::kPathUnlinkFile, path, len, parent, name);
+      e != kSuccess) {
     return e;
-  }
-  if (text.size() > 1 && text.back() == '/') {
-    return kNotDir;  // "file/" names a directory
   }
   return ::unlinkat(parent.get(), name.c_str(), 0) == 0 ? kSuccess : from_errno(errno);
 }
 
 u32 wasi_path_filestat_get(Context* c, u32 fd, u32 flags, u32 path, u32 len, u32 out) {
   Errno error = kSuccess;
-  Descriptor* dir = directory(c, fd, error);
+  Descriptor* dir = directory(c, fd, right::kPathFilestatGet, error);
   std::string text;
   if (dir == nullptr || (error = guest_path(c, path, len, text)) != kSuccess) {
     return error;
@@ -259,10 +290,11 @@ u32 wasi_path_filestat_set_times(Context* c, u32 fd, u32 flags, u32 path, u32 le
   }
   Fd parent;
   std::string name;
-  if (Errno e = guest_parent(c, fd, path, len, parent, name); e != kSuccess) {
+  if (Errno e = guest_parent(c, fd, right::kPathFilestatSetTimes, path, len, parent, name);
+      e != kSuccess) {
     return e;
   }
-  if (flags & kLookupSymlinkFollow) {
+  if ((flags & kLookupSymlinkFollow) || has_trailing_slash(name)) {
     // Follow through a checked open, then set the times on what it found.
     Fd target;
     if (Errno e = open_beneath(parent.get(), name, O_RDONLY, 0, target); e != kSuccess) {
@@ -284,10 +316,20 @@ u32 wasi_path_link(Context* c, u32 old_fd, u32 old_flags, u32 old_path, u32 old_
   Fd new_parent;
   std::string old_name;
   std::string new_name;
-  if (Errno e = guest_parent(c, old_fd, old_path, old_len, old_parent, old_name); e != kSuccess) {
+  if (Errno e =
+          guest_parent(c, old_fd, right::kPathLinkSource, old_path, old_len, old_parent, old_name);
+      e != kSuccess) {
     return e;
   }
-  if (Errno e = guest_parent(c, new_fd, new_path, new_len, new_parent, new_name); e != kSuccess) {
+  if (Errno e =
+          guest_parent(c, new_fd, right::kPathLinkTarget, new_path, new_len, new_parent, new_name);
+      e != kSuccess) {
+    return e;
+  }
+  if (Errno e = stays_beneath(old_parent.get(), old_name); e != kSuccess) {
+    return e;
+  }
+  if (Errno e = existing_non_directory(new_parent.get(), new_name); e != kSuccess) {
     return e;
   }
   return ::linkat(old_parent.get(), old_name.c_str(), new_parent.get(), new_name.c_str(), 0) == 0
@@ -302,7 +344,10 @@ u32 wasi_path_readlink(Context* c, u32 fd, u32 path, u32 len, u32 buf, u32 buf_l
   }
   Fd parent;
   std::string name;
-  if (Errno e = guest_parent(c, fd, path, len, parent, name); e != kSuccess) {
+  if (Errno e = guest_parent(c, fd, right::kPathReadlink, path, len, parent, name); e != kSuccess) {
+    return e;
+  }
+  if (Errno e = stays_beneath(parent.get(), name); e != kSuccess) {
     return e;
   }
   ssize_t n = ::readlinkat(parent.get(), name.c_str(), reinterpret_cast<char*>(out), buf_len);
@@ -318,10 +363,14 @@ u32 wasi_path_rename(Context* c, u32 fd, u32 old_path, u32 old_len, u32 new_fd, 
   Fd new_parent;
   std::string old_name;
   std::string new_name;
-  if (Errno e = guest_parent(c, fd, old_path, old_len, old_parent, old_name); e != kSuccess) {
+  if (Errno e =
+          guest_parent(c, fd, right::kPathRenameSource, old_path, old_len, old_parent, old_name);
+      e != kSuccess) {
     return e;
   }
-  if (Errno e = guest_parent(c, new_fd, new_path, new_len, new_parent, new_name); e != kSuccess) {
+  if (Errno e = guest_parent(c, new_fd, right::kPathRenameTarget, new_path, new_len, new_parent,
+                             new_name);
+      e != kSuccess) {
     return e;
   }
   return ::renameat(old_parent.get(), old_name.c_str(), new_parent.get(), new_name.c_str()) == 0
@@ -337,10 +386,18 @@ u32 wasi_path_symlink(Context* c, u32 old_path, u32 old_len, u32 fd, u32 new_pat
   if (target.find('\0') != std::string::npos) {
     return kIlseq;
   }
-  // Any target may be written; resolving it later is what is confined.
+  // As wasmtime: an absolute target could only ever point outside.
+  if (!target.empty() && target.front() == '/') {
+    return kPerm;
+  }
+  // A relative target may climb anywhere; resolving it later is confined.
   Fd parent;
   std::string name;
-  if (Errno e = guest_parent(c, fd, new_path, new_len, parent, name); e != kSuccess) {
+  if (Errno e = guest_parent(c, fd, right::kPathSymlink, new_path, new_len, parent, name);
+      e != kSuccess) {
+    return e;
+  }
+  if (Errno e = existing_non_directory(parent.get(), name); e != kSuccess) {
     return e;
   }
   return ::symlinkat(target.c_str(), parent.get(), name.c_str()) == 0 ? kSuccess
