@@ -285,8 +285,9 @@ u32 wasi_fd_readdir(Context* c, u32 fd, u32 buf, u32 buf_len, u64 cookie, u32 us
   if (out == nullptr) {
     return kFault;
   }
-  // A fresh directory stream per call: the cookie is the index of the entry
-  // to start from, so a guest may resume anywhere.
+  // A fresh directory stream per call. The cookie is the kernel's own
+  // position of the next entry (d_off), which stays valid while entries are
+  // removed, as a guest deleting what it reads does; an index would shift.
   int dup_fd = ::openat(d->host_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dup_fd < 0) {
     return last_error();
@@ -296,15 +297,14 @@ u32 wasi_fd_readdir(Context* c, u32 fd, u32 buf, u32 buf_len, u64 cookie, u32 us
     ::close(dup_fd);
     return last_error();
   }
+  if (cookie != 0) {
+    ::seekdir(dir, static_cast<long>(cookie));
+  }
   u32 used = 0;
-  u64 index = 0;
   // readdir is safe here: the DIR stream is this call's own.
   while (dirent* entry = ::readdir(dir)) {  // NOLINT(concurrency-mt-unsafe)
-    if (index++ < cookie) {
-      continue;
-    }
     std::uint8_t header[24] = {};
-    u64 next = index;
+    u64 next = static_cast<u64>(entry->d_off);
     u64 ino = entry->d_ino;
     u32 namlen = static_cast<u32>(std::strlen(entry->d_name));
     std::memcpy(header, &next, 8);
