@@ -163,8 +163,9 @@ class FixedText {
 
 // Everything the build process needs, made before it is forked.
 struct BuildPlan {
-  std::vector<std::string> arguments;
-  std::vector<char*> argv;
+  // Per attempt (aot_compile_attempts): the compiler's command line.
+  std::vector<std::vector<std::string>> arguments;
+  std::vector<std::vector<char*>> argv;
   std::string dir;
   std::string temporary;
   std::string object;
@@ -236,15 +237,16 @@ bool log_says_no_space(int log_fd, bool& empty) {
   return false;
 }
 
-// Runs the compiler and waits for it; its wait status, or -1.
-int run_compiler(const BuildPlan& plan, int log_fd) {
+// Runs the compiler for `attempt` and waits for it; its wait status, or -1.
+int run_compiler(const BuildPlan& plan, std::size_t attempt, int log_fd) {
+  char* const* argv = plan.argv[attempt].data();
   const pid_t pid = ::fork();
   if (pid == 0) {
     const int null_fd = ::open("/dev/null", O_RDWR);
     ::dup2(null_fd, STDIN_FILENO);
     ::dup2(null_fd, STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);
-    ::execvp(plan.argv[0], plan.argv.data());
+    ::execvp(argv[0], argv);
     static constexpr char kCannotRun[] = "cannot run the C compiler (set WASMSHIM_CC)\n";
     write_all_raw(STDERR_FILENO, kCannotRun, sizeof kCannotRun - 1);
     ::_exit(127);
@@ -307,6 +309,23 @@ BuildOutcome classify(int status, int log_fd, FixedText& why) {
   return BuildOutcome::refused;
 }
 
+// Runs each attempt in turn until one succeeds or fails in a way another
+// would not escape (see compiler_refused); the last one's wait status. The
+// log holds the last attempt's messages.
+int run_compilers(const BuildPlan& plan, int log_fd) {
+  int status = -1;
+  for (std::size_t attempt = 0; attempt < plan.argv.size(); ++attempt) {
+    if (attempt > 0 && (::ftruncate(log_fd, 0) != 0 || ::lseek(log_fd, 0, SEEK_SET) != 0)) {
+      break;
+    }
+    status = run_compiler(plan, attempt, log_fd);
+    if (status == -1 || !compiler_refused(status)) {
+      break;
+    }
+  }
+  return status;
+}
+
 // The build process: runs the compiler, seals and publishes, or records why
 // not; releases the lock by exiting.
 [[noreturn]] void build(const BuildPlan& plan) {
@@ -322,7 +341,7 @@ BuildOutcome classify(int status, int log_fd, FixedText& why) {
   if (log_fd < 0) {
     log_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   }
-  const int status = run_compiler(plan, log_fd);
+  const int status = run_compilers(plan, log_fd);
   FixedText why;
   BuildOutcome outcome = BuildOutcome::none;
   if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
@@ -388,11 +407,16 @@ BuildPlan make_plan(const ModuleCache& cache, const std::string& c_name, const s
   plan.state_temporary = cache.temporary_path(so_name + ".state");
   plan.attempts = state.attempts;
   plan.started = state.last_attempt;
-  plan.arguments = aot_compile_argv(cache.path(c_name), plan.temporary, key);
-  for (std::string& argument : plan.arguments) {
-    plan.argv.push_back(argument.data());
+  for (std::size_t attempt = 0; attempt < aot_compile_attempts(); ++attempt) {
+    plan.arguments.push_back(aot_compile_argv(cache.path(c_name), plan.temporary, key, attempt));
   }
-  plan.argv.push_back(nullptr);
+  for (std::vector<std::string>& arguments : plan.arguments) {
+    std::vector<char*>& argv = plan.argv.emplace_back();
+    for (std::string& argument : arguments) {
+      argv.push_back(argument.data());
+    }
+    argv.push_back(nullptr);
+  }
   return plan;
 }
 

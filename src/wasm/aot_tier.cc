@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -24,19 +25,34 @@ namespace {
 
 // -O2: vectorizes loops -O1 leaves alone (matrix multiply 1.4x native at -O1, ~1.1x at
 // -O2); the build runs in the background, so its extra compile time costs no start.
-const std::vector<std::string>& compiler_flags() {
-  // WASMSHIM_USE_GS: memory through the GS base (see the prelude); the engine
-  // refuses this tier where the base cannot be set. No sibling-call
-  // optimization: it turns unbounded recursion, which must exhaust the stack
-  // and trap, into a loop that never ends.
-  static const std::vector<std::string> flags = {"-O2",
-                                                 "-fno-optimize-sibling-calls",
-                                                 "-DWASMSHIM_USE_GS",
-                                                 "-shared",
-                                                 "-fPIC",
-                                                 "-nostdinc",
-                                                 "-fno-strict-aliasing",
-                                                 "-w"};
+// No sibling-call optimization: it turns unbounded recursion, which must
+// exhaust the stack and trap, into a loop that never ends.
+const std::vector<std::string>& common_flags() {
+  static const std::vector<std::string> flags = {
+      "-O2",       "-fno-optimize-sibling-calls", "-shared", "-fPIC",
+      "-nostdinc", "-fno-strict-aliasing",        "-w"};
+  return flags;
+}
+
+// What each attempt adds to the common flags, in order of preference.
+// WASMSHIM_USE_GS: memory through the GS base (see the prelude); the engine
+// refuses this tier where the base cannot be set. gcc 12 crashes (an
+// internal compiler error in its dominator pass) on some ordinary
+// translations whose accesses go through __seg_gs: without full redundancy
+// elimination it does not, and plain base-plus-address accesses avoid
+// __seg_gs altogether. A compiler that fails on one attempt gets the next,
+// so a compiler's bug costs some speed, never the module its aot tier.
+const std::vector<std::vector<std::string>>& attempt_flags() {
+  static const std::vector<std::vector<std::string>> attempts = {
+      {"-DWASMSHIM_USE_GS"}, {"-DWASMSHIM_USE_GS", "-fno-tree-fre"}, {}};
+  return attempts;
+}
+
+// The first attempt's flags, as the cache key has always named them.
+std::vector<std::string> flags_of_attempt(std::size_t attempt) {
+  std::vector<std::string> flags = common_flags();
+  const auto& added = attempt_flags().at(attempt);
+  flags.insert(flags.begin() + 2, added.begin(), added.end());
   return flags;
 }
 
@@ -47,13 +63,27 @@ std::string compiler() {
 
 }  // namespace
 
+std::size_t aot_compile_attempts() {
+  return attempt_flags().size();
+}
+
 std::vector<std::string> aot_compile_argv(const std::string& c_path, const std::string& output,
-                                          const std::string& key) {
+                                          const std::string& key, std::size_t attempt) {
   std::vector<std::string> argv = {compiler()};
-  argv.insert(argv.end(), compiler_flags().begin(), compiler_flags().end());
+  const std::vector<std::string> flags = flags_of_attempt(attempt);
+  argv.insert(argv.end(), flags.begin(), flags.end());
   argv.push_back("-DWASMSHIM_CACHE_KEY=\"" + key + "\"");
   argv.insert(argv.end(), {"-o", output, c_path, "-lm"});
   return argv;
+}
+
+bool compiler_refused(int status) {
+  if (WIFEXITED(status)) {
+    return WEXITSTATUS(status) != 0;
+  }
+  // A compiler that crashed by itself; SIGKILL is the OOM killer or an
+  // operator, which another attempt would not escape.
+  return WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL;
 }
 
 namespace {
@@ -175,24 +205,35 @@ void* open_object(int fd, const std::string& path) {
 
 std::string aot_compiler_id() {
   std::string id = compiler();
-  for (const std::string& flag : compiler_flags()) {
+  for (const std::string& flag : flags_of_attempt(0)) {
     id += " " + flag;
   }
   return id;
 }
 
 void compile_aot(const std::string& c_path, const std::string& output, const std::string& key) {
-  std::string error_path = output + ".log";
-  int status = spawn_and_wait(aot_compile_argv(c_path, output, key), error_path);
-  std::string messages = read_text(error_path, 4000);
-  ::unlink(error_path.c_str());
-  if (status == -1) {
-    throw std::runtime_error("cannot start the C compiler \"" + compiler() +
-                             "\" (set WASMSHIM_CC)");
+  const std::string error_path = output + ".log";
+  std::string first_messages;
+  for (std::size_t attempt = 0; attempt < aot_compile_attempts(); ++attempt) {
+    const int status = spawn_and_wait(aot_compile_argv(c_path, output, key, attempt), error_path);
+    std::string messages = read_text(error_path, 4000);
+    ::unlink(error_path.c_str());
+    if (status == -1) {
+      throw std::runtime_error("cannot start the C compiler \"" + compiler() +
+                               "\" (set WASMSHIM_CC)");
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+      return;
+    }
+    if (attempt == 0) {
+      first_messages = std::move(messages);
+    }
+    if (!compiler_refused(status)) {
+      break;
+    }
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw std::runtime_error("the C compiler failed on " + c_path + ":\n" + messages);
-  }
+  ::unlink(output.c_str());
+  throw std::runtime_error("the C compiler failed on " + c_path + ":\n" + first_messages);
 }
 
 std::unique_ptr<CompiledModule> load_aot(const ModuleCache& cache, const std::string& so_name,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,13 +17,23 @@ namespace wasmshim::wasm {
 // flags make a different entry.
 std::string aot_compiler_id();
 
-// The compiler's command line for c_path -> output, the object carrying `key`.
-std::vector<std::string> aot_compile_argv(const std::string& c_path, const std::string& output,
-                                          const std::string& key);
+// How many attempts a build may make, each with flags that avoid more of
+// what has made compilers crash on ordinary code (at some cost in speed).
+std::size_t aot_compile_attempts();
 
-// Compiles c_path to a shared object at output, waiting for the compiler.
-// The object carries `key` so a loader can tell it is the entry it wants.
-// Throws std::runtime_error with the compiler's messages on failure.
+// The compiler's command line for c_path -> output on the given attempt,
+// the object carrying `key`.
+std::vector<std::string> aot_compile_argv(const std::string& c_path, const std::string& output,
+                                          const std::string& key, std::size_t attempt = 0);
+
+// Whether a compiler's wait status is a failure another attempt may avoid:
+// a non-zero exit, or a crash (a signal other than SIGKILL).
+bool compiler_refused(int status);
+
+// Compiles c_path to a shared object at output, waiting for the compiler,
+// and makes the next attempt when one is refused. The object carries `key`
+// so a loader can tell it is the entry it wants. Throws std::runtime_error
+// with the first attempt's messages when every attempt fails.
 void compile_aot(const std::string& c_path, const std::string& output, const std::string& key);
 
 // Loads a compiled entry; nothing when it is missing, damaged (its seal is

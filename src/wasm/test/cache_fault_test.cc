@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 #include "support/temp_dir.h"
 #include "wasmshim/wasm/engine.h"
@@ -133,12 +134,13 @@ class CacheFaultTest : public ::testing::Test {
 
   void mount_tmpfs(std::uint64_t bytes) const {
     const std::string data = "size=" + std::to_string(bytes);
-    ASSERT_EQ(::mount("tmpfs", cache_.c_str(), "tmpfs", 0, data.c_str()), 0) << strerror(errno);
+    ASSERT_EQ(::mount("tmpfs", cache_.c_str(), "tmpfs", 0, data.c_str()), 0)
+        << std::generic_category().message(errno);
   }
   void resize_tmpfs(std::uint64_t bytes) const {
     const std::string data = "size=" + std::to_string(bytes);
     ASSERT_EQ(::mount(nullptr, cache_.c_str(), nullptr, MS_REMOUNT, data.c_str()), 0)
-        << strerror(errno);
+        << std::generic_category().message(errno);
   }
   // Fills the file system holding the cache until not one byte more fits.
   void fill_to_the_brim(const std::string& name) const {
@@ -163,7 +165,7 @@ class CacheFaultTest : public ::testing::Test {
   // A WASMSHIM_CC that does `behaviour` while `switch_file` exists, else
   // runs the real compiler.
   fs::path compiler_script(const std::string& behaviour) const {
-    const fs::path script = dir_.path() / "cc.sh";
+    fs::path script = dir_.path() / "cc.sh";
     write_file(script, "#!/bin/sh\nif [ -e " + switch_file().string() + " ]; then\n" + behaviour +
                            "\nfi\nexec cc \"$@\"\n");
     fs::permissions(script, fs::perms::owner_all);
@@ -340,6 +342,42 @@ TEST_F(CacheFaultTest, AKilledBuildIsTriedAgainLater) {
     PreparedModule landed = prepare_file(DEMO_WASM, now);
     EXPECT_EQ(landed.tier(), "aot");
     EXPECT_EQ(echo(landed), "hello cache\n");
+  }
+}
+
+// As gcc 12 crashes on some translations that access memory through
+// __seg_gs: a compiler that fails (the first time with a crash, the next
+// with an exit status) while the flags ask for what it cannot do.
+TEST_F(CacheFaultTest, ACompilerThatCrashesOnSomeFlagsStillGivesTheAotTier) {
+  // Spared by -fno-tree-fre (the second attempt), or by nothing but leaving
+  // __seg_gs out (the third).
+  for (const std::string refused_unless : {"-fno-tree-fre", "-never-given"}) {
+    SCOPED_TRACE(refused_unless);
+    fs::remove_all(cache_);
+    fs::create_directory(cache_);
+    ::setenv("WASMSHIM_CC",  // NOLINT(concurrency-mt-unsafe): tests run one at a time
+             compiler_script(
+                 "case \" $* \" in *\" " + refused_unless +
+                 " \"*) ;; *\" -DWASMSHIM_USE_GS \"*)\n"
+                 "  echo 'internal compiler error: Segmentation fault' >&2; kill -SEGV $$;;\n"
+                 "esac")
+                 .c_str(),
+             1);
+    // In the foreground: `--tier aot`, `wasmshim compile`.
+    PreparedModule now = prepare_file(DEMO_WASM, options(Tier::kAot));
+    EXPECT_EQ(now.tier(), "aot");
+    EXPECT_EQ(echo(now), "hello cache\n");
+    fs::remove(entries(".so").front());
+
+    // In the background, under `auto`.
+    PreparedModule first = prepare_file(DEMO_WASM, options(Tier::kAuto, true));
+    EXPECT_EQ(first.tier(), "jit");
+    ASSERT_TRUE(first.report().background_build_started);
+    wait_for_builds();
+    PreparedModule later = prepare_file(DEMO_WASM, options(Tier::kAuto, true));
+    EXPECT_EQ(later.tier(), "aot") << log_text();
+    EXPECT_EQ(echo(later), "hello cache\n");
+    EXPECT_TRUE(log_.empty()) << log_text();
   }
 }
 
