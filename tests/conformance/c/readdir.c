@@ -1,9 +1,9 @@
 /* fd_readdir in preview 1: every entry once, "." and "..", restarting at a
  * cookie handed out earlier, buffers too small for an entry, and entries
  * deleted while reading never seen twice. */
-#include "check.h"
-
 #include <stdlib.h>
+
+#include "check.h"
 
 #define MAX_ENTRIES 64
 #define NAME_CAP 32
@@ -19,9 +19,8 @@ struct listing {
 /* Appends the complete entries in buf[0..used) to out; returns the cookie
  * after the last complete one (or `from` when there was none) and sets *end
  * when the directory is exhausted (the runtime did not fill the buffer). */
-static __wasi_dircookie_t parse(const uint8_t *buf, size_t used, size_t cap,
-                                __wasi_dircookie_t from, struct listing *out,
-                                int *end) {
+static __wasi_dircookie_t parse(const uint8_t* buf, size_t used, size_t cap,
+                                __wasi_dircookie_t from, struct listing* out, int* end) {
   size_t off = 0;
   *end = used < cap;
   while (off + sizeof(__wasi_dirent_t) <= used) {
@@ -37,8 +36,7 @@ static __wasi_dircookie_t parse(const uint8_t *buf, size_t used, size_t cap,
       out->nexts[out->count] = d.d_next;
       out->count++;
     } else {
-      fail("dirent too long or too many entries (namlen %u)",
-           (unsigned)d.d_namlen);
+      fail("dirent too long or too many entries (namlen %u)", (unsigned)d.d_namlen);
     }
     from = d.d_next;
     off += sizeof d + d.d_namlen;
@@ -48,22 +46,20 @@ static __wasi_dircookie_t parse(const uint8_t *buf, size_t used, size_t cap,
 
 /* Lists a directory with a buffer of buf_len bytes, resuming at cookies;
  * between reads, calls between(round) when given. */
-static int list_dir(__wasi_fd_t dir, size_t buf_len, __wasi_dircookie_t start,
-                    struct listing *out, void (*between)(int round)) {
-  uint8_t *buf = malloc(buf_len);
+static int list_dir(__wasi_fd_t dir, size_t buf_len, __wasi_dircookie_t start, struct listing* out,
+                    void (*between)(int round)) {
+  uint8_t* buf = malloc(buf_len);
   memset(out, 0, sizeof *out);
   __wasi_dircookie_t cookie = start;
   int ok = 1;
   for (int round = 0; round < 1000; round++) {
     __wasi_size_t used = 0;
-    if (!expect_ok(__wasi_fd_readdir(dir, buf, buf_len, cookie, &used),
-                   "fd_readdir")) {
+    if (!expect_ok(__wasi_fd_readdir(dir, buf, buf_len, cookie, &used), "fd_readdir")) {
       ok = 0;
       break;
     }
     if (used > buf_len) {
-      fail("fd_readdir used %u of a %zu-byte buffer", (unsigned)used,
-           buf_len);
+      fail("fd_readdir used %u of a %zu-byte buffer", (unsigned)used, buf_len);
       ok = 0;
       break;
     }
@@ -84,7 +80,7 @@ static int list_dir(__wasi_fd_t dir, size_t buf_len, __wasi_dircookie_t start,
   return ok;
 }
 
-static int find(const struct listing *l, const char *name) {
+static int find(const struct listing* l, const char* name) {
   int at = -1;
   for (int i = 0; i < l->count; i++)
     if (strcmp(l->names[i], name) == 0) {
@@ -97,8 +93,8 @@ static int find(const struct listing *l, const char *name) {
   return at;
 }
 
-static void expect_entry(const struct listing *l, const char *name,
-                         uint8_t type, const char *what) {
+static void expect_entry(const struct listing* l, const char* name, uint8_t type,
+                         const char* what) {
   int i = find(l, name);
   char msg[128];
   snprintf(msg, sizeof msg, "%s: entry %s is listed", what, name);
@@ -110,7 +106,7 @@ static void expect_entry(const struct listing *l, const char *name,
 
 static void check_full_listing(void) {
   static struct listing l, again;
-  const char *files[] = {"alpha", "beta", "gamma", "a-much-longer-name.txt"};
+  const char* files[] = {"alpha", "beta", "gamma", "a-much-longer-name.txt"};
   for (size_t i = 0; i < sizeof files / sizeof *files; i++)
     write_file(files[i], "x");
   expect_ok(__wasi_path_create_directory(SANDBOX, "sub"), "mkdir sub");
@@ -127,8 +123,7 @@ static void check_full_listing(void) {
   int a = find(&l, "alpha");
   __wasi_filestat_t st;
   if (a >= 0 &&
-      expect_ok(__wasi_path_filestat_get(SANDBOX, 0, "alpha", &st),
-                "path_filestat_get(alpha)"))
+      expect_ok(__wasi_path_filestat_get(SANDBOX, 0, "alpha", &st), "path_filestat_get(alpha)"))
     expect_u64(l.inos[a], st.ino, "d_ino of alpha is its inode");
 
   /* Small buffers, down to one that just holds the longest entry, list
@@ -149,16 +144,12 @@ static void check_full_listing(void) {
    * the spec says of a buffer too small: used == buf_len. */
   uint8_t tiny[sizeof(__wasi_dirent_t) + 32];
   __wasi_size_t used = 0;
-  if (expect_ok(__wasi_fd_readdir(SANDBOX, tiny, 10, 0, &used),
-                "fd_readdir with a 10-byte buffer"))
+  if (expect_ok(__wasi_fd_readdir(SANDBOX, tiny, 10, 0, &used), "fd_readdir with a 10-byte buffer"))
     expect_u64(used, 10, "a buffer smaller than an entry is filled");
-  if (expect_ok(__wasi_fd_readdir(SANDBOX, tiny, sizeof(__wasi_dirent_t), 0,
-                                  &used),
+  if (expect_ok(__wasi_fd_readdir(SANDBOX, tiny, sizeof(__wasi_dirent_t), 0, &used),
                 "fd_readdir with a header-sized buffer"))
-    expect_u64(used, sizeof(__wasi_dirent_t),
-               "a header-sized buffer is filled");
-  if (expect_ok(__wasi_fd_readdir(SANDBOX, tiny, 0, 0, &used),
-                "fd_readdir with an empty buffer"))
+    expect_u64(used, sizeof(__wasi_dirent_t), "a header-sized buffer is filled");
+  if (expect_ok(__wasi_fd_readdir(SANDBOX, tiny, 0, 0, &used), "fd_readdir with an empty buffer"))
     expect_u64(used, 0, "an empty buffer stays empty");
 
   /* Restarting at a cookie handed out earlier gives the same tail. */
@@ -166,11 +157,9 @@ static void check_full_listing(void) {
     expect_u64(again.count, l.count - 3, "entries after the third's cookie");
     for (int i = 3; i < l.count && i - 3 < again.count; i++)
       if (strcmp(again.names[i - 3], l.names[i]) != 0)
-        fail("restart at cookie: entry %d is %s, expected %s", i,
-             again.names[i - 3], l.names[i]);
+        fail("restart at cookie: entry %d is %s, expected %s", i, again.names[i - 3], l.names[i]);
   }
-  if (l.count >= 1 && list_dir(SANDBOX, 4096, l.nexts[l.count - 1], &again,
-                               NULL))
+  if (l.count >= 1 && list_dir(SANDBOX, 4096, l.nexts[l.count - 1], &again, NULL))
     expect_u64(again.count, 0, "entries after the last entry's cookie");
   if (list_dir(SANDBOX, 4096, 0, &again, NULL))
     expect_u64(again.count, l.count, "cookie 0 starts over");
@@ -195,13 +184,12 @@ static void check_errors(void) {
   if (f) {
     /* The reference runtimes answer NOTDIR or BADF; a rights check
      * NOTCAPABLE: accept any. */
-    expect_any(__wasi_fd_readdir(f, buf, sizeof buf, 0, &used),
-               "fd_readdir of a file", __WASI_ERRNO_NOTDIR,
-               __WASI_ERRNO_BADF, __WASI_ERRNO_NOTCAPABLE);
+    expect_any(__wasi_fd_readdir(f, buf, sizeof buf, 0, &used), "fd_readdir of a file",
+               __WASI_ERRNO_NOTDIR, __WASI_ERRNO_BADF, __WASI_ERRNO_NOTCAPABLE);
     expect_ok(__wasi_fd_close(f), "fd_close");
   }
-  expect_errno(__wasi_fd_readdir(77, buf, sizeof buf, 0, &used),
-               __WASI_ERRNO_BADF, "fd_readdir of a closed fd");
+  expect_errno(__wasi_fd_readdir(77, buf, sizeof buf, 0, &used), __WASI_ERRNO_BADF,
+               "fd_readdir of a closed fd");
 }
 
 /* Deleting entries between reads: some already seen, some not yet. */
@@ -212,8 +200,7 @@ static void delete_some(int round) {
   for (int i = 0; i < 30; i += 3) {
     char name[16];
     snprintf(name, sizeof name, "f%02d", i);
-    expect_ok(__wasi_path_unlink_file(churn_dir, name),
-              "path_unlink_file while reading");
+    expect_ok(__wasi_path_unlink_file(churn_dir, name), "path_unlink_file while reading");
   }
 }
 
@@ -224,11 +211,9 @@ static void check_delete_while_reading(void) {
     snprintf(name, sizeof name, "churn/f%02d", i);
     write_file(name, "x");
   }
-  if (!expect_ok(__wasi_path_open(SANDBOX, 0, "churn",
-                                  __WASI_OFLAGS_DIRECTORY,
-                                  __WASI_RIGHTS_FD_READDIR |
-                                      __WASI_RIGHTS_PATH_UNLINK_FILE,
-                                  0, 0, &churn_dir),
+  if (!expect_ok(__wasi_path_open(SANDBOX, 0, "churn", __WASI_OFLAGS_DIRECTORY,
+                                  __WASI_RIGHTS_FD_READDIR | __WASI_RIGHTS_PATH_UNLINK_FILE, 0, 0,
+                                  &churn_dir),
                  "path_open(churn)"))
     return;
   static struct listing l;
