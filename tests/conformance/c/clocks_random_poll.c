@@ -178,6 +178,25 @@ static void check_poll(void) {
     expect_errno(e, __WASI_ERRNO_BADF, "poll_oneoff on a closed fd");
   }
 
+  /* Of two clocks only the nearer fires. */
+  __wasi_subscription_t two[2] = {clock_sub(0x7777, 600ull * 1000 * ms, 0),
+                                  clock_sub(0x8888, ms, 0)};
+  if (expect_ok(__wasi_poll_oneoff(two, evs, 2, &n), "poll_oneoff(far and near clocks)") &&
+      expect_u64(n, 1, "events for a far and a near clock"))
+    check_clock_event(&evs[0], 0x8888, "nearer clock");
+
+  /* An undefined subclockflags bit is INVAL (wasmtime checks flag bits when
+   * it reads the subscription, failing the call; an event carrying INVAL
+   * says the same). */
+  __wasi_subscription_t odd = clock_sub(0x9999, ms, 1 << 1);
+  __wasi_errno_t odd_rc = __wasi_poll_oneoff(&odd, evs, 1, &n);
+  if (odd_rc == __WASI_ERRNO_SUCCESS) {
+    if (expect_u64(n, 1, "events for a clock with an undefined flag"))
+      expect_errno(evs[0].error, __WASI_ERRNO_INVAL, "clock with an undefined flag bit");
+  } else {
+    expect_errno(odd_rc, __WASI_ERRNO_INVAL, "poll_oneoff, clock with an undefined flag bit");
+  }
+
   expect_ok(__wasi_sched_yield(), "sched_yield");
 }
 

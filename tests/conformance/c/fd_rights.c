@@ -24,6 +24,9 @@ static void check_preopen(void) {
     if (expect_ok(__wasi_fd_prestat_dir_name(SANDBOX, (uint8_t*)name, pre.u.dir.pr_name_len),
                   "fd_prestat_dir_name(3)"))
       expect_true(strcmp(name, "/sandbox") == 0, "preopen is named /sandbox");
+    /* wasmtime refuses a buffer shorter than the name with NAMETOOLONG. */
+    expect_errno(__wasi_fd_prestat_dir_name(SANDBOX, (uint8_t*)name, 3), __WASI_ERRNO_NAMETOOLONG,
+                 "fd_prestat_dir_name into 3 bytes");
   }
   expect_errno(__wasi_fd_prestat_get(4, &pre), __WASI_ERRNO_BADF,
                "fd_prestat_get(4), the only preopen is 3");
@@ -208,10 +211,50 @@ static void check_narrowing(void) {
   expect_ok(__wasi_fd_close(dir), "fd_close(narrowed dir)");
 }
 
+/* Opening a directory for writing is refused as open(2) does; a directory
+ * whose inheriting rights lost FD_WRITE cannot hand it to a file. */
+static void check_directory_writes_and_inheriting(void) {
+  __wasi_fd_t fd = 0;
+  __wasi_errno_t e = __wasi_path_open(SANDBOX, 0, ".", 0,
+                                      __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE, 0, 0, &fd);
+  expect_errno(e, __WASI_ERRNO_ISDIR, "path_open(\".\") asking FD_WRITE");
+  if (e == __WASI_ERRNO_SUCCESS)
+    expect_ok(__wasi_fd_close(fd), "fd_close");
+
+  __wasi_fdstat_t ds;
+  __wasi_fd_t dir = 0;
+  if (!fdstat(SANDBOX, &ds, "fd_fdstat_get(3)") ||
+      !expect_ok(__wasi_path_open(SANDBOX, 0, ".", __WASI_OFLAGS_DIRECTORY, ds.fs_rights_base,
+                                  ds.fs_rights_inheriting, 0, &dir),
+                 "path_open(\".\") to narrow inheriting"))
+    return;
+  if (expect_ok(__wasi_fd_fdstat_set_rights(dir, ds.fs_rights_base,
+                                            ds.fs_rights_inheriting & ~__WASI_RIGHTS_FD_WRITE),
+                "fd_fdstat_set_rights dropping inheriting FD_WRITE")) {
+    write_file("inherit.txt", "inherit");
+    fd = 0;
+    /* The spec lets a runtime refuse the open (NOTCAPABLE) or open the file
+     * without FD_WRITE; either way no write may happen through it. */
+    e = __wasi_path_open(dir, 0, "inherit.txt", 0, __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE,
+                         0, 0, &fd);
+    if (expect_any(e, "path_open asking FD_WRITE not inherited", __WASI_ERRNO_SUCCESS,
+                   __WASI_ERRNO_NOTCAPABLE) &&
+        e == __WASI_ERRNO_SUCCESS) {
+      __wasi_ciovec_t ciov = {(const uint8_t*)"x", 1};
+      __wasi_size_t n = 0;
+      expect_errno(__wasi_fd_write(fd, &ciov, 1, &n), __WASI_ERRNO_NOTCAPABLE,
+                   "fd_write on a file opened without inherited FD_WRITE");
+      expect_ok(__wasi_fd_close(fd), "fd_close");
+    }
+  }
+  expect_ok(__wasi_fd_close(dir), "fd_close(narrowed dir)");
+}
+
 int main(void) {
   check_preopen();
   check_stdio();
   check_open_modes();
   check_narrowing();
+  check_directory_writes_and_inheriting();
   return finish();
 }
