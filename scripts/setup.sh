@@ -18,6 +18,9 @@ engine_packages=(wabt libtcc-dev libssl-dev libxxhash-dev)
 # Wasm programs (the demo and the engine's test programs): clang for
 # wasm32-wasi with wasi-libc, lld and the wasm32 compiler runtime.
 wasm_packages=(clang lld wasi-libc libclang-rt-14-dev-wasm32)
+# The conformance suite's Rust and C++ programs: Debian's rustc with its
+# standard library for wasm32-wasi, and libc++ for wasm32-wasi.
+conformance_packages=(rustc libstd-rust-dev-wasm32 libc++-dev-wasm32)
 # Tracing: gRPC and its code generator (OTLP/gRPC), libcurl and zlib
 # (OTLP/HTTP and gzip), cpp-httplib (the receiver's and tests' HTTP server),
 # openssl (certificates for the TLS tests), Node.js and npm (the interop
@@ -47,7 +50,7 @@ fuzz_packages=(libclang-rt-14-dev clang-format clang-tidy)
 # plot of bench/stress.
 bench_packages=(gnuplot-nox)
 
-packages=("${build_packages[@]}" "${engine_packages[@]}" "${wasm_packages[@]}" "${otel_packages[@]}" "${shim_packages[@]}" "${container_packages[@]}" "${test_packages[@]}" "${interop_packages[@]}" "${fuzz_packages[@]}")
+packages=("${build_packages[@]}" "${engine_packages[@]}" "${wasm_packages[@]}" "${conformance_packages[@]}" "${otel_packages[@]}" "${shim_packages[@]}" "${container_packages[@]}" "${test_packages[@]}" "${interop_packages[@]}" "${fuzz_packages[@]}")
 
 if [[ "${1:-}" == bench ]]; then
   packages+=("${bench_packages[@]}")
