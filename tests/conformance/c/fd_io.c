@@ -180,6 +180,35 @@ static void check_empty_io(void) {
   expect_ok(__wasi_fd_close(fd), "fd_close after renumbering onto itself");
 }
 
+/* Socket calls on descriptors that are no sockets: wasmtime answers
+ * NOTSOCK, as the kernel would; a runtime that checks the SOCK_* rights
+ * first answers NOTCAPABLE: accept both. A closed fd is BADF. */
+static void check_sockets_on_files(void) {
+  __wasi_fd_t fd = open_file("io.txt", 0, FILE_RW_RIGHTS, 0);
+  if (!fd)
+    return;
+  __wasi_fd_t conn = 0;
+  char buf[4];
+  __wasi_iovec_t iov = {(uint8_t*)buf, sizeof buf};
+  __wasi_ciovec_t ciov = {(const uint8_t*)"x", 1};
+  __wasi_size_t n = 0;
+  __wasi_roflags_t roflags = 0;
+  expect_any(__wasi_sock_accept(fd, 0, &conn), "sock_accept on a file", __WASI_ERRNO_NOTSOCK,
+             __WASI_ERRNO_NOTCAPABLE);
+  expect_any(__wasi_sock_recv(fd, &iov, 1, 0, &n, &roflags), "sock_recv on a file",
+             __WASI_ERRNO_NOTSOCK, __WASI_ERRNO_NOTCAPABLE);
+  expect_any(__wasi_sock_send(fd, &ciov, 1, 0, &n), "sock_send on a file", __WASI_ERRNO_NOTSOCK,
+             __WASI_ERRNO_NOTCAPABLE);
+  expect_any(__wasi_sock_shutdown(fd, __WASI_SDFLAGS_RD | __WASI_SDFLAGS_WR),
+             "sock_shutdown on a file", __WASI_ERRNO_NOTSOCK, __WASI_ERRNO_NOTCAPABLE);
+  expect_any(__wasi_sock_send(1, &ciov, 1, 0, &n), "sock_send on stdout", __WASI_ERRNO_NOTSOCK,
+             __WASI_ERRNO_NOTCAPABLE);
+  expect_ok(__wasi_fd_close(fd), "fd_close");
+  expect_errno(__wasi_sock_accept(77, 0, &conn), __WASI_ERRNO_BADF, "sock_accept on a closed fd");
+  expect_errno(__wasi_sock_shutdown(77, __WASI_SDFLAGS_RD), __WASI_ERRNO_BADF,
+               "sock_shutdown on a closed fd");
+}
+
 static void check_directory_fd(void) {
   __wasi_filestat_t st;
   if (expect_ok(__wasi_fd_filestat_get(SANDBOX, &st), "fd_filestat_get(3)"))
@@ -271,6 +300,7 @@ int main(void) {
   check_read_write_seek();
   check_stat_size_times();
   check_empty_io();
+  check_sockets_on_files();
   check_directory_fd();
   check_renumber_close_append();
   return finish();
