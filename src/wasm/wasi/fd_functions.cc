@@ -121,6 +121,11 @@ u32 wasi_fd_fdstat_get(Context* c, u32 fd, u32 out) {
 }
 
 u32 wasi_fd_fdstat_set_flags(Context* c, u32 fd, u32 flags) {
+  // Bits preview 1 does not define are INVAL, as wasmtime reads them.
+  if ((flags & ~u32{kFdFlagAppend | kFdFlagDsync | kFdFlagNonblock | kFdFlagRsync | kFdFlagSync}) !=
+      0) {
+    return kInval;
+  }
   Errno error = kSuccess;
   Descriptor* d = c->find(fd, right::kFdFdstatSetFlags, error);
   if (d == nullptr) {

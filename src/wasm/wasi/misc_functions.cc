@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "../runtime.h"
@@ -172,9 +173,15 @@ u32 wasi_poll_oneoff(Context* c, u32 in, u32 out, u32 count, u32 events_out) {
     if (!load_subscription(c, in + i * kSubscriptionSize, subs[i])) {
       return kFault;
     }
+    // As wasmtime, which checks the flag bits as it reads a subscription.
+    if (subs[i].tag == kEventClock && (subs[i].flags & ~kSubclockAbstime) != 0) {
+      return kInval;
+    }
   }
   // The earliest clock deadline bounds the wait; fds are polled until then.
+  // When no fd is ready, the clocks with that deadline are the events.
   std::optional<u64> wait_ns;
+  std::vector<std::optional<u64>> clock_wait(count);
   std::vector<pollfd> fds;
   std::vector<u32> fd_subs;
   u32 events = 0;
@@ -193,6 +200,7 @@ u32 wasi_poll_oneoff(Context* c, u32 in, u32 out, u32 count, u32 events_out) {
         u64 now = now_ns(clock);
         relative = s.timeout > now ? s.timeout - now : 0;
       }
+      clock_wait[i] = relative;
       wait_ns = wait_ns ? std::min(*wait_ns, relative) : relative;
     } else if (s.tag == kEventFdRead || s.tag == kEventFdWrite) {
       // Waiting to read needs FD_READ, to write FD_WRITE, or POLL_FD_READWRITE.
@@ -239,12 +247,10 @@ u32 wasi_poll_oneoff(Context* c, u32 in, u32 out, u32 count, u32 events_out) {
       }
     }
     if (events == 0 && wait_ns) {
-      for (const Subscription& s : subs) {
-        if (s.tag == kEventClock) {
-          if (!store_event(c, out + events++ * kEventSize, s, kSuccess, 0)) {
-            return kFault;
-          }
-          break;
+      for (u32 i = 0; i < count; ++i) {
+        if (clock_wait[i] == wait_ns &&
+            !store_event(c, out + events++ * kEventSize, subs[i], kSuccess, 0)) {
+          return kFault;
         }
       }
     }

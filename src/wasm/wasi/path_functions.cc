@@ -28,6 +28,13 @@ constexpr u32 kFstAtim = 1;
 constexpr u32 kFstAtimNow = 2;
 constexpr u32 kFstMtim = 4;
 constexpr u32 kFstMtimNow = 8;
+// The bits preview 1 defines; wasmtime refuses any other with INVAL when it
+// reads the argument, before it looks at the descriptor.
+constexpr u32 kLookupFlagsDefined = kLookupSymlinkFollow;
+constexpr u32 kOflagsDefined = kOflagCreat | kOflagDirectory | kOflagExcl | kOflagTrunc;
+constexpr u32 kFdflagsDefined = 0x1f;  // append, dsync, nonblock, rsync, sync
+constexpr u32 kFstFlagsDefined = kFstAtim | kFstAtimNow | kFstMtim | kFstMtimNow;
+constexpr Rights kRightsDefined = (Rights{1} << 30) - 1;  // fd_datasync .. sock_accept
 
 // Closes on scope exit.
 class Fd {
@@ -168,7 +175,7 @@ Errno existing_non_directory(int parent, const std::string& name) {
 }  // namespace
 
 Errno times_for(u64 atim, u64 mtim, u32 flags, timespec out[2]) {
-  if (((flags & kFstAtim) && (flags & kFstAtimNow)) ||
+  if ((flags & ~kFstFlagsDefined) != 0 || ((flags & kFstAtim) && (flags & kFstAtimNow)) ||
       ((flags & kFstMtim) && (flags & kFstMtimNow))) {
     return kInval;
   }
@@ -190,11 +197,20 @@ extern "C" {
 
 u32 wasi_path_open(Context* c, u32 fd, u32 dirflags, u32 path, u32 len, u32 oflags, u64 rights_base,
                    u64 rights_inheriting, u32 fdflags, u32 fd_out) {
+  if ((dirflags & ~kLookupFlagsDefined) != 0 || (oflags & ~kOflagsDefined) != 0 ||
+      (fdflags & ~kFdflagsDefined) != 0 ||
+      ((rights_base | rights_inheriting) & ~kRightsDefined) != 0) {
+    return kInval;
+  }
   Errno error = kSuccess;
   Rights needed = right::kPathOpen | ((oflags & kOflagCreat) ? right::kPathCreateFile : 0);
   Descriptor* dir = directory(c, fd, needed, error);
   if (dir == nullptr) {
     return error;
+  }
+  // As wasmtime: a directory is only opened, never created or truncated.
+  if ((oflags & kOflagDirectory) && (oflags & (kOflagCreat | kOflagExcl | kOflagTrunc))) {
+    return kInval;
   }
   std::string name;
   if (Errno e = guest_path(c, path, len, name); e != kSuccess) {
@@ -264,6 +280,9 @@ u32 wasi_path_unlink_file(Context* c, u32 fd, u32 path, u32 len) {
 }
 
 u32 wasi_path_filestat_get(Context* c, u32 fd, u32 flags, u32 path, u32 len, u32 out) {
+  if ((flags & ~kLookupFlagsDefined) != 0) {
+    return kInval;
+  }
   Errno error = kSuccess;
   Descriptor* dir = directory(c, fd, right::kPathFilestatGet, error);
   std::string text;
@@ -284,6 +303,9 @@ u32 wasi_path_filestat_get(Context* c, u32 fd, u32 flags, u32 path, u32 len, u32
 
 u32 wasi_path_filestat_set_times(Context* c, u32 fd, u32 flags, u32 path, u32 len, u64 atim,
                                  u64 mtim, u32 fst_flags) {
+  if ((flags & ~kLookupFlagsDefined) != 0) {
+    return kInval;
+  }
   timespec times[2];
   if (Errno e = times_for(atim, mtim, fst_flags, times); e != kSuccess) {
     return e;
@@ -309,6 +331,9 @@ u32 wasi_path_filestat_set_times(Context* c, u32 fd, u32 flags, u32 path, u32 le
 
 u32 wasi_path_link(Context* c, u32 old_fd, u32 old_flags, u32 old_path, u32 old_len, u32 new_fd,
                    u32 new_path, u32 new_len) {
+  if ((old_flags & ~kLookupFlagsDefined) != 0) {
+    return kInval;
+  }
   if (old_flags & kLookupSymlinkFollow) {
     return kInval;  // following would resolve the link target outside our checks
   }
