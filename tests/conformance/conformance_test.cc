@@ -13,6 +13,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -100,11 +101,14 @@ struct Outcome {
   std::string stderr_text;
 };
 
-Outcome run_program(const Program& program, Tier tier) {
+// What the engine said on its log (a compiler retried, a cache entry
+// dropped) goes to engine_log, for a failure's message.
+Outcome run_program(const Program& program, Tier tier, std::string& engine_log) {
   EngineOptions options;
   options.tier = tier;
   options.cache_dir = CONFORMANCE_CACHE_DIR;
   options.background_aot = false;
+  options.log = [&engine_log](std::string_view line) { engine_log.append(line).append("\n"); };
   const PreparedModule prepared =
       prepare_file(std::string(CONFORMANCE_PROGRAMS_DIR) + "/" + program.file, options);
 
@@ -167,11 +171,13 @@ std::vector<std::string> problems(const Program& program, Tier tier, const Outco
 TEST_P(ConformanceTest, ProgramPasses) {
   const auto& [program, tier] = GetParam();
   Outcome outcome;
+  std::string engine_log;
   try {
-    outcome = run_program(program, tier);
+    outcome = run_program(program, tier, engine_log);
   } catch (const std::exception& error) {
     FAIL() << program.file << " could not run in the " << to_string(tier)
-           << " tier: " << error.what();
+           << " tier: " << error.what() << "\n--- engine log ---\n"
+           << engine_log;
   }
   const std::vector<std::string> found = problems(program, tier, outcome);
   if (!found.empty()) {
@@ -181,7 +187,8 @@ TEST_P(ConformanceTest, ProgramPasses) {
     ADD_FAILURE() << program.file << " in the " << to_string(tier) << " tier:\n"
                   << report << "--- stdout ---\n"
                   << outcome.stdout_text << "--- stderr ---\n"
-                  << outcome.stderr_text;
+                  << outcome.stderr_text << "--- engine log ---\n"
+                  << engine_log;
   }
 }
 

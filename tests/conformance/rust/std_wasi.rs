@@ -16,6 +16,8 @@ extern "C" {
 }
 
 const SANDBOX_FD: u32 = 3;
+const ERRNO_ISDIR: i32 = 31;
+const ERRNO_NOENT: u16 = 44;
 const ERRNO_PERM: u16 = 63;
 const ERRNO_NOTCAPABLE: u16 = 76;
 
@@ -150,6 +152,23 @@ fn check_files(c: &mut Checks) {
     c.expect_error_kind(fs::metadata("/sandbox/dir/c.txt"), ErrorKind::NotFound, "renamed file's old name");
     c.expect_eq(fs::read("/sandbox/dir/sub/moved.txt").ok(), Some(b"bee".to_vec()), "renamed file's content");
 
+    // Refusals: each must fail, with the kernel's answer where std shows it.
+    if let Some(mut file) = c.step(File::open("/sandbox/dir/b.txt"), "open b.txt read-only") {
+        c.expect(file.write_all(b"x").is_err(), "write to a file opened read-only fails");
+    }
+    if let Some(mut folder) = c.step(File::open("/sandbox/dir"), "open a folder") {
+        let mut byte = [0u8; 1];
+        c.expect(folder.read(&mut byte).is_err(), "read from a folder fails");
+    }
+    c.expect(fs::metadata("/sandbox/dir").map(|m| m.is_dir()).unwrap_or(false), "a folder's metadata says folder");
+    c.expect(fs::remove_dir("/sandbox/dir").is_err(), "remove_dir of a non-empty folder fails");
+    c.expect_eq(
+        fs::remove_file("/sandbox/dir/sub/").err().and_then(|e| e.raw_os_error()),
+        Some(ERRNO_ISDIR),
+        "remove_file of \"folder/\" (errno)",
+    );
+    c.expect(fs::hard_link("/sandbox/dir/b.txt", "/sandbox/dir/slash/").is_err(), "hard_link to \"name/\" fails");
+
     c.step(fs::hard_link("/sandbox/dir/b.txt", "/sandbox/dir/sub/link.txt"), "hard_link");
     c.step(fs::write("/sandbox/dir/b.txt", b"wasp"), "write through one name");
     c.expect_eq(fs::read("/sandbox/dir/sub/link.txt").ok(), Some(b"wasp".to_vec()), "read through the other");
@@ -167,6 +186,7 @@ fn check_symlinks_and_escapes(c: &mut Checks) {
     }
     c.expect_eq(fs::metadata("/sandbox/dir/sym").map(|m| m.len()).ok(), Some(9), "metadata follows the link");
     c.expect_eq(fs::read("/sandbox/dir/sym").ok().map(|b| b.len()), Some(9), "open follows the link");
+    c.expect_eq(symlink("a.txt", "dir/slash/"), ERRNO_NOENT, "path_symlink to \"name/\" (errno)");
     c.expect_eq(symlink("nowhere", "dir/dangling"), 0, "path_symlink to a missing target");
     c.expect_error_kind(fs::read("/sandbox/dir/dangling"), ErrorKind::NotFound, "open a dangling link");
     let absolute = symlink("/etc/passwd", "dir/absolute");
