@@ -12,10 +12,12 @@
 #include <cerrno>
 #include <cstring>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 #include "aot_tier.h"
 #include "sealed_object.h"
+#include "wasmshim/base/fd_io.h"
 
 namespace wasmshim::wasm {
 namespace {
@@ -177,20 +179,6 @@ struct BuildPlan {
   std::int64_t started = 0;
 };
 
-void write_all_raw(int fd, const char* bytes, std::size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, bytes, size);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return;
-    }
-    bytes += n;
-    size -= static_cast<std::size_t>(n);
-  }
-}
-
 void record_failure(const BuildPlan& plan, BuildOutcome outcome, const FixedText& why) {
   FixedText text;
   text.add("attempts=")
@@ -207,8 +195,8 @@ void record_failure(const BuildPlan& plan, BuildOutcome outcome, const FixedText
   if (fd < 0) {
     return;
   }
-  write_all_raw(fd, text.c_str(), text.size());
-  const bool whole = ::fsync(fd) == 0;
+  const bool whole =
+      base::write_all(fd, std::string_view(text.c_str(), text.size())) && ::fsync(fd) == 0;
   ::close(fd);
   if (!whole || ::rename(plan.state_temporary.c_str(), plan.state.c_str()) != 0) {
     ::unlink(plan.state_temporary.c_str());
@@ -248,7 +236,7 @@ int run_compiler(const BuildPlan& plan, std::size_t attempt, int log_fd) {
     ::dup2(log_fd, STDERR_FILENO);
     ::execvp(argv[0], argv);
     static constexpr char kCannotRun[] = "cannot run the C compiler (set WASMSHIM_CC)\n";
-    write_all_raw(STDERR_FILENO, kCannotRun, sizeof kCannotRun - 1);
+    (void)base::write_all(STDERR_FILENO, std::string_view(kCannotRun, sizeof kCannotRun - 1));
     ::_exit(127);
   }
   if (pid < 0) {
