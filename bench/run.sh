@@ -7,7 +7,7 @@
 #   bench/run.sh stress [--tasks N] [--concurrency M] [--runtimes wasmshim,wasmshim-traced,wasmshim-bare,runc] [--via direct|containerd] [--rounds R]
 #   bench/run.sh pods [--pods N] [--concurrency C] [--rounds R] [--memory-pods K]   pods through CRI, wasmshim against runc
 #   bench/run.sh collector-faults [--tasks N]   ctr run --rm per task: tracing off, healthy, refused, silent, 503 and slow collectors
-#   bench/run.sh stress-plot [TASKS]   throughput against concurrency, wasmshim and runc (medians of 3 rounds), to bench/stress.png
+#   bench/run.sh stress-plot [TASKS]   throughput against concurrency, wasmshim and runc (medians of 3 rounds), to build-bench/stress.png
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which="${1:-}"
@@ -72,8 +72,8 @@ print(sys.argv[2], r["wasmshim"]["tasks_per_second"], r["runc"]["tasks_per_secon
 PY
       tail -n 1 "$data"
     done
-    gnuplot -e "datafile='$data'; outfile='bench/stress.png'" bench/stress/plot.gp
-    echo "wrote bench/stress.png"
+    gnuplot -e "datafile='$data'; outfile='$build/stress.png'" bench/stress/plot.gp
+    echo "wrote $build/stress.png (data in $data)"
     ;;
   *)
     echo "usage: bench/run.sh ttrpc|engine|otel|stress|pods|collector-faults|stress-plot [options]" >&2
