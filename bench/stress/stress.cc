@@ -379,7 +379,7 @@ class Stress {
       if (::mkfifo(log.c_str(), 0600) != 0) {
         throw std::runtime_error("mkfifo " + log);
       }
-      wasmshim::ttrpc::UniqueFd log_fd(::open(log.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
+      wasmshim::base::UniqueFd log_fd(::open(log.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
       auto phase = Clock::now();
       std::vector<std::string> env{
           "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TTRPC_ADDRESS=" + events_address_,

@@ -1,8 +1,11 @@
 #include "wasmshim/base/fd_io.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
+
+#include "wasmshim/base/unique_fd.h"
 
 namespace wasmshim::base {
 
@@ -39,6 +42,19 @@ std::optional<std::string> read_all(int fd) {
     }
     text.append(buffer, static_cast<std::size_t>(n));
   }
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  const UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!file.valid()) {
+    return std::nullopt;
+  }
+  return read_all(file.get());
+}
+
+bool write_file(const std::string& path, std::string_view text) {
+  const UniqueFd file(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  return file.valid() && write_all(file.get(), text);
 }
 
 }  // namespace wasmshim::base

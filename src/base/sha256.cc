@@ -4,11 +4,11 @@
 // container process, shim daemon and `shim start` takes one. The functions are marked
 // deprecated in 3.0, not removed.
 #define OPENSSL_SUPPRESS_DEPRECATED
-#include "wasmshim/wasm/sha256.h"
+#include "wasmshim/base/sha256.h"
 
 #include <openssl/sha.h>
 
-namespace wasmshim::wasm {
+namespace wasmshim::base {
 
 Sha256::Sha256() : state_(std::make_unique<SHA256_CTX>()) {
   SHA256_Init(state_.get());
@@ -37,4 +37,4 @@ std::string sha256_hex(std::string_view data) {
   return Sha256().update(data.data(), data.size()).hex();
 }
 
-}  // namespace wasmshim::wasm
+}  // namespace wasmshim::base

@@ -14,13 +14,14 @@
 #include <string_view>
 
 #include "commands.h"
-#include "wasmshim/wasm/sha256.h"
+#include "wasmshim/base/fd_io.h"
+#include "wasmshim/base/sha256.h"
 
 namespace wasmshim::cmd {
 namespace {
 
+using base::sha256_hex;
 using nlohmann::json;
-using wasm::sha256_hex;
 
 // A ustar archive in memory: regular files and directories, fixed owner.
 class TarWriter {
@@ -86,11 +87,11 @@ std::string host_architecture() {
 }
 
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw std::runtime_error("cannot read " + path);
+  auto text = base::read_file(path);
+  if (!text) {
+    throw std::runtime_error("cannot read " + path + ": " + std::generic_category().message(errno));
   }
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return std::move(*text);
 }
 
 bool starts_with_bytes(const std::string& data, std::string_view magic) {

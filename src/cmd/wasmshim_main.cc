@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "wasmshim/otel/instrument.h"
+#include "wasmshim/runtime/module_run.h"
 
 #if WASMSHIM_OPENTELEMETRY
 #include "wasmshim/otel/session.h"
@@ -26,7 +27,6 @@ namespace {
 using namespace wasmshim::wasm;
 
 constexpr int kUsageStatus = 2;
-constexpr int kCannotRunStatus = 125;
 
 int usage(const char* message) {
   if (message != nullptr) {
@@ -137,21 +137,12 @@ int run_command(int argc, char** argv) {
   if (!parse_run(argc, argv, command, error)) {
     return usage(error.c_str());
   }
-  try {
-    PreparedModule prepared = prepare_file(command.module_path, command.engine);
-    RunResult result = run(prepared, command.wasi, command.engine);
-    if (result.trap) {
-      std::fprintf(stderr, "wasmshim: %s: wasm trap: %s\n", command.module_path.c_str(),
-                   result.trap->c_str());
-      span.fail("wasm trap: " + *result.trap);
-    }
-    span.set("exit_code", static_cast<std::int64_t>(result.exit_code));
-    return result.exit_code;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "wasmshim: %s\n", e.what());
-    span.fail(e.what());
-    return kCannotRunStatus;
-  }
+  wasmshim::runtime::ModuleRun module_run{command.module_path, {}};
+  return wasmshim::runtime::run_module(module_run, span, [&](wasmshim::runtime::ModuleRun&) {
+    const PreparedModule prepared = prepare_file(command.module_path, command.engine);
+    const RunResult result = run(prepared, command.wasi, command.engine);
+    return wasmshim::runtime::ModuleOutcome{result.exit_code, result.trap};
+  });
 }
 
 int compile_command(int argc, char** argv) {
@@ -168,7 +159,7 @@ int compile_command(int argc, char** argv) {
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "wasmshim: %s\n", e.what());
-    return kCannotRunStatus;
+    return wasmshim::runtime::kCannotRun;
   }
 }
 

@@ -13,6 +13,8 @@
 #include <system_error>
 #include <thread>
 
+#include "wasmshim/base/fd_io.h"
+
 namespace wasmshim::container {
 namespace {
 
@@ -39,13 +41,11 @@ void write_file(const std::string& path, const std::string& value) {
 }
 
 bool read_file(const std::string& path, std::string& out) {
-  std::ifstream in(path);
-  if (!in) {
+  auto text = base::read_file(path);
+  if (!text) {
     return false;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  out = text.str();
+  out = std::move(*text);
   return true;
 }
 
@@ -342,8 +342,8 @@ Cgroup Cgroup::open(const CgroupLayout& layout, const std::string& cgroups_path,
   return group;
 }
 
-std::vector<ttrpc::UniqueFd> Cgroup::open_procs() const {
-  std::vector<ttrpc::UniqueFd> fds;
+std::vector<base::UniqueFd> Cgroup::open_procs() const {
+  std::vector<base::UniqueFd> fds;
   std::vector<std::string> seen;
   for (const auto& [controller, dir] : directories_) {
     if (std::find(seen.begin(), seen.end(), dir) != seen.end()) {
@@ -351,7 +351,7 @@ std::vector<ttrpc::UniqueFd> Cgroup::open_procs() const {
     }
     seen.push_back(dir);
     const std::string path = dir + "/cgroup.procs";
-    ttrpc::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    base::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd.valid()) {
       throw CgroupError("cgroup: cannot open " + path + ": " + error_text(errno));
     }

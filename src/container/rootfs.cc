@@ -18,13 +18,13 @@
 #include <system_error>
 #include <utility>
 
+#include "wasmshim/base/unique_fd.h"
 #include "wasmshim/container/setup.h"
-#include "wasmshim/ttrpc/unix_socket.h"
 
 namespace wasmshim::container {
 namespace {
 
-using ttrpc::UniqueFd;
+using base::UniqueFd;
 
 [[noreturn]] void fail(const std::string& what) {
   throw ContainerSetupError(what + ": " + std::generic_category().message(errno));

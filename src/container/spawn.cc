@@ -22,7 +22,7 @@
 namespace wasmshim::container {
 namespace detail {
 
-using ttrpc::UniqueFd;
+using base::UniqueFd;
 
 namespace {
 
@@ -152,10 +152,10 @@ pid_t finish_spawn(PreparedSpawn& prepared, pid_t pid) {
 
 namespace {
 
+using base::UniqueFd;
 using detail::ChildPlan;
 using detail::PreparedSpawn;
 using detail::Step;
-using ttrpc::UniqueFd;
 
 struct ExecPlan {
   ChildPlan child;

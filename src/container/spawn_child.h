@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "wasmshim/base/unique_fd.h"
 #include "wasmshim/container/spawn.h"
-#include "wasmshim/ttrpc/unix_socket.h"
 
 namespace wasmshim::container::detail {
 
@@ -44,13 +44,13 @@ void prepare_child(const ChildPlan& plan);
 struct PreparedSpawn {
   int clone_flags = 0;  // namespaces to create
   bool new_cgroup_namespace = false;
-  std::vector<ttrpc::UniqueFd> join_fds;
+  std::vector<base::UniqueFd> join_fds;
   std::vector<int> join_types;
   std::vector<std::string> join_paths;  // for messages
   std::string pid_namespace_path;       // to join: only children can
-  std::vector<ttrpc::UniqueFd> cgroup_fds;
-  ttrpc::UniqueFd error_read;
-  ttrpc::UniqueFd error_write;
+  std::vector<base::UniqueFd> cgroup_fds;
+  base::UniqueFd error_read;
+  base::UniqueFd error_write;
 };
 
 // Throws ContainerSetupError naming a namespace or cgroup it cannot open.

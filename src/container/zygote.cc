@@ -27,7 +27,7 @@ namespace wasmshim::container {
 namespace detail {
 namespace {
 
-using ttrpc::UniqueFd;
+using base::UniqueFd;
 
 constexpr std::size_t kMaxMessage = kZygoteMaxMessage;
 constexpr std::size_t kMaxFds = kZygoteMaxFds;

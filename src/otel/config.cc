@@ -11,25 +11,18 @@
 #include <fstream>
 
 #include "hex.h"
+#include "wasmshim/base/strings.h"
 
 namespace wasmshim::otel {
 namespace {
+
+using base::trim;
 
 std::string lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())) != 0) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())) != 0) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 std::optional<std::string> percent_decode(std::string_view s) {

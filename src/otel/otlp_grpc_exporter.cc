@@ -12,17 +12,17 @@
 #include "otlp_encoding.h"
 #include "otlp_exporters.h"
 #include "retry.h"
+#include "wasmshim/base/fd_io.h"
 
 namespace wasmshim::otel::detail {
 namespace {
 
 using opentelemetry::proto::collector::trace::v1::TraceService;
 
+// A TLS file's PEM text; empty when it cannot be read (gRPC then refuses
+// the channel's credentials and says so).
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
+  return base::read_file(path).value_or(std::string());
 }
 
 const google::protobuf::UnknownField* find_field(const google::protobuf::UnknownFieldSet& set,

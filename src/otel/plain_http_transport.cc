@@ -21,7 +21,8 @@
 #include <utility>
 
 #include "http_transport.h"
-#include "wasmshim/ttrpc/unix_socket.h"
+#include "wasmshim/base/strings.h"
+#include "wasmshim/base/unique_fd.h"
 
 namespace wasmshim::otel::detail {
 namespace {
@@ -112,7 +113,7 @@ std::optional<PlainEndpoint> plain_endpoint(const std::string& url) {
   return endpoint;
 }
 
-using ttrpc::UniqueFd;
+using base::UniqueFd;
 
 enum class Wait { ready, timed_out, woken, failed };
 
@@ -357,9 +358,7 @@ class PlainTransport final : public HttpTransport {
         continue;
       }
       const std::string name = line.substr(0, colon);
-      std::string value = line.substr(colon + 1);
-      value.erase(0, value.find_first_not_of(" \t"));
-      value.erase(value.find_last_not_of(" \t") + 1);
+      const std::string value(base::trim(std::string_view(line).substr(colon + 1), " \t"));
       if (strcasecmp(name.c_str(), "content-length") == 0 &&
           value.find_first_not_of("0123456789") == std::string::npos && !value.empty() &&
           value.size() < 12) {

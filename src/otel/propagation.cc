@@ -275,16 +275,6 @@ void MapCarrier::set(std::string_view key, std::string value) {
   (*map_)[lower(key)] = std::move(value);
 }
 
-std::optional<std::string> MetadataCarrier::get(std::string_view key) const {
-  return read_->get(key);
-}
-
-void MetadataCarrier::set(std::string_view key, std::string value) {
-  if (write_ != nullptr) {
-    write_->set(key, std::move(value));
-  }
-}
-
 EnvironmentCarrier::EnvironmentCarrier() : EnvironmentCarrier(process_environment) {}
 
 EnvironmentCarrier::EnvironmentCarrier(EnvLookup lookup) : lookup_(std::move(lookup)) {

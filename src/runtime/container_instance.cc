@@ -171,7 +171,7 @@ ContainerInstance::~ContainerInstance() {
 #if WASMSHIM_OPENTELEMETRY
 struct ContainerInstance::SpanLog {
   explicit SpanLog(int fd) : file(fd), reader(fd) {}
-  ttrpc::UniqueFd file;
+  base::UniqueFd file;
   otel::SpanStreamReader reader;
 };
 #else

@@ -11,6 +11,7 @@
 
 #include "wasmshim/container/oci_spec.h"
 #include "wasmshim/otel/instrument.h"
+#include "wasmshim/runtime/module_run.h"
 
 namespace wasmshim::runtime {
 
@@ -42,8 +43,6 @@ struct ContainerLaunch {
   static std::optional<ContainerLaunch> parse(int argc, char** argv);
 };
 
-// The exit status when the process cannot run its program at all.
-inline constexpr int kCannotRun = 125;
 // As a shell reports a program it could not exec.
 inline constexpr int kCannotExec = 127;
 

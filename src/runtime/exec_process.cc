@@ -22,9 +22,9 @@
 namespace wasmshim::runtime {
 namespace {
 
+using base::UniqueFd;
 using ttrpc::StatusCode;
 using ttrpc::StatusError;
-using ttrpc::UniqueFd;
 
 // The container's namespaces that are not the shim's own, opened from its
 // process. Afterwards the pidfd says whether that pid still was the

@@ -18,7 +18,7 @@
 namespace wasmshim::runtime {
 namespace {
 
-using ttrpc::UniqueFd;
+using base::UniqueFd;
 
 // The kernel reads at most this much of a #! line (BINPRM_BUF_SIZE).
 constexpr std::size_t kShebangLimit = 256;

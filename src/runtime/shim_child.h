@@ -36,7 +36,7 @@ class ShimChild {
 
  private:
   pid_t pid_ = 0;
-  ttrpc::UniqueFd pidfd_;
+  base::UniqueFd pidfd_;
   std::atomic<bool> reaped_{false};
 };
 

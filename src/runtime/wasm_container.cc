@@ -82,23 +82,6 @@ void handle_signals_then_unblock() {
   ::pthread_sigmask(SIG_SETMASK, &none, nullptr);
 }
 
-// A message with the container's files named as the container sees them
-// (/module.wasm), not by their place on the host.
-std::string as_container_sees_it(const std::string& message, const std::string& root) {
-  if (root.empty() || root == "/") {
-    return message;
-  }
-  const std::string prefix = root.ends_with('/') ? root : root + "/";
-  std::string seen;
-  std::size_t from = 0;
-  for (std::size_t at = message.find(prefix); at != std::string::npos;
-       at = message.find(prefix, from)) {
-    seen.append(message, from, at - from).push_back('/');
-    from = at + prefix.size();
-  }
-  return seen.append(message, from);
-}
-
 }  // namespace
 
 int run_wasm_container(const ContainerLaunch& launch) {
@@ -111,12 +94,10 @@ int run_wasm_container(const ContainerLaunch& launch) {
   trace::ScopedSpan span("wasmshim.container", "container.run", trace::Kind::internal,
                          tracing.parent());
   span.set("container.bundle", bundle);
-  std::string root;  // the container's root on the host, once known
-  try {
+  ModuleRun module_run{launch.program, {}};
+  return run_module(module_run, span, [&](ModuleRun& run) {
     const container::OciSpec spec = container::load_oci_spec(bundle);
-    root = spec.root_path;
-    const std::string& module = launch.program;
-    const std::string host_module = spec.root_path + module;
+    run.host_root = spec.root_path;
     wasm::EngineOptions engine;
     engine.cache_dir = wasm::default_cache_dir();
     // Where this process reports its errors: the container's stderr, which
@@ -127,7 +108,7 @@ int run_wasm_container(const ContainerLaunch& launch) {
     // An isolated container's pid namespace ends with it, and a build would
     // end too: the shim starts it instead (ContainerInstance::after_exit).
     engine.background_aot = !spec.linux.has_value();
-    wasm::PreparedModule prepared = wasm::prepare_file(host_module, engine);
+    wasm::PreparedModule prepared = wasm::prepare_file(spec.root_path + run.name, engine);
     if (!engine.background_aot && prepared.tier() == "jit") {
       // Still on the host's filesystem: the shim reads it after the exit.
       std::ofstream(bundle + "/" + kAotWantedFile) << prepared.report().module_digest << '\n';
@@ -141,19 +122,9 @@ int run_wasm_container(const ContainerLaunch& launch) {
     wasi.env = spec.process.env;
     const bool pivoted = enter_container(spec);
     wasi.preopens.push_back({pivoted ? "/" : spec.root_path, "/"});
-    wasm::RunResult result = wasm::run(prepared, wasi, engine);
-    if (result.trap) {
-      std::fprintf(stderr, "wasmshim: %s: wasm trap: %s\n", module.c_str(), result.trap->c_str());
-      span.fail("wasm trap: " + *result.trap);
-    }
-    span.set("exit_code", static_cast<std::int64_t>(result.exit_code));
-    return result.exit_code;
-  } catch (const std::exception& e) {
-    const std::string message = as_container_sees_it(e.what(), root);
-    std::fprintf(stderr, "wasmshim: %s\n", message.c_str());
-    span.fail(message);
-    return kCannotRun;
-  }
+    const wasm::RunResult result = wasm::run(prepared, wasi, engine);
+    return ModuleOutcome{result.exit_code, result.trap};
+  });
 }
 
 }  // namespace wasmshim::runtime

@@ -3,7 +3,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "wasmshim/wasm/sha256.h"
+#include "wasmshim/base/sha256.h"
 
 namespace wasmshim::shim {
 
@@ -18,7 +18,7 @@ std::string shim_socket_address(const std::string& containerd_address,
     }
     cleaned += c;
   }
-  return "unix:///run/containerd/s/" + wasm::sha256_hex(cleaned);
+  return "unix:///run/containerd/s/" + base::sha256_hex(cleaned);
 }
 
 std::string grouping_id(const std::string& bundle, const std::string& id) {

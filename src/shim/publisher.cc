@@ -26,7 +26,7 @@ struct EventPublisher::Transport {
   // Made and dropped only by the publisher thread, closed by stop().
   std::unique_ptr<ttrpc::Client> client;
   // The `containerd publish` running now, for stop() to kill.
-  ttrpc::UniqueFd binary_pidfd;
+  base::UniqueFd binary_pidfd;
 };
 
 namespace {
@@ -382,8 +382,8 @@ EventPublisher::Attempt EventPublisher::send_binary(const Item& item) {
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     return {Outcome::kUnreachable, "pipe for the publish binary failed"};
   }
-  ttrpc::UniqueFd read_end(fds[0]);
-  ttrpc::UniqueFd write_end(fds[1]);
+  base::UniqueFd read_end(fds[0]);
+  base::UniqueFd write_end(fds[1]);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, read_end.get(), STDIN_FILENO);

@@ -116,7 +116,7 @@ int serve_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts part
   service->register_with(server);
   // Inherited without close-on-exec; containers must not get it.
   ::fcntl(kListenerFd, F_SETFD, FD_CLOEXEC);
-  server.serve(ttrpc::UniqueFd(kListenerFd));
+  server.serve(base::UniqueFd(kListenerFd));
   trace.take_start_span(std::chrono::seconds(1));
 
   // Wait for Shutdown or a stop signal, whichever comes first.

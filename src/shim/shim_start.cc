@@ -120,7 +120,7 @@ void fork_daemon(const ShimFlags& flags, const ShimInfo& info, DaemonParts& part
 // As before, a failed write is left for containerd to notice: it reads the
 // file and the answer once `start` has exited.
 void write_address_file(const std::string& address) {
-  (void)write_small_file("address", address);
+  (void)write_file("address", address);
 }
 
 }  // namespace
@@ -135,7 +135,7 @@ int start_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts part
   const std::string address =
       shim_socket_address(flags.address, flags.namespace_name, grouping_id(bundle, flags.id));
   std::filesystem::create_directories("/run/containerd/s");
-  ttrpc::UniqueFd listener;
+  base::UniqueFd listener;
   try {
     listener = ttrpc::listen_unix(address);
   } catch (const std::system_error& e) {

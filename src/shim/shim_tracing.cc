@@ -314,7 +314,7 @@ DaemonTrace::DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
   state_->span.set_attribute("process.pid", static_cast<std::int64_t>(::getpid()));
   // `delete`, which containerd runs after this daemon has gone, continues
   // this trace from the bundle (the daemon's working directory).
-  (void)write_small_file("wasmshim-traceparent", otel::format_traceparent(state_->span.context()));
+  (void)write_file("wasmshim-traceparent", otel::format_traceparent(state_->span.context()));
   if (has_pipe) {
     ::fcntl(kStartExitFd, F_SETFD, FD_CLOEXEC);
     state_->start_exit = kStartExitFd;

@@ -6,17 +6,12 @@
 #include <array>
 #include <cerrno>
 
-#include "wasmshim/ttrpc/unix_socket.h"
+#include "wasmshim/base/unique_fd.h"
 
 namespace wasmshim::shim {
 
-bool write_small_file(const std::string& path, std::string_view text) {
-  const ttrpc::UniqueFd file(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  return file.get() >= 0 && write_all(file.get(), text);
-}
-
 std::string read_first_line(const std::string& path) {
-  const ttrpc::UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  const base::UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (file.get() < 0) {
     return {};
   }

@@ -12,9 +12,7 @@
 namespace wasmshim::shim {
 
 using base::write_all;
-
-// Creates or replaces `path` with `text`; false if it could not.
-bool write_small_file(const std::string& path, std::string_view text);
+using base::write_file;
 
 // The first line of a short file (up to 256 bytes of it), without its
 // newline; empty if there is no such file.

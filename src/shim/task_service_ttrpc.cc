@@ -3,6 +3,9 @@
 #include <google/protobuf/empty.pb.h>
 
 #include "task_service.h"
+#if WASMSHIM_OPENTELEMETRY
+#include "ttrpc_carrier.h"
+#endif
 #include "wasmshim/ttrpc/protobuf.h"
 #include "wasmshim/ttrpc/status.h"
 
@@ -13,12 +16,23 @@ using ttrpc::StatusError;
 
 namespace {
 
-// The parent of an RPC's span: the caller's traceparent when it sent one
-// (containerd >= 1.7 does), else the daemon's shim_main.
+// The parent of an RPC's span: the caller's span when its metadata carries
+// a valid W3C traceparent (containerd >= 1.7 sends one), else the daemon's
+// shim_main.
 trace::Parent rpc_parent(const ttrpc::ServerContext& context, const std::string& fallback) {
-  if (auto traceparent = context.metadata().get("traceparent")) {
-    return trace::from_traceparent(*traceparent, context.metadata().get("tracestate").value_or(""));
+#if WASMSHIM_OPENTELEMETRY
+  static const std::shared_ptr<otel::Propagator> trace_context =
+      otel::make_trace_context_propagator();
+  const otel::SpanContext caller =
+      trace_context->extract(TtrpcMetadataCarrier(context.metadata()), otel::Context{}).span;
+  if (caller.valid()) {
+    trace::Parent parent = trace::current();
+    parent.context.span = caller;
+    return parent;
   }
+#else
+  (void)context;
+#endif
   return trace::from_traceparent(fallback);
 }
 

@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include "wasmshim/base/fd_io.h"
+
 extern char** environ;
 
 namespace wasmshim::wasm {
@@ -117,8 +119,7 @@ int spawn_and_wait(const std::vector<std::string>& argv, const std::string& erro
 }
 
 std::string read_text(const std::string& path, std::size_t limit) {
-  std::ifstream in(path);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text = base::read_file(path).value_or(std::string());
   if (text.size() > limit) {
     text.resize(limit);
     text += "\n[...]";

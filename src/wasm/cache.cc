@@ -19,7 +19,7 @@
 
 #include "sealed_object.h"
 #include "wasmshim/base/fd_io.h"
-#include "wasmshim/wasm/sha256.h"
+#include "wasmshim/base/sha256.h"
 
 namespace wasmshim::wasm {
 
@@ -39,7 +39,7 @@ std::string default_cache_dir() {
 }
 
 std::string ModuleCache::key(std::initializer_list<std::string> parts) {
-  Sha256 digest;
+  base::Sha256 digest;
   for (const std::string& part : parts) {
     const std::string length = std::to_string(part.size()) + ":";
     digest.update(length.data(), length.size()).update(part.data(), part.size());

@@ -23,7 +23,7 @@
 #include "kept_loads.h"
 #include "module_parsed.h"
 #include "simd_lowering.h"
-#include "wasmshim/wasm/sha256.h"
+#include "wasmshim/base/sha256.h"
 
 namespace wasmshim::wasm {
 namespace {
@@ -51,7 +51,7 @@ wabt::Features supported_features(bool simd) {
 }  // namespace
 
 std::string module_digest(const std::vector<std::uint8_t>& bytes) {
-  return Sha256().update(bytes.data(), bytes.size()).hex();
+  return base::Sha256().update(bytes.data(), bytes.size()).hex();
 }
 
 namespace {

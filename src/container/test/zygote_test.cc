@@ -21,9 +21,9 @@
 
 #include "capture.h"
 #include "in_child.h"
+#include "wasmshim/base/unique_fd.h"
 #include "wasmshim/container/command_line.h"
 #include "wasmshim/container/setup.h"
-#include "wasmshim/ttrpc/unix_socket.h"
 #include "zygote_channel.h"
 
 namespace wasmshim::container {
@@ -182,8 +182,8 @@ TEST(Zygote, WhenItIsGoneSpawnsExecInstead) {
 // with its descriptors, and one over the limit is refused with its
 // descriptors closed, not left open in the receiver.
 struct ChannelPair {
-  ttrpc::UniqueFd sender;
-  ttrpc::UniqueFd receiver;
+  base::UniqueFd sender;
+  base::UniqueFd receiver;
   ChannelPair() {
     int fds[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds), 0);
@@ -200,7 +200,7 @@ bool is_open(int fd) {
 TEST(ZygoteChannel, AMessageArrivesWholeWithItsDescriptors) {
   ChannelPair channel;
   const std::string payload(100000, 'x');
-  ttrpc::UniqueFd passed(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  base::UniqueFd passed(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   ASSERT_TRUE(detail::send_message(channel.sender.get(), payload, {passed.get()}));
   ASSERT_TRUE(detail::send_message(channel.sender.get(), "second", {}));
   std::string bytes;
@@ -221,7 +221,7 @@ TEST(ZygoteChannel, AMessageOverTheLimitIsRefusedAndItsDescriptorsClosed) {
   int buffer = 4 * 1024 * 1024;
   ::setsockopt(channel.sender.get(), SOL_SOCKET, SO_SNDBUF, &buffer, sizeof(buffer));
   ::setsockopt(channel.receiver.get(), SOL_SOCKET, SO_RCVBUF, &buffer, sizeof(buffer));
-  ttrpc::UniqueFd passed(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  base::UniqueFd passed(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   for (std::size_t size : {detail::kZygoteMaxMessage + 1, detail::kZygoteMaxMessage + 4096}) {
     ASSERT_TRUE(detail::send_message(channel.sender.get(), std::string(size, 'y'), {passed.get()}))
         << size;
@@ -229,7 +229,7 @@ TEST(ZygoteChannel, AMessageOverTheLimitIsRefusedAndItsDescriptorsClosed) {
     std::vector<int> fds;
     // The descriptor the refused message carried gets the lowest free
     // number; after the refusal that number is free again.
-    ttrpc::UniqueFd probe(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    base::UniqueFd probe(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     const int next_free = probe.get();
     probe.reset();
     EXPECT_EQ(detail::receive_message(channel.receiver.get(), bytes, fds), -1) << size;

@@ -150,19 +150,6 @@ TEST(TraceContextPropagator, InvalidTraceStateIsDroppedButParentKept) {
   EXPECT_TRUE(context.span.trace_state.empty());
 }
 
-TEST(MetadataCarrier, CarriesTraceparentInTtrpcMetadata) {
-  auto propagator = make_trace_context_propagator();
-  Context context;
-  context.span = *parse_traceparent(kValid);
-  ttrpc::Metadata metadata;
-  MetadataCarrier writer(metadata);
-  propagator->inject(context, writer);
-  EXPECT_EQ(metadata.get("traceparent"), kValid);
-  const ttrpc::Metadata& readonly = metadata;
-  MetadataCarrier reader(readonly);
-  EXPECT_EQ(propagator->extract(reader, {}).span, context.span);
-}
-
 EnvLookup lookup_in(std::map<std::string, std::string> env) {
   return [env = std::move(env)](std::string_view name) -> std::optional<std::string> {
     auto it = env.find(std::string(name));

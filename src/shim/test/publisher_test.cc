@@ -396,7 +396,7 @@ TEST(EventPublisher, StopsInBoundedTimeWithContainerdGoneForGood) {
 TEST(EventPublisher, StopsInBoundedTimeWithContainerdSilent) {
   wasmshim::testing::TempDir dir;
   // Accepts connections (the kernel queues them) and never answers.
-  ttrpc::UniqueFd silent = ttrpc::listen_unix(dir.socket());
+  base::UniqueFd silent = ttrpc::listen_unix(dir.socket());
   LogLines log;
   PublisherOptions options = quick_retries(dir.socket(), log);
   options.call_timeout = std::chrono::hours(1);

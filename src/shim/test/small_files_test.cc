@@ -14,17 +14,17 @@ namespace {
 TEST(SmallFiles, WrittenTextComesBackAsItsFirstLine) {
   wasmshim::testing::TempDir dir;
   const std::string path = (dir.path() / "traceparent").string();
-  ASSERT_TRUE(write_small_file(path, "00-aa-bb-01\nsecond line\n"));
+  ASSERT_TRUE(write_file(path, "00-aa-bb-01\nsecond line\n"));
   EXPECT_EQ(read_first_line(path), "00-aa-bb-01");
   // Replaced, not appended to.
-  ASSERT_TRUE(write_small_file(path, "short"));
+  ASSERT_TRUE(write_file(path, "short"));
   EXPECT_EQ(read_first_line(path), "short");
 }
 
 TEST(SmallFiles, AMissingFileReadsEmptyAndAnUnwritablePathFails) {
   wasmshim::testing::TempDir dir;
   EXPECT_EQ(read_first_line((dir.path() / "absent").string()), "");
-  EXPECT_FALSE(write_small_file((dir.path() / "no/such/dir/file").string(), "x"));
+  EXPECT_FALSE(write_file((dir.path() / "no/such/dir/file").string(), "x"));
 }
 
 TEST(SmallFiles, WriteAllReportsAClosedReader) {

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "functions.h"
+#include "wasmshim/base/unique_fd.h"
 
 namespace wasmshim::wasm::wasi {
 
@@ -36,34 +37,7 @@ constexpr u32 kFdflagsDefined = 0x1f;  // append, dsync, nonblock, rsync, sync
 constexpr u32 kFstFlagsDefined = kFstAtim | kFstAtimNow | kFstMtim | kFstMtimNow;
 constexpr Rights kRightsDefined = (Rights{1} << 30) - 1;  // fd_datasync .. sock_accept
 
-// Closes on scope exit.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-  int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd) {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
+using Fd = base::UniqueFd;
 
 Errno open_beneath(int dirfd, const std::string& path, std::uint64_t flags, mode_t mode, Fd& out) {
   if (path.empty()) {

@@ -9,7 +9,7 @@
 
 struct SHA256state_st;  // OpenSSL's SHA256_CTX
 
-namespace wasmshim::wasm {
+namespace wasmshim::base {
 
 class Sha256 {
  public:
@@ -29,4 +29,4 @@ class Sha256 {
 // The digest of `data` in one call.
 std::string sha256_hex(std::string_view data);
 
-}  // namespace wasmshim::wasm
+}  // namespace wasmshim::base

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "wasmshim/base/unique_fd.h"
 #include "wasmshim/container/oci_spec.h"
-#include "wasmshim/ttrpc/unix_socket.h"
 
 namespace wasmshim::container {
 
@@ -69,7 +69,7 @@ class Cgroup {
 
   // cgroup.procs of every directory, open for writing: a process that
   // writes "0" to each joins the cgroup (used between clone and exec).
-  std::vector<ttrpc::UniqueFd> open_procs() const;
+  std::vector<base::UniqueFd> open_procs() const;
   CgroupStats stats() const;
   // stats().oom_kills alone: one file read instead of a dozen (checked
   // around every container's run).

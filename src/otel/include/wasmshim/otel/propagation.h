@@ -1,5 +1,6 @@
 // Context propagation: W3C Trace Context (traceparent, tracestate) and W3C
-// Baggage, over carriers for string maps, ttrpc metadata and the environment.
+// Baggage, over carriers for string maps and the environment. Carriers for
+// other transports (ttrpc metadata: src/shim/ttrpc_carrier.h) live with them.
 #pragma once
 
 #include <functional>
@@ -13,7 +14,6 @@
 #include "wasmshim/otel/config.h"
 #include "wasmshim/otel/context.h"
 #include "wasmshim/otel/ids.h"
-#include "wasmshim/ttrpc/message.h"
 
 namespace wasmshim::otel {
 
@@ -35,20 +35,6 @@ class MapCarrier final : public TextMapCarrier {
 
  private:
   std::map<std::string, std::string>* map_;
-};
-
-// ttrpc request metadata (what containerd sends a shim).
-class MetadataCarrier final : public TextMapCarrier {
- public:
-  explicit MetadataCarrier(ttrpc::Metadata& metadata) : read_(&metadata), write_(&metadata) {}
-  // Read-only: set() does nothing.
-  explicit MetadataCarrier(const ttrpc::Metadata& metadata) : read_(&metadata) {}
-  std::optional<std::string> get(std::string_view key) const override;
-  void set(std::string_view key, std::string value) override;
-
- private:
-  const ttrpc::Metadata* read_;
-  ttrpc::Metadata* write_ = nullptr;
 };
 
 // The environment of a process: reads TRACECONTEXT (a JSON object of the

@@ -1,0 +1,1 @@
+/* The layering check's libraries need a source file; this one is empty. */
