@@ -8,6 +8,7 @@
 #include "github.com/containerd/cgroups/stats/v1/metrics.pb.h"
 #include "github.com/containerd/cgroups/v2/stats/metrics.pb.h"
 #include "support/temp_dir.h"
+#include "support/thread_waits.h"
 #include "task_service_fixture.h"
 #include "wasmshim/ttrpc/client.h"
 #include "wasmshim/ttrpc/protobuf.h"
@@ -94,17 +95,24 @@ TEST(TaskService, AKillDuringStartWaitsForTheProcess) {
   task::KillRequest kill;
   kill.set_id("c1");
   kill.set_signal(SIGTERM);
-  auto killing = std::async(std::launch::async, [&] { f.service->kill(kill); });
-  // Not answered "still starting": it waits while the process does not exist.
-  EXPECT_EQ(killing.wait_for(300ms), std::future_status::timeout);
+  std::promise<pid_t> killer;
+  auto killing = std::async(std::launch::async, [&] {
+    killer.set_value(wasmshim::testing::current_thread_id());
+    f.service->kill(kill);
+  });
+  // Not answered "still starting": it waits, asleep, while the process does
+  // not exist. (The Start is let go either way, so a failure ends the test.)
+  const bool kill_waits = wasmshim::testing::wait_until_in_condition_wait(
+      killer.get_future().get(), [&] { return killing.wait_for(0s) == std::future_status::ready; });
   {
     std::lock_guard lock(f.control->mutex);
     EXPECT_TRUE(f.control->signals.empty());
     f.control->hold_start = false;
     f.control->changed.notify_all();
   }
+  EXPECT_TRUE(kill_waits) << "the Kill did not wait for the process to exist";
   EXPECT_EQ(starting.get(), 4242u);
-  killing.get();
+  ASSERT_NO_THROW(killing.get());
   EXPECT_EQ(f.service->wait(Fixture::with_id<task::WaitRequest>("c1")).exit_status(), 143u);
   EXPECT_EQ(f.control->signals, std::vector<std::uint32_t>{SIGTERM});
 }
@@ -192,15 +200,23 @@ TEST(TaskService, WaitGivesUpWhenTheCallerIsGone) {
   f.service->create(Fixture::create_request("c1"));
   f.service->start(Fixture::with_id<task::StartRequest>("c1"));
   std::atomic<bool> gone{false};
+  std::promise<pid_t> waiter;
   auto waiting = std::async(std::launch::async, [&] {
+    waiter.set_value(wasmshim::testing::current_thread_id());
     return code_of([&] {
       f.service->wait(Fixture::with_id<task::WaitRequest>("c1"), [&] { return gone.load(); });
     });
   });
+  // The caller goes only once the Wait is asleep: no exit will wake it, so
+  // it gives up only if it wakes by itself to ask after its caller.
+  const bool asleep = wasmshim::testing::wait_until_in_condition_wait(
+      waiter.get_future().get(), [&] { return waiting.wait_for(0s) == std::future_status::ready; });
   gone = true;
-  ASSERT_EQ(waiting.wait_for(10s), std::future_status::ready);
+  const bool gave_up = waiting.wait_for(30s) == std::future_status::ready;
+  f.control->finish(0);  // ends a Wait that did not give up, so a failure ends the test
+  EXPECT_TRUE(asleep) << "the Wait returned before it slept";
+  EXPECT_TRUE(gave_up) << "the Wait did not wake to see its caller gone";
   EXPECT_EQ(waiting.get(), StatusCode::kCancelled);
-  f.control->finish(0);
 }
 
 TEST(TaskService, ShutdownNowAlwaysEnds) {

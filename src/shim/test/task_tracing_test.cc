@@ -129,6 +129,14 @@ TEST(TaskTracing, FailedRpcsSayWhy) {
   EXPECT_EQ(span->status_message, "task missing not found");
 }
 
+std::size_t still_running_spans(otel::InMemorySpanExporter& exported) {
+  std::size_t ticks = 0;
+  for (const auto& span : exported.spans()) {
+    ticks += span.name == "wait.still_running" ? 1U : 0U;
+  }
+  return ticks;
+}
+
 TEST(TaskTracing, LongWaitsShowWhileTheyLast) {
   auto memory = std::make_unique<otel::InMemorySpanExporter>();
   auto* spans = memory.get();
@@ -136,18 +144,25 @@ TEST(TaskTracing, LongWaitsShowWhileTheyLast) {
   options.processors.push_back(std::make_shared<otel::SimpleSpanProcessor>(std::move(memory)));
   auto provider = std::make_shared<otel::TracerProvider>(std::move(options));
   otel::set_global_tracer_provider(provider);
+  // Runs until the Wait has shown it twice (or a generous bound passes):
+  // however busy the machine, the task lasts as long as the check needs.
   struct SlowInstance final : public Instance {
+    explicit SlowInstance(otel::InMemorySpanExporter* exported) : spans(exported) {}
     std::uint32_t start() override { return 1; }
     void kill(std::uint32_t) override {}
     ExitStatus wait() override {
-      std::this_thread::sleep_for(400ms);
+      const auto give_up = std::chrono::steady_clock::now() + 30s;
+      while (still_running_spans(*spans) < 2 && std::chrono::steady_clock::now() < give_up) {
+        std::this_thread::sleep_for(10ms);
+      }
       return {0, std::chrono::system_clock::now()};
     }
     void remove() override {}
+    otel::InMemorySpanExporter* spans;
   };
   TaskServiceOptions service_options;
-  service_options.create_instance = [](const InstanceConfig&) {
-    return std::make_unique<SlowInstance>();
+  service_options.create_instance = [spans](const InstanceConfig&) {
+    return std::make_unique<SlowInstance>(spans);
   };
   service_options.wait_span_interval = 100ms;
   TaskService service(std::move(service_options));
@@ -161,11 +176,7 @@ TEST(TaskTracing, LongWaitsShowWhileTheyLast) {
   task::WaitRequest wait;
   wait.set_id("slow");
   service.wait(wait);
-  std::size_t ticks = 0;
-  for (const auto& span : spans->spans()) {
-    ticks += span.name == "wait.still_running" ? 1U : 0U;
-  }
-  EXPECT_GE(ticks, 2u);
+  EXPECT_GE(still_running_spans(*spans), 2u);
   otel::set_global_tracer_provider(nullptr);
 }
 
