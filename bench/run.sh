@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 which="${1:-}"
 shift || true
 scripts/setup.sh bench
-build=build-bench
+build="build-bench"
 case "$which" in
   ttrpc)
     cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
