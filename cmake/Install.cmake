@@ -144,3 +144,5 @@ install(FILES ${CMAKE_BINARY_DIR}/wasmshimConfig.cmake
   ${CMAKE_BINARY_DIR}/wasmshimConfigVersion.cmake
   DESTINATION ${WASMSHIM_INSTALL_CMAKEDIR}
   COMPONENT dev)
+
+include(${CMAKE_CURRENT_LIST_DIR}/Package.cmake)

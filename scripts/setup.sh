@@ -38,6 +38,9 @@ fi
 shim_packages=(golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev containerd)
 # container: seccomp filters from the spec (libseccomp); e2e compares runc.
 container_packages=(libseccomp-dev pkg-config)
+# Packaging: cpack's DEB generator finds the binaries' library dependencies
+# with dpkg-shlibdeps (dpkg-dev), which looks at them with file.
+packaging_packages=(dpkg-dev file)
 # Unit tests.
 test_packages=(libgtest-dev libgmock-dev)
 # Interop: the Go ttrpc library (what containerd speaks), built offline in
@@ -50,7 +53,7 @@ fuzz_packages=(libclang-rt-14-dev clang-format clang-tidy)
 # plot of bench/stress.
 bench_packages=(gnuplot-nox)
 
-packages=("${build_packages[@]}" "${engine_packages[@]}" "${wasm_packages[@]}" "${conformance_packages[@]}" "${otel_packages[@]}" "${shim_packages[@]}" "${container_packages[@]}" "${test_packages[@]}" "${interop_packages[@]}" "${fuzz_packages[@]}")
+packages=("${build_packages[@]}" "${engine_packages[@]}" "${wasm_packages[@]}" "${conformance_packages[@]}" "${otel_packages[@]}" "${shim_packages[@]}" "${container_packages[@]}" "${packaging_packages[@]}" "${test_packages[@]}" "${interop_packages[@]}" "${fuzz_packages[@]}")
 
 if [[ "${1:-}" == bench ]]; then
   packages+=("${bench_packages[@]}")
