@@ -4,6 +4,7 @@
 
 #include "fake_collectors.h"
 #include "http_transport.h"
+#include "support/log_lines.h"
 #include "support/tls_files.h"
 #include "wasmshim/otel/otlp.h"
 
@@ -14,24 +15,7 @@ using namespace std::chrono_literals;
 using testing::Answer;
 using testing::FakeHttpCollector;
 
-struct Logged {
-  std::mutex mutex;
-  std::vector<std::string> lines;
-  DiagnosticLog log() {
-    return [this](std::string_view line) {
-      std::lock_guard lock(mutex);
-      lines.emplace_back(line);
-    };
-  }
-  std::string all() {
-    std::lock_guard lock(mutex);
-    std::string out;
-    for (const auto& line : lines) {
-      out += line + "\n";
-    }
-    return out;
-  }
-};
+using Logged = wasmshim::testing::LogLines;
 
 // Three spans as a traced program makes them: a server span with a child
 // that has an event, and a root with a link.
@@ -162,7 +146,7 @@ TEST(OtlpHttpExporter, DoesNotRetryABadRequest) {
   std::string status_body = std::string("\x08\x03\x12\x08", 4) + "bad span";
   collector.script({{Answer::Kind::status, 400, status_body}});
   Logged logged;
-  auto exporter = make_otlp_exporter(config_for(collector.url()), logged.log());
+  auto exporter = make_otlp_exporter(config_for(collector.url()), logged.sink());
   EXPECT_EQ(export_now(*exporter, sample_spans()), ExportResult::failure);
   EXPECT_EQ(collector.received().size(), 1u);
   EXPECT_NE(logged.all().find("HTTP 400: bad span"), std::string::npos) << logged.all();
@@ -175,7 +159,7 @@ TEST(OtlpHttpExporter, GivesUpOnAnAbsentCollectorAfterRetrying) {
     url = gone.url();
   }
   Logged logged;
-  auto exporter = make_otlp_exporter(config_for(url), logged.log());
+  auto exporter = make_otlp_exporter(config_for(url), logged.sink());
   EXPECT_EQ(export_now(*exporter, sample_spans()), ExportResult::failure);
   EXPECT_NE(logged.all().find("gave up after 5 attempts"), std::string::npos) << logged.all();
 }
@@ -213,7 +197,7 @@ TEST(OtlpHttpExporter, LogsPartialSuccess) {
   response.mutable_partial_success()->set_error_message("spans too old");
   collector.script({{Answer::Kind::ok, 200, response.SerializeAsString()}});
   Logged logged;
-  auto exporter = make_otlp_exporter(config_for(collector.url()), logged.log());
+  auto exporter = make_otlp_exporter(config_for(collector.url()), logged.sink());
   EXPECT_EQ(export_now(*exporter, sample_spans()), ExportResult::success);
   EXPECT_NE(logged.all().find("rejected 2 of 3 span(s): spans too old"), std::string::npos)
       << logged.all();
@@ -228,7 +212,7 @@ TEST(OtlpHttpExporter, TlsWithTheCollectorsCertificate) {
   // Without the certificate the server cannot be verified: no retry, failure.
   Logged logged;
   auto untrusted = config_for(collector.url(true));
-  EXPECT_EQ(export_now(*make_otlp_exporter(untrusted, logged.log()), sample_spans()),
+  EXPECT_EQ(export_now(*make_otlp_exporter(untrusted, logged.sink()), sample_spans()),
             ExportResult::failure);
   EXPECT_EQ(collector.received().size(), 1u);
 }

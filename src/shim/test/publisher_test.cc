@@ -13,6 +13,7 @@
 
 #include "github.com/containerd/containerd/api/events/task.pb.h"
 #include "github.com/containerd/containerd/api/services/ttrpc/events/v1/events.pb.h"
+#include "support/log_lines.h"
 #include "support/temp_dir.h"
 #include "wasmshim/ttrpc/protobuf.h"
 #include "wasmshim/ttrpc/server.h"
@@ -84,40 +85,7 @@ struct FakeEventsService {
 };
 
 // The publisher's log, which tests wait on for what it says it did.
-struct LogLines {
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::vector<std::string> lines;
-
-  std::function<void(const std::string&)> sink() {
-    return [this](const std::string& line) {
-      std::lock_guard lock(mutex);
-      lines.push_back(line);
-      changed.notify_all();
-    };
-  }
-  std::size_t count_locked(const std::string& needle) const {
-    return static_cast<std::size_t>(std::count_if(lines.begin(), lines.end(), [&](const auto& l) {
-      return l.find(needle) != std::string::npos;
-    }));
-  }
-  std::size_t count(const std::string& needle) {
-    std::lock_guard lock(mutex);
-    return count_locked(needle);
-  }
-  bool wait_for(const std::string& needle, std::size_t times = 1) {
-    std::unique_lock lock(mutex);
-    return changed.wait_for(lock, 60s, [&] { return count_locked(needle) >= times; });
-  }
-  std::string all() {
-    std::lock_guard lock(mutex);
-    std::string out;
-    for (const auto& line : lines) {
-      out += line + "\n";
-    }
-    return out;
-  }
-};
+using LogLines = wasmshim::testing::LogLines;
 
 // Options for a publisher that retries fast, so a test waits little.
 PublisherOptions quick_retries(const std::string& socket, LogLines& log) {
