@@ -2,11 +2,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <optional>
 #include <thread>
 
+#include "support/log_lines.h"
+#include "support/thread_waits.h"
 #include "wasmshim/otel/processor.h"
 #include "wasmshim/otel/tracer.h"
 
@@ -79,25 +82,7 @@ class ScriptedExporter final : public SpanExporter {
   bool released_ = false;
 };
 
-struct Logged {
-  std::mutex mutex;
-  std::vector<std::string> lines;
-  DiagnosticLog log() {
-    return [this](std::string_view line) {
-      std::lock_guard lock(mutex);
-      lines.emplace_back(line);
-    };
-  }
-  bool contains(std::string_view text) {
-    std::lock_guard lock(mutex);
-    for (const auto& line : lines) {
-      if (line.find(text) != std::string::npos) {
-        return true;
-      }
-    }
-    return false;
-  }
-};
+using Logged = wasmshim::testing::LogLines;
 
 TEST(BatchSpanProcessor, ExportsAFullBatchWithoutWaitingForTheDelay) {
   auto exporter = std::make_unique<ScriptedExporter>();
@@ -140,7 +125,7 @@ TEST(BatchSpanProcessor, FullQueueDropsCountsAndReports) {
   auto exporter = std::make_unique<ScriptedExporter>(ScriptedExporter::Mode::hang_until_shutdown);
   auto* scripted = exporter.get();
   Logged logged;
-  BatchSpanProcessor processor(std::move(exporter), {4, 60s, 60s, 2}, logged.log());
+  BatchSpanProcessor processor(std::move(exporter), {4, 60s, 60s, 2}, logged.sink());
   processor.on_end(sampled_span());
   processor.on_end(sampled_span());
   ASSERT_TRUE(scripted->wait_for_batches(1, 10s));  // the exporter now holds 2
@@ -173,7 +158,7 @@ TEST(BatchSpanProcessor, ShutdownReturnsEvenIfTheExporterIgnoresIt) {
   auto* scripted = exporter.get();
   Logged logged;
   auto processor = std::make_unique<BatchSpanProcessor>(
-      std::move(exporter), BatchOptions{100, 10ms, 60s, 10}, logged.log());
+      std::move(exporter), BatchOptions{100, 10ms, 60s, 10}, logged.sink());
   processor->on_end(sampled_span());
   ASSERT_TRUE(scripted->wait_for_batches(1, 10s));
   const auto start = Clock::now();
@@ -219,10 +204,15 @@ TEST(BatchSpanProcessor, WhenDueAShutdownBeforeTheDelayExportsFromTheCallingThre
 TEST(BatchSpanProcessor, WhenDueTheLoopStartsTheThreadOnceTheOldestSpanIsDue) {
   auto exporter = std::make_unique<ScriptedExporter>();
   auto* scripted = exporter.get();
+  const std::size_t threads_before = wasmshim::testing::thread_ids().size();
   BatchSpanProcessor processor(std::move(exporter), {100, 20ms, 5s, 50, true});
   processor.on_end(sampled_span());
-  std::this_thread::sleep_for(30ms);
-  EXPECT_TRUE(scripted->batches().empty());  // nothing notices by itself
+  // Due once the delay has passed since it ended (a lower bound: later is
+  // as good).
+  std::this_thread::sleep_until(std::chrono::steady_clock::now() + 20ms);
+  // Nothing notices by itself: there is no thread that could.
+  EXPECT_EQ(wasmshim::testing::thread_ids().size(), threads_before);
+  EXPECT_TRUE(scripted->batches().empty());
   processor.start_due_exports();
   ASSERT_TRUE(scripted->wait_for_batches(1, 10s));
   EXPECT_EQ(scripted->batches()[0], 1U);
@@ -367,11 +357,18 @@ TEST(BatchSpanProcessor, ChildAfterForkTracesWithoutDeadlock) {
 TEST(BatchSpanProcessor, ChildSignalsPastTheParentsSleepingExportThread) {
   auto exporter = std::make_unique<FilteringExporter>();
   auto* memory = exporter.get();
+  const auto threads_before = wasmshim::testing::thread_ids();
   BatchSpanProcessor processor(std::move(exporter), BatchOptions{4096, 1h, 5s, 2});
   processor.on_end(sampled_span("parent-busy"));
   EXPECT_TRUE(processor.force_flush(5s));
-  // The export thread now sleeps for the hour-long schedule delay.
-  std::this_thread::sleep_for(50ms);
+  // The export thread (the one thread the processor started) now sleeps for
+  // the hour-long schedule delay: fork only once it does.
+  auto started = wasmshim::testing::thread_ids();
+  std::erase_if(started, [&](pid_t id) {
+    return std::find(threads_before.begin(), threads_before.end(), id) != threads_before.end();
+  });
+  ASSERT_EQ(started.size(), 1U);
+  ASSERT_TRUE(wasmshim::testing::wait_until_in_condition_wait(started[0]));
   pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
