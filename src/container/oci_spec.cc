@@ -34,7 +34,7 @@ OciSpec parse_oci_spec(std::string_view text, const std::string& bundle) {
   json doc;
   try {
     doc = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number
     throw OciSpecError(std::string("config.json is not valid JSON: ") + e.what());
   }
   if (!doc.is_object()) {
@@ -81,7 +81,7 @@ OciProcess parse_oci_process(std::string_view text) {
   json doc;
   try {
     doc = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number
     throw OciSpecError(std::string("the exec process spec is not valid JSON: ") + e.what());
   }
   if (!doc.is_object()) {

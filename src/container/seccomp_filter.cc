@@ -99,20 +99,20 @@ SeccompFilter::SeccompFilter(const OciSeccomp& spec) {
   const std::uint32_t default_action =
       parse_action(spec.default_action, spec.default_errno_ret, "linux.seccomp.defaultAction");
   default_allows_ = allows(default_action);
-  context_ = seccomp_init(default_action);
+  context_.reset(seccomp_init(default_action));
   if (context_ == nullptr) {
     throw ContainerSetupError("seccomp: libseccomp could not start a filter");
   }
   // The filter's own NO_NEW_PRIVS would override the spec's choice.
-  seccomp_attr_set(context_, SCMP_FLTATR_CTL_NNP, 0);
+  seccomp_attr_set(context_.get(), SCMP_FLTATR_CTL_NNP, 0);
   for (const auto& arch : spec.architectures) {
-    const int rc = seccomp_arch_add(context_, parse_arch(arch));
+    const int rc = seccomp_arch_add(context_.get(), parse_arch(arch));
     if (rc != 0 && rc != -EEXIST) {
       throw ContainerSetupError("seccomp: adding architecture " + arch + ": " + error_text(rc));
     }
   }
   for (const auto& flag : spec.flags) {
-    set_flag(context_, flag);
+    set_flag(context_.get(), flag);
   }
   for (const auto& rule : spec.syscalls) {
     const std::uint32_t action =
@@ -139,9 +139,9 @@ SeccompFilter::SeccompFilter(const OciSeccomp& spec) {
       if (action == default_action) {
         continue;  // libseccomp refuses rules that change nothing
       }
-      const int rc =
-          seccomp_rule_add_array(context_, action, number, static_cast<unsigned>(conditions.size()),
-                                 conditions.empty() ? nullptr : conditions.data());
+      const int rc = seccomp_rule_add_array(context_.get(), action, number,
+                                            static_cast<unsigned>(conditions.size()),
+                                            conditions.empty() ? nullptr : conditions.data());
       if (rc != 0) {
         throw ContainerSetupError("seccomp: rule for " + name + " (" + rule.action +
                                   "): " + error_text(rc));
@@ -150,14 +150,12 @@ SeccompFilter::SeccompFilter(const OciSeccomp& spec) {
   }
 }
 
-SeccompFilter::~SeccompFilter() {
-  if (context_ != nullptr) {
-    seccomp_release(context_);
-  }
+void SeccompFilter::ReleaseContext::operator()(void* context) const {
+  seccomp_release(context);
 }
 
 void SeccompFilter::load() {
-  const int rc = seccomp_load(context_);
+  const int rc = seccomp_load(context_.get());
   if (rc != 0) {
     throw ContainerSetupError("seccomp: loading the filter: " + error_text(rc));
   }

@@ -4,6 +4,7 @@
 #include <seccomp.h>
 
 #include <map>
+#include <memory>
 #include <string>
 
 #include "wasmshim/container/oci_spec.h"
@@ -14,7 +15,7 @@ class SeccompFilter {
  public:
   // Throws ContainerSetupError naming what libseccomp refused.
   explicit SeccompFilter(const OciSeccomp& spec);
-  ~SeccompFilter();
+  ~SeccompFilter() = default;
   SeccompFilter(const SeccompFilter&) = delete;
   SeccompFilter& operator=(const SeccompFilter&) = delete;
 
@@ -25,7 +26,11 @@ class SeccompFilter {
   bool may_allow(const std::string& name) const;
 
  private:
-  scmp_filter_ctx context_ = nullptr;
+  // Released whether the constructor finishes or throws half way.
+  struct ReleaseContext {
+    void operator()(void* context) const;
+  };
+  std::unique_ptr<void, ReleaseContext> context_;
   bool default_allows_ = false;
   // Syscall number -> whether its rules can allow it.
   std::map<int, bool> rule_allows_;

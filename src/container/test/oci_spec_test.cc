@@ -62,6 +62,8 @@ TEST(OciSpec, ParsesAnExecsProcess) {
   };
   EXPECT_NE(error_of_process("{").find("the exec process spec is not valid JSON"),
             std::string::npos);
+  EXPECT_NE(error_of_process(R"({"args": [], "x": -1e999})").find("not valid JSON"),
+            std::string::npos);
   EXPECT_NE(
       error_of_process(R"({"args": []})").find("the exec process spec: process.args is empty"),
       std::string::npos);
@@ -69,6 +71,9 @@ TEST(OciSpec, ParsesAnExecsProcess) {
 
 TEST(OciSpec, NamesWhatIsWrong) {
   EXPECT_NE(error_of("{not json").find("not valid JSON"), std::string::npos);
+  // A number past double's range is a JSON error too, not another exception.
+  EXPECT_NE(error_of(R"({"ociVersion": 7E666})").find("config.json is not valid JSON"),
+            std::string::npos);
   EXPECT_NE(error_of("[]").find("JSON object"), std::string::npos);
   EXPECT_NE(error_of("{}").find("process is missing"), std::string::npos);
   EXPECT_NE(error_of(R"({"process":{"args":[]}})").find("process.args is empty"),
