@@ -77,6 +77,31 @@ class InstallE2E : public ::testing::Test {
   TempDir dir_;
 };
 
+// Every installed header compiles on its own against the prefix: none
+// includes a header that stayed in the source tree or the build.
+TEST_F(InstallE2E, InstalledHeadersStandAlone) {
+  auto installed = shell(std::string(WASMSHIM_CMAKE) + " --install " + WASMSHIM_BUILD_DIR +
+                             " --prefix " + quote(prefix()),
+                         300);
+  ASSERT_EQ(installed.status, 0) << installed.output;
+  int headers = 0;
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(prefix() + "/include/wasmshim")) {
+    if (entry.path().extension() != ".h") {
+      continue;
+    }
+    ++headers;
+    auto compiled =
+        shell("echo '#include \"" + entry.path().string() + "\"' | " + WASMSHIM_CXX_COMPILER +
+              " -std=c++20 -fsyntax-only -I" + quote(prefix() + "/include") + " -x c++ -");
+    EXPECT_EQ(compiled.status, 0) << entry.path() << ":\n" << compiled.output;
+  }
+  for (const char* layer : {"base", "ttrpc", "otel", "wasm", "container", "shim", "runtime"}) {
+    EXPECT_TRUE(std::filesystem::is_directory(prefix() + "/include/wasmshim/" + layer)) << layer;
+  }
+  EXPECT_GT(headers, 20);
+}
+
 TEST_F(InstallE2E, ExampleShimBuiltOnTheInstalledPackageRunsUnderContainerd) {
   ASSERT_NO_FATAL_FAILURE(install_and_build_example());
   for (const char* file :
