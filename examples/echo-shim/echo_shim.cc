@@ -107,24 +107,33 @@ class EchoInstance final : public shim::Instance {
     }
   }
 
+  // The one reaper of the process; a second wait, or one before start,
+  // has no status to give.
   shim::ExitStatus wait() override {
     trace::ScopedSpan span(kScope, "echo.wait");
     int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    pid_t done = -1;
+    if (pid_ > 0 && !reaping_.exchange(true)) {
+      while ((done = ::waitpid(pid_, &status, 0)) < 0 && errno == EINTR) {
+      }
     }
-    reaped_ = true;
-    shim::ExitStatus exit{.at = std::chrono::system_clock::now()};
-    exit.code = WIFSIGNALED(status) ? 128 + static_cast<std::uint32_t>(WTERMSIG(status))
-                                    : static_cast<std::uint32_t>(WEXITSTATUS(status));
+    shim::ExitStatus exit{.code = 255, .at = std::chrono::system_clock::now()};
+    if (done == pid_) {
+      exit.code = WIFSIGNALED(status) ? 128 + static_cast<std::uint32_t>(WTERMSIG(status))
+                                      : static_cast<std::uint32_t>(WEXITSTATUS(status));
+    }
     span.set("process.exit_code", static_cast<std::int64_t>(exit.code));
     return exit;
   }
 
-  // A process started and never waited for is killed and reaped.
+  // Nothing of the container outlives it: killed, and reaped here unless
+  // a wait() is reaping it.
   void remove() override {
-    if (pid_ > 0 && !reaped_.exchange(true)) {
+    if (pid_ > 0) {
       send_signal(SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
+      if (!reaping_.exchange(true)) {
+        ::waitpid(pid_, nullptr, 0);
+      }
     }
   }
 
@@ -162,7 +171,7 @@ class EchoInstance final : public shim::Instance {
   int status_;
   pid_t pid_ = -1;
   wasmshim::base::UniqueFd pidfd_;
-  std::atomic<bool> reaped_{false};
+  std::atomic<bool> reaping_{false};
 };
 
 }  // namespace
