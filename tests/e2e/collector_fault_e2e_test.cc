@@ -23,7 +23,7 @@ std::vector<std::string> shim_processes(const Containerd& containerd) {
     const std::string line = command_line_of(pid);
     if (line.find("containerd-shim-wasmshim-v1") != std::string::npos &&
         line.find(marker) != std::string::npos) {
-      found.push_back(pid + ": " + line);
+      found.push_back(std::to_string(pid) + ": " + line);
     }
   }
   return found;

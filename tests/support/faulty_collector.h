@@ -22,6 +22,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/processes.h"
+
 namespace wasmshim::testing {
 
 enum class Fault { refused, silent, unavailable, slow, none };
@@ -44,27 +46,6 @@ inline const char* fault_name(Fault fault) {
 inline std::string read_text(const std::string& path) {
   std::ifstream in(path);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// /proc/PID/cmdline with its separators as spaces.
-inline std::string command_line_of(const std::string& pid) {
-  std::string text = read_text("/proc/" + pid + "/cmdline");
-  for (char& c : text) {
-    c = c == '\0' ? ' ' : c;
-  }
-  return text;
-}
-
-inline std::vector<std::string> process_ids() {
-  std::vector<std::string> pids;
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
-    const std::string name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") == std::string::npos) {
-      pids.push_back(name);
-    }
-  }
-  return pids;
 }
 
 // The socket inode of the loopback client at `client_port` talking to
@@ -104,7 +85,8 @@ inline std::string peer_command_line(int connection) {
   const std::string target = "socket:[" + inode + "]";
   for (const auto& pid : process_ids()) {
     std::error_code error;
-    for (const auto& fd : std::filesystem::directory_iterator("/proc/" + pid + "/fd", error)) {
+    for (const auto& fd :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", error)) {
       if (std::filesystem::read_symlink(fd.path(), error).string() == target) {
         return command_line_of(pid);
       }
