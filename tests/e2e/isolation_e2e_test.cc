@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "e2e/containerd_fixture.h"
+#include "support/ctr_events.h"
 
 namespace wasmshim::testing {
 namespace {
@@ -177,8 +178,9 @@ TEST_F(IsolationE2E, AnOomKillSendsContainerdItsEvent) {
   // A limit below what the engine's own process needs to compile a module:
   // the kernel's OOM killer ends it before any guest runs, and containerd
   // hears of it.
-  ChildProcess events({"/bin/sh", "-c", "exec " + containerd().ctr_prefix() + " events"});
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ChildProcess events = ctr_events(containerd().socket());
+  std::string seen;
+  ASSERT_TRUE(subscribed(events, containerd().socket(), seen)) << seen;
   // The module is one no cache holds (a custom section of its own), so the
   // container must translate and compile it, which takes more than 3 MiB.
   auto result = run_with_spec(
@@ -189,12 +191,7 @@ TEST_F(IsolationE2E, AnOomKillSendsContainerdItsEvent) {
       "", false,
       /*fresh_module=*/true);
   EXPECT_EQ(result.status, 137) << result.output;
-  std::string seen;
-  for (int i = 0; i < 40 && seen.find("/tasks/delete") == std::string::npos; ++i) {
-    if (auto line = events.read_line(std::chrono::milliseconds(500))) {
-      seen += *line + "\n";
-    }
-  }
+  EXPECT_TRUE(read_until(events, {"/tasks/delete", "\"container_id\":\"starved\""}, seen)) << seen;
   events.signal(SIGTERM);
   events.wait();
   EXPECT_NE(seen.find("/tasks/oom"), std::string::npos) << seen;

@@ -5,11 +5,12 @@
 #include <poll.h>
 #include <sys/syscall.h>
 
-#include <algorithm>
 #include <filesystem>
 #include <regex>
 
 #include "containerd_fixture.h"
+#include "support/ctr_events.h"
+#include "wasmshim/base/unique_fd.h"
 
 namespace wasmshim::testing {
 namespace {
@@ -31,61 +32,15 @@ pid_t running_pid(const Containerd& containerd, const std::string& id) {
   return 0;
 }
 
-// A descriptor closed when it goes out of scope.
-struct OwnedFd {
-  explicit OwnedFd(int descriptor) : fd(descriptor) {}
-  OwnedFd(const OwnedFd&) = delete;
-  OwnedFd& operator=(const OwnedFd&) = delete;
-  ~OwnedFd() {
-    if (fd >= 0) {
-      ::close(fd);
-    }
-  }
-  int fd;
-};
-
 // Kills `pid` from the host (as the OOM killer or an operator would) and
 // waits until it has exited.
 bool kill_and_wait(pid_t pid) {
-  OwnedFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (pidfd.fd < 0 || ::syscall(SYS_pidfd_send_signal, pidfd.fd, SIGKILL, nullptr, 0) != 0) {
+  const base::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd.valid() || ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) != 0) {
     return false;
   }
-  pollfd exited{pidfd.fd, POLLIN, 0};
+  pollfd exited{pidfd.get(), POLLIN, 0};
   return ::poll(&exited, 1, 60000) == 1;
-}
-
-// Reads `events` until a line holds every one of `needles`; all lines read
-// so far go to `seen`.
-bool read_until(ChildProcess& events, const std::vector<std::string>& needles, std::string& seen) {
-  while (auto line = events.read_line(60s)) {
-    seen += *line + "\n";
-    if (std::all_of(needles.begin(), needles.end(),
-                    [&](const std::string& n) { return line->find(n) != std::string::npos; })) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// Waits until `events` (a `ctr events` just started) is subscribed: makes
-// namespaces until one's creation shows on it. An event published before the
-// subscription is never shown, so one namespace alone could wait forever.
-bool subscribed(ChildProcess& events, const std::string& ctr, std::string& seen) {
-  for (int attempt = 0; attempt < 120; ++attempt) {
-    const std::string marker = "subscribed" + std::to_string(attempt);
-    if (shell(ctr + " namespaces create " + marker).status != 0) {
-      return false;
-    }
-    while (auto line = events.read_line(500ms)) {
-      seen += *line + "\n";
-      if (line->find("/namespaces/create") != std::string::npos &&
-          line->find(marker) != std::string::npos) {
-        return true;
-      }
-    }
-  }
-  return false;
 }
 
 TEST(ContainerdRestart, ExitWhileContainerdIsDownArrivesAfterTheRestart) {
@@ -108,10 +63,9 @@ TEST(ContainerdRestart, ExitWhileContainerdIsDownArrivesAfterTheRestart) {
   // latecomers. Then the usual names lead to it.
   const std::string listen = containerd.root() + "/restarted.sock";
   ASSERT_TRUE(containerd.restart(listen)) << containerd.log();
-  const std::string ctr_restarted = "/usr/bin/ctr --address " + listen;
-  ChildProcess events({"/bin/sh", "-c", "exec " + ctr_restarted + " events"});
+  ChildProcess events = ctr_events(listen);
   std::string seen;
-  ASSERT_TRUE(subscribed(events, ctr_restarted, seen)) << seen;
+  ASSERT_TRUE(subscribed(events, listen, seen)) << seen;
   for (const std::string suffix : {"", ".ttrpc"}) {
     std::filesystem::remove(containerd.socket() + suffix);  // left by the stopped containerd
     std::filesystem::create_symlink(listen + suffix, containerd.socket() + suffix);
