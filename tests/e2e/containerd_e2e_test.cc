@@ -1,6 +1,5 @@
 // End to end: Wasm containers under a real containerd and ctr (Debian's),
 // through containerd-shim-wasmshim-v1.
-#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/file.h>
@@ -12,6 +11,8 @@
 #include <set>
 
 #include "containerd_fixture.h"
+#include "support/ctr_events.h"
+#include "support/processes.h"
 
 namespace wasmshim::testing {
 namespace {
@@ -48,33 +49,18 @@ class ContainerdE2E : public ::testing::Test {
     return false;
   }
 
+  // The pid `ctr task ls` shows for task `id`; 0 if it shows none.
+  static pid_t task_pid(const std::string& id) {
+    std::smatch match;
+    const std::string tasks = containerd().ctr("task ls").output;
+    if (std::regex_search(tasks, match, std::regex("(^|\\n)" + id + "\\s+(\\d+)\\s"))) {
+      return static_cast<pid_t>(std::stol(match[2].str()));
+    }
+    return 0;
+  }
+
   static inline Containerd* containerd_ = nullptr;
 };
-
-std::vector<pid_t> processes_named(const std::string& needle) {
-  std::vector<pid_t> pids;
-  DIR* proc = ::opendir("/proc");
-  while (dirent* entry = ::readdir(proc)) {  // NOLINT(concurrency-mt-unsafe): one thread reads
-    const pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
-    if (pid <= 0) {
-      continue;
-    }
-    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (cmdline.find(needle) != std::string::npos) {
-      pids.push_back(pid);
-    }
-  }
-  ::closedir(proc);
-  return pids;
-}
-
-std::string command_line_of(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
-  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
-  return cmdline;
-}
 
 // The shim's processes by what they do: "serve" (a daemon), "zygote",
 // "--wasmshim-container"; anything else under its own command line.
@@ -178,10 +164,27 @@ TEST_F(ContainerdE2E, OutlivesTheClientReadingItsOutput) {
   auto first = client.read_line();
   ASSERT_TRUE(first.has_value());
   EXPECT_EQ(*first, "daemon tick 1");
+  const pid_t task = task_pid("orphaned");
+  ASSERT_GT(task, 0) << containerd().ctr("task ls").output;
   // The client dies with the task writing to the fifo it was reading.
   client.signal(SIGKILL);
   client.wait();
-  std::this_thread::sleep_for(2500ms);
+  // The task writes two more ticks with nobody reading (a tick a second):
+  // proof it went on past its reader, instead of a guess at how long
+  // dying would take.
+  const auto before = write_calls(task);
+  ASSERT_TRUE(before.has_value());
+  bool wrote_on = false;
+  const auto give_up = std::chrono::steady_clock::now() + 60s;
+  while (!wrote_on && std::chrono::steady_clock::now() < give_up) {
+    const auto now = write_calls(task);
+    if (!now) {
+      break;  // gone
+    }
+    wrote_on = *now >= *before + 2;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(wrote_on) << "the task stopped writing once its reader had gone";
   EXPECT_TRUE(wait_for_task("orphaned", "RUNNING")) << containerd().ctr("task ls").output;
   containerd().ctr("task kill -s SIGKILL orphaned");
   ASSERT_TRUE(wait_for_task("orphaned", "STOPPED"));
@@ -456,20 +459,12 @@ TEST_F(ContainerdE2E, ADamagedCacheEntryIsRebuiltAndSaidOnce) {
 }
 
 TEST_F(ContainerdE2E, PublishesTaskEvents) {
-  ChildProcess events({"/bin/sh", "-c", "exec " + containerd().ctr_prefix() + " events"});
-  std::this_thread::sleep_for(300ms);  // subscribed before the container starts
+  ChildProcess events = ctr_events(containerd().socket());
+  std::string seen;
+  ASSERT_TRUE(subscribed(events, containerd().socket(), seen)) << seen;
   auto result = containerd().run("--rm", "evented", "/demo.wasm exit 7");
   EXPECT_EQ(result.status, 7) << result.output;
-  std::string seen;
-  for (int i = 0; i < 40; ++i) {
-    auto line = events.read_line(500ms);
-    if (line) {
-      seen += *line + "\n";
-    }
-    if (seen.find("/tasks/delete") != std::string::npos) {
-      break;
-    }
-  }
+  EXPECT_TRUE(read_until(events, {"/tasks/delete", "\"container_id\":\"evented\""}, seen)) << seen;
   events.signal(SIGTERM);
   events.wait();
   for (const char* topic : {"/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"}) {
