@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -15,6 +16,7 @@
 
 #include "support/child_process.h"
 #include "support/temp_dir.h"
+#include "support/thread_waits.h"
 #include "wasmshim/ttrpc/client.h"
 #include "wasmshim/ttrpc/frame.h"
 #include "wasmshim/ttrpc/protobuf.h"
@@ -291,20 +293,35 @@ TEST_F(GoServerTest, GoAnswerToAnOversizedFrameDecodes) {
 
 TEST_F(GoServerTest, PeerDeathFailsWaitingCalls) {
   std::vector<std::thread> callers;
+  std::vector<std::promise<pid_t>> caller_ids(4);
   std::atomic<int> unavailable{0};
-  for (int i = 0; i < 4; ++i) {
+  for (auto& caller_id : caller_ids) {
     callers.emplace_back([&] {
+      caller_id.set_value(wasmshim::testing::current_thread_id());
       StringValue out;
-      if (call("Sleep", "60000", out).code() == StatusCode::kUnavailable) {
+      CallOptions options;
+      options.timeout = 120s;  // a deadline: the wait shows as a condition wait
+      if (call("Sleep", "60000", out, options).code() == StatusCode::kUnavailable) {
         unavailable.fetch_add(1);
       }
     });
   }
-  std::this_thread::sleep_for(200ms);  // let the calls reach the peer
+  // Each call has sent its request and sleeps for the answer...
+  bool all_waiting = true;
+  for (auto& caller_id : caller_ids) {
+    all_waiting = wasmshim::testing::wait_until_in_condition_wait(caller_id.get_future().get()) &&
+                  all_waiting;
+  }
+  // ...and the peer has read them all: it answers a call sent after them on
+  // the same connection.
+  StringValue echoed;
+  const Status echo = call("Echo", "after the sleepers", echoed);
   peer_->signal(SIGKILL);
   for (auto& t : callers) {
     t.join();
   }
+  EXPECT_TRUE(all_waiting) << "not every call was waiting for its answer";
+  EXPECT_TRUE(echo.is_ok()) << echo.to_string();
   EXPECT_EQ(unavailable.load(), 4);
   EXPECT_FALSE(client_->is_open());
 }

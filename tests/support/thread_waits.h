@@ -1,7 +1,8 @@
 // Test support: whether a thread of this process is asleep in a condition
-// wait (a condition variable, a future, a timed wait of either), read from
-// the kernel's /proc/self/task/TID/syscall. A test waits for a waiter to be
-// in place before it acts, instead of sleeping and hoping it is.
+// wait (a condition variable, timed or not, or a future waited on with a
+// deadline), read from the kernel's /proc/self/task/TID/syscall. A test
+// waits for a waiter to be in place before it acts, instead of sleeping and
+// hoping it is.
 #pragma once
 
 #include <linux/futex.h>
@@ -32,10 +33,10 @@ inline std::vector<pid_t> thread_ids() {
   return ids;
 }
 
-// Asleep in futex(FUTEX_WAIT_BITSET): how glibc's condition variables and
-// libstdc++'s futures wait, timed or not. A mutex taken under contention
-// waits with FUTEX_WAIT instead, so a thread only queueing for a lock does
-// not count. False for a thread that runs, has gone, or sleeps otherwise.
+// Asleep in futex(FUTEX_WAIT_BITSET): how glibc's condition variables wait,
+// and libstdc++'s futures with a deadline (without one they use FUTEX_WAIT,
+// as a contended mutex does, so a thread only queueing for a lock does not
+// count). False for a thread that runs, has gone, or sleeps otherwise.
 inline bool in_condition_wait(pid_t thread) {
   std::ifstream in("/proc/self/task/" + std::to_string(thread) + "/syscall");
   long number = -1;
@@ -47,6 +48,13 @@ inline bool in_condition_wait(pid_t thread) {
   const unsigned long op = std::stoul(operation, nullptr, 16);
   const auto flags = static_cast<unsigned long>(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
   return (op & ~flags) == FUTEX_WAIT_BITSET;
+}
+
+// Asleep in nanosleep or clock_nanosleep (std::this_thread::sleep_for).
+inline bool in_sleep(pid_t thread) {
+  std::ifstream in("/proc/self/task/" + std::to_string(thread) + "/syscall");
+  long number = -1;
+  return (in >> number) && (number == SYS_nanosleep || number == SYS_clock_nanosleep);
 }
 
 // Polls until `thread` is asleep in a condition wait; false if it is not

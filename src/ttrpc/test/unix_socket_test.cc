@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <fstream>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
 
+#include "support/thread_waits.h"
 #include "test_util.h"
 
 namespace wasmshim::ttrpc {
@@ -65,14 +67,26 @@ TEST(ListenUnix, FdsAreCloseOnExec) {
 TEST(ConnectUnix, WaitsForTheServerToAppear) {
   TempDir dir;
   std::string path = dir.socket();
+  const pid_t connecting = wasmshim::testing::current_thread_id();
+  std::atomic<bool> retried{false};
   std::thread late([&] {
-    ::usleep(50000);
+    // Listens only once the connect has found no socket and sleeps before
+    // trying again (or a generous bound has passed, and the test fails).
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!(retried = wasmshim::testing::in_sleep(connecting)) &&
+           std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    if (!retried) {
+      return;  // nobody would connect to a listener now
+    }
     UniqueFd listener = listen_unix(path);
     UniqueFd accepted(::accept(listener.get(), nullptr, nullptr));
   });
-  UniqueFd fd = connect_unix(path, std::chrono::seconds(10));
+  UniqueFd fd = connect_unix(path, std::chrono::seconds(60));
   EXPECT_TRUE(fd.valid());
   late.join();
+  EXPECT_TRUE(retried) << "the connect never waited for the socket";
 }
 
 TEST(ConnectUnix, FailsWhenNothingListens) {
