@@ -40,15 +40,19 @@ std::string command_line_of(pid_t pid) {
 
 // The container program the tests' zygotes run: prints what it was given
 // (its argv, an environment variable, its pid and parent) on stdout and
-// exits with the status argv[2] names.
+// exits with the status argv[2] names. With argv[3] "--hold" it exits only
+// once its stdin ends, so the test reads its command line while it runs.
 int report_entry(int argc, char** argv) {
   std::printf("argc=%d role=%s env=%s pid=%d\n", argc, argc > 1 ? argv[1] : "",
               // NOLINTNEXTLINE(concurrency-mt-unsafe): one thread
               std::getenv("ZYGOTE_TEST") != nullptr ? std::getenv("ZYGOTE_TEST") : "(none)",
               static_cast<int>(::getpid()));
   std::fflush(stdout);
-  // Long enough for the test to read its command line.
-  ::usleep(200 * 1000);
+  if (argc > 3 && std::string(argv[3]) == "--hold") {
+    char byte = 0;
+    while (::read(STDIN_FILENO, &byte, 1) > 0) {
+    }
+  }
   return argc > 2 ? std::atoi(argv[2]) : 0;
 }
 
@@ -91,18 +95,29 @@ TEST(Zygote, ForksTheProcessAsTheCallersChildRunningTheEntry) {
           return 1;
         }
         int out[2];
-        if (::pipe(out) != 0) {
+        int in[2];
+        if (::pipe(out) != 0 || ::pipe(in) != 0) {
           return 2;
         }
         SpawnRequest request = report_request("7");
+        request.argv.emplace_back("--hold");
+        request.fds.emplace_back(in[0], STDIN_FILENO);
         request.fds.emplace_back(out[1], STDOUT_FILENO);
         request.namespaces = {{CLONE_NEWUTS, "uts", ""}, {CLONE_NEWIPC, "ipc", ""}};
         const pid_t pid = spawn_container_process(request);
+        ::close(in[0]);
         ::close(out[1]);
-        const std::string shown = command_line_of(pid);
+        // Its line says the entry runs, its command line set; it holds on
+        // until its stdin ends.
         std::string text;
         char buffer[512];
         ssize_t n = 0;
+        while (text.find('\n') == std::string::npos &&
+               (n = ::read(out[0], buffer, sizeof(buffer))) > 0) {
+          text.append(buffer, static_cast<std::size_t>(n));
+        }
+        const std::string shown = command_line_of(pid);
+        ::close(in[1]);
         while ((n = ::read(out[0], buffer, sizeof(buffer))) > 0) {
           text.append(buffer, static_cast<std::size_t>(n));
         }
@@ -112,12 +127,12 @@ TEST(Zygote, ForksTheProcessAsTheCallersChildRunningTheEntry) {
           return 3;
         }
         const std::string expected =
-            "argc=3 role=--report-role env=from-the-request pid=" + std::to_string(pid) + "\n";
+            "argc=4 role=--report-role env=from-the-request pid=" + std::to_string(pid) + "\n";
         if (text != expected) {
           std::fprintf(stderr, "got \"%s\", expected \"%s\"\n", text.c_str(), expected.c_str());
           return 4;
         }
-        if (shown.find("zygote-test --report-role 7") != 0) {
+        if (shown.find("zygote-test --report-role 7 --hold") != 0) {
           std::fprintf(stderr, "command line \"%s\"\n", shown.c_str());
           return 5;
         }
