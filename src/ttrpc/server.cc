@@ -13,7 +13,60 @@
 namespace wasmshim::ttrpc {
 
 bool ServerContext::cancelled() const {
-  return deadline_passed() || (connection_closed_ && connection_closed_->load());
+  return deadline_passed() || (connection_closed_ && connection_closed_->is_set());
+}
+
+CancelWatch ServerContext::on_cancel(std::function<void()> wake) const {
+  if (!connection_closed_) {
+    return {};  // a context made outside a server is never cancelled
+  }
+  const std::uint64_t id = connection_closed_->add(std::move(wake));
+  return id == 0 ? CancelWatch() : CancelWatch(connection_closed_, id);
+}
+
+CancelWatch& CancelWatch::operator=(CancelWatch&& other) noexcept {
+  if (this != &other) {
+    if (signal_) {
+      signal_->remove(id_);
+    }
+    signal_ = std::move(other.signal_);
+    id_ = other.id_;
+  }
+  return *this;
+}
+
+CancelWatch::~CancelWatch() {
+  if (signal_) {
+    signal_->remove(id_);
+  }
+}
+
+void CancelSignal::set() {
+  std::lock_guard lock(mu_);
+  if (set_.exchange(true)) {
+    return;
+  }
+  for (auto& [id, wake] : wakes_) {
+    wake();
+  }
+  wakes_.clear();
+}
+
+// 0 when already set: `wake` ran here and nothing is kept.
+std::uint64_t CancelSignal::add(std::function<void()> wake) {
+  std::lock_guard lock(mu_);
+  if (set_.load()) {
+    wake();
+    return 0;
+  }
+  const std::uint64_t id = next_id_++;
+  wakes_.emplace(id, std::move(wake));
+  return id;
+}
+
+void CancelSignal::remove(std::uint64_t id) {
+  std::lock_guard lock(mu_);
+  wakes_.erase(id);
 }
 
 Server::Impl::Impl(ServerOptions options)
@@ -54,7 +107,13 @@ void Server::Impl::serve(UniqueFd listener, std::string unlink_path) {
 void Server::Impl::accept_loop() {
   while (!shutting_down_) {
     pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
-    int ready = ::poll(fds, 2, 1000);
+    // No timeout: a connection, one that ended (to join) and shutdown all
+    // make one of these readable.
+    int ready = ::poll(fds, 2, -1);
+    if (ready > 0 && (fds[1].revents & POLLIN) != 0) {
+      std::uint64_t count = 0;
+      (void)!::read(wake_.get(), &count, sizeof count);
+    }
     reap_finished();
     if (ready < 0 && errno != EINTR) {
       log(std::string("ttrpc: poll on listener failed: ") + std::generic_category().message(errno));
@@ -104,6 +163,13 @@ void Server::Impl::connection_ended(ServerConnection* connection) {
     finished_.push_back(std::move(it->second));
     connections_.erase(it);
   }
+  wake_accept_loop();
+}
+
+void Server::Impl::wake_accept_loop() {
+  const std::uint64_t one = 1;
+  // Fails only when the counter would overflow: it is readable then anyway.
+  (void)!::write(wake_.get(), &one, sizeof one);
 }
 
 void Server::Impl::reap_finished() {
@@ -172,10 +238,7 @@ bool Server::Impl::shutdown(std::chrono::milliseconds grace) {
     std::lock_guard lock(mu_);
     shutting_down_ = true;
   }
-  std::uint64_t one = 1;
-  if (::write(wake_.get(), &one, sizeof one) < 0) {
-    // The eventfd counter cannot overflow here; poll's 1 s timeout is the fallback.
-  }
+  wake_accept_loop();
   if (accept_thread_.joinable()) {
     accept_thread_.join();
   }

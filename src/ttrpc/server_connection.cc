@@ -42,7 +42,7 @@ void ServerConnection::start() {
 }
 
 void ServerConnection::close() {
-  closed_->store(true);
+  closed_->set();
   // Wakes a blocked recv() in the reader and a blocked send() in a handler.
   ::shutdown(fd_.get(), SHUT_RDWR);
 }
@@ -70,7 +70,7 @@ void ServerConnection::read_loop() {
       continue;
     }
     if (n <= 0) {
-      if (n < 0 && !closed_->load()) {
+      if (n < 0 && !closed_->is_set()) {
         server_.log(std::string("ttrpc: connection read failed: ") +
                     std::generic_category().message(errno));
       } else if (n == 0 && !decoder.at_frame_boundary()) {
@@ -83,7 +83,7 @@ void ServerConnection::read_loop() {
       handle(*decoded);
     }
   }
-  closed_->store(true);
+  closed_->set();
   server_.connection_ended(this);
 }
 
@@ -188,7 +188,7 @@ void ServerConnection::send(std::uint32_t stream_id, const Response& response) {
   }
   std::string frame = encode_frame(stream_id, MessageType::kResponse, 0, body);
   std::lock_guard lock(write_mu_);
-  if (!send_all(fd_.get(), frame) && !closed_->load()) {
+  if (!send_all(fd_.get(), frame) && !closed_->is_set()) {
     server_.log(std::string("ttrpc: write failed: ") + std::generic_category().message(errno));
     close();
   }

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,6 +18,22 @@
 #include "worker_pool.h"
 
 namespace wasmshim::ttrpc {
+
+// Set once when a connection ends; runs the callbacks handlers registered
+// (ServerContext::on_cancel) then, and at once for later ones.
+class CancelSignal {
+ public:
+  bool is_set() const { return set_.load(); }
+  void set();
+  std::uint64_t add(std::function<void()> wake);
+  void remove(std::uint64_t id);
+
+ private:
+  std::atomic<bool> set_{false};
+  std::mutex mu_;
+  std::uint64_t next_id_ = 1;
+  std::map<std::uint64_t, std::function<void()>> wakes_;
+};
 
 // One accepted connection: a reader thread that decodes frames and hands
 // requests to the worker pool, and a write lock that keeps frames whole.
@@ -45,7 +62,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   std::thread reader_;
   std::mutex join_mu_;
   std::mutex write_mu_;
-  std::shared_ptr<std::atomic<bool>> closed_ = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<CancelSignal> closed_ = std::make_shared<CancelSignal>();
 };
 
 class Server::Impl {
@@ -74,6 +91,7 @@ class Server::Impl {
   void accept_loop();
   void accept_one();
   void reap_finished();
+  void wake_accept_loop();
 
   ServerOptions options_;
   // service -> method -> handler; written only before serving starts.

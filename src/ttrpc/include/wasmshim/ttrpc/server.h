@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -15,6 +16,26 @@
 #include "wasmshim/ttrpc/unix_socket.h"
 
 namespace wasmshim::ttrpc {
+
+class CancelSignal;  // private: set when a connection ends
+
+// A handler's registration to hear of its call's cancellation; ends with
+// this object, after which its callback never runs.
+class CancelWatch {
+ public:
+  CancelWatch() = default;
+  CancelWatch(std::shared_ptr<CancelSignal> signal, std::uint64_t id)
+      : signal_(std::move(signal)), id_(id) {}
+  CancelWatch(CancelWatch&& other) noexcept = default;
+  CancelWatch& operator=(CancelWatch&& other) noexcept;
+  CancelWatch(const CancelWatch&) = delete;
+  CancelWatch& operator=(const CancelWatch&) = delete;
+  ~CancelWatch();
+
+ private:
+  std::shared_ptr<CancelSignal> signal_;
+  std::uint64_t id_ = 0;
+};
 
 // What a handler knows about the call it serves.
 class ServerContext {
@@ -29,8 +50,15 @@ class ServerContext {
   bool deadline_passed() const { return deadline_ && Clock::now() >= *deadline_; }
   // True when the caller can no longer receive an answer: the deadline passed,
   // the connection closed, or the server stopped without waiting. Long
-  // handlers should poll it and give up.
+  // handlers check it and give up.
   bool cancelled() const;
+  // Runs `wake` when the connection closes (the caller went, or the server
+  // stopped without waiting): at once, on this thread, if it has already;
+  // else once, on the thread that closes it. A handler that blocks on a
+  // condition of its own registers it to learn of that without polling;
+  // the deadline it keeps itself. `wake` runs under a lock: it must be
+  // quick, and must not register or end a watch.
+  [[nodiscard]] CancelWatch on_cancel(std::function<void()> wake) const;
   // Credentials of the connected peer (SO_PEERCRED), -1 when unknown.
   int peer_pid() const { return peer_pid_; }
   int peer_uid() const { return peer_uid_; }
@@ -41,7 +69,7 @@ class ServerContext {
   std::string method_;
   Metadata metadata_;
   std::optional<Clock::time_point> deadline_;
-  std::shared_ptr<const std::atomic<bool>> connection_closed_;  // set when the connection ends
+  std::shared_ptr<CancelSignal> connection_closed_;  // set when the connection ends
   int peer_pid_ = -1;
   int peer_uid_ = -1;
 };
