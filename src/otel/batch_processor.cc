@@ -1,6 +1,7 @@
 // The batch span processor: ending a span only queues it; one background
 // thread exports in batches (with thread_when_due, started only once an
-// export is due).
+// export is due). Nothing ticks while nothing is queued: the thread sleeps
+// until a span arrives, and the due timer is armed only while spans wait.
 //
 // Locking: State::mutex guards the queue and counters and is never held
 // while exporting or logging. Fork: the prepare handler takes every live
@@ -9,6 +10,8 @@
 // variables (see renew_after_fork), drops the parent's queued spans (the
 // parent exports those) and starts a new thread on its first span.
 #include <pthread.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -23,6 +26,12 @@
 namespace wasmshim::otel {
 
 struct BatchSpanProcessor::State {
+  ~State() {
+    if (due_timer >= 0) {
+      ::close(due_timer);
+    }
+  }
+
   std::unique_ptr<SpanExporter> exporter;
   BatchOptions options;
   DiagnosticLog log;
@@ -45,10 +54,14 @@ struct BatchSpanProcessor::State {
   bool worker_running = false;
   std::unique_ptr<std::thread> worker;
   BatchStats stats;
+  // thread_when_due: a timerfd readable once the oldest span waiting is
+  // schedule_delay old (armed only while spans wait and no thread runs).
+  int due_timer = -1;
   std::uint64_t drops_reported = 0;
   Clock::time_point last_drop_report{};
 
   void start_worker_locked(const std::shared_ptr<State>& self);
+  void set_due_timer_locked(bool armed) const;
   void renew_after_fork();
   void run();
   std::vector<SpanData> take_batch_locked();
@@ -113,10 +126,28 @@ constexpr auto kDropReportInterval = std::chrono::seconds(10);
 }  // namespace
 
 void BatchSpanProcessor::State::start_worker_locked(const std::shared_ptr<State>& self) {
+  set_due_timer_locked(false);
   worker_running = true;
   // The thread owns a reference, so a thread left behind by a shutdown that
   // gave up waiting never touches freed memory.
   worker = std::make_unique<std::thread>([self] { self->run(); });
+}
+
+// Armed: fires when the oldest queued span is schedule_delay old.
+void BatchSpanProcessor::State::set_due_timer_locked(bool armed) const {
+  if (due_timer < 0) {
+    return;
+  }
+  itimerspec when{};
+  if (armed) {
+    // steady_clock is CLOCK_MONOTONIC; a zero time would disarm instead.
+    const auto due = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         (first_queued + options.schedule_delay).time_since_epoch())
+                         .count();
+    when.it_value.tv_sec = static_cast<time_t>(due / 1000000000);
+    when.it_value.tv_nsec = std::max<long>(static_cast<long>(due % 1000000000), 1);
+  }
+  ::timerfd_settime(due_timer, TFD_TIMER_ABSTIME, &when, nullptr);
 }
 
 // In a forked child, with the mutex held. The thread object and the
@@ -134,18 +165,29 @@ void BatchSpanProcessor::State::renew_after_fork() {
   stats.queued -= queue.size();
   queue.clear();
   finished = accepted;
+  if (due_timer >= 0) {
+    // The parent's: this process gets a timer of its own.
+    ::close(due_timer);
+    due_timer = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  }
 }
 
 void BatchSpanProcessor::State::run() {
   std::unique_lock lock(mutex);
-  // Started when due: the first batch goes at once.
-  auto next_export = options.thread_when_due && !queue.empty()
-                         ? first_queued + options.schedule_delay
-                         : Clock::now() + options.schedule_delay;
+  // A batch leaves schedule_delay after the previous export, or after its
+  // oldest span arrived in an empty queue (started when due: at once).
+  auto next_export = first_queued + options.schedule_delay;
+  const auto urgent = [&] {
+    return stopping || queue.size() >= options.max_export_batch_size || flush_target > finished;
+  };
   while (true) {
-    wake_worker->wait_until(lock, stopping ? stop_deadline : next_export, [&] {
-      return stopping || queue.size() >= options.max_export_batch_size || flush_target > finished;
-    });
+    if (queue.empty() && !urgent()) {
+      // Nothing to export: asleep until a span, a flush or a shutdown.
+      wake_worker->wait(lock, [&] { return !queue.empty() || urgent(); });
+      next_export = std::max(next_export, first_queued + options.schedule_delay);
+      continue;
+    }
+    wake_worker->wait_until(lock, stopping ? stop_deadline : next_export, urgent);
     const auto now = Clock::now();
     if (stopping && (queue.empty() || now >= stop_deadline)) {
       break;
@@ -153,9 +195,6 @@ void BatchSpanProcessor::State::run() {
     const bool due = now >= next_export || stopping || flush_target > finished ||
                      queue.size() >= options.max_export_batch_size;
     if (queue.empty() || !due) {
-      if (now >= next_export) {
-        next_export = now + options.schedule_delay;
-      }
       continue;
     }
     std::vector<SpanData> batch = take_batch_locked();
@@ -247,6 +286,9 @@ BatchSpanProcessor::BatchSpanProcessor(std::unique_ptr<SpanExporter> exporter, B
   state_->exporter = std::move(exporter);
   state_->options = options;
   state_->log = log ? std::move(log) : stderr_diagnostic_log();
+  if (options.thread_when_due) {
+    state_->due_timer = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  }
   register_state(state_.get());
   if (!options.thread_when_due) {
     std::lock_guard lock(state_->mutex);
@@ -272,7 +314,8 @@ void BatchSpanProcessor::on_end(SpanData&& span) {
     ++state_->stats.dropped_queue_full;
     return;
   }
-  if (state_->queue.empty()) {
+  const bool was_empty = state_->queue.empty();
+  if (was_empty) {
     state_->first_queued = Clock::now();
   }
   state_->queue.push_back(std::move(span));
@@ -283,14 +326,21 @@ void BatchSpanProcessor::on_end(SpanData&& span) {
     // A forked child's first span, or (thread_when_due) a full batch.
     if (!state_->options.thread_when_due || batch_full) {
       state_->start_worker_locked(state_);
+    } else if (was_empty) {
+      state_->set_due_timer_locked(true);
     }
-  } else if (state_->queue.size() == state_->options.max_export_batch_size) {
+  } else if (was_empty || state_->queue.size() == state_->options.max_export_batch_size) {
+    // The thread sleeps without a timeout while the queue is empty.
     state_->wake_worker->notify_one();
   }
 }
 
 void BatchSpanProcessor::start_due_exports() {
   std::lock_guard lock(state_->mutex);
+  if (state_->due_timer >= 0) {
+    std::uint64_t expirations = 0;
+    (void)!::read(state_->due_timer, &expirations, sizeof expirations);
+  }
   if (!state_->worker_running && !state_->stopping && !state_->queue.empty() &&
       Clock::now() - state_->first_queued >= state_->options.schedule_delay) {
     state_->start_worker_locked(state_);
@@ -325,6 +375,7 @@ bool BatchSpanProcessor::shutdown(std::chrono::milliseconds timeout) {
     }
     failed_before = state_->stats.dropped_export_failed;
     state_->stopping = true;
+    state_->set_due_timer_locked(false);
     export_here = !state_->worker_running;
     if (!export_here) {
       // Keep a little of the deadline to abort a stuck export and join.
@@ -367,6 +418,10 @@ bool BatchSpanProcessor::shutdown(std::chrono::milliseconds timeout) {
   // Success means everything queued was delivered in time.
   return finished_in_time && stats.dropped_at_shutdown == 0 &&
          stats.dropped_export_failed == failed_before;
+}
+
+int BatchSpanProcessor::due_fd() const {
+  return state_->due_timer;
 }
 
 BatchStats BatchSpanProcessor::stats() const {

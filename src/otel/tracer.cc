@@ -126,6 +126,16 @@ void TracerProvider::start_due_exports() {
   }
 }
 
+std::vector<int> TracerProvider::due_fds() const {
+  std::vector<int> fds;
+  for (const auto& processor : state_->processors) {
+    if (processor->due_fd() >= 0) {
+      fds.push_back(processor->due_fd());
+    }
+  }
+  return fds;
+}
+
 const Resource& TracerProvider::resource() const {
   return *state_->resource;
 }

@@ -21,6 +21,8 @@ class SpanProcessor {
   virtual bool shutdown(std::chrono::milliseconds timeout) = 0;
   // See BatchOptions::thread_when_due.
   virtual void start_due_exports() {}
+  // See BatchOptions::thread_when_due; -1: none.
+  virtual int due_fd() const { return -1; }
 };
 
 // The OTEL_BSP_* settings; defaults are the spec's.
@@ -29,7 +31,9 @@ struct BatchOptions {
   std::chrono::milliseconds schedule_delay{5000};
   std::chrono::milliseconds export_timeout{30000};
   std::size_t max_export_batch_size = 512;
-  // Not a variable: set by a program with a loop of its own that calls
+  // Not a variable: set by a program with a loop of its own that polls
+  // due_fd() (readable once the oldest span waiting is schedule_delay old;
+  // armed only while spans wait) and then calls
   // TracerProvider::start_due_exports(). The export thread then starts only
   // once a batch is due (full, or its oldest span schedule_delay old), and
   // a shutdown before that exports from the calling thread: a short-lived
@@ -63,6 +67,7 @@ class BatchSpanProcessor final : public SpanProcessor {
   bool force_flush(std::chrono::milliseconds timeout) override;
   bool shutdown(std::chrono::milliseconds timeout) override;
   void start_due_exports() override;
+  int due_fd() const override;
   BatchStats stats() const;
 
   struct State;

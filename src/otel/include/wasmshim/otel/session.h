@@ -27,8 +27,9 @@ struct SessionOptions {
   int stream_fd = -1;
   // Upper bound for the final flush; the config's timeout when shorter.
   std::chrono::milliseconds max_shutdown{10000};
-  // The program's own loop calls start_due_exports() every so often, and
-  // the export thread starts only when needed (BatchOptions::thread_when_due).
+  // The program's own loop polls due_fds() and calls start_due_exports(),
+  // and the export thread starts only when needed
+  // (BatchOptions::thread_when_due).
   bool thread_when_due = false;
   // With `config`: what was wrong with the variables it was read from (by a
   // process this one was forked from), logged as the session logs its own.
@@ -52,6 +53,8 @@ class TracingSession {
       provider_->start_due_exports();
     }
   }
+  // Readable when an export is due; none without thread_when_due.
+  std::vector<int> due_fds() const { return provider_ ? provider_->due_fds() : std::vector<int>{}; }
   // Exports what is left, within min(export timeout, max_shutdown), and
   // uninstalls the provider. Safe to call twice.
   bool shutdown();

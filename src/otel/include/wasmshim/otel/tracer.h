@@ -69,8 +69,10 @@ class TracerProvider {
   // afterwards are not recorded.
   bool shutdown(std::chrono::milliseconds timeout);
   // For processors that leave it to the program to notice an export is due
-  // (BatchOptions::thread_when_due): call every so often.
+  // (BatchOptions::thread_when_due): call when one of due_fds() is readable.
   void start_due_exports();
+  // Descriptors that turn readable when such an export is due, for poll.
+  std::vector<int> due_fds() const;
   const Resource& resource() const;
   // Hands a span finished in another process (see span_stream.h) to the
   // processors, as if it had ended here. Ignored after shutdown.
