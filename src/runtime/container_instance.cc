@@ -4,6 +4,7 @@
 #include <linux/openat2.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -35,8 +36,32 @@
 namespace wasmshim::runtime {
 namespace {
 
-// How often a waiting shim takes the spans a running container has ended.
+// How often a waiting shim takes the spans a running container has ended,
+// where it cannot be told of each write (see open_span_file).
 constexpr std::chrono::milliseconds kSpanPickup{1000};
+
+#if WASMSHIM_OPENTELEMETRY
+// The file a container writes its spans to: unnamed and in memory, gone
+// with its last descriptor. On tmpfs (/dev/shm), inotify reports each
+// write, so the shim sleeps until the container ends a span; a memfd,
+// where there is no such tmpfs, reports nothing.
+int open_span_file() {
+  // O_EXCL: it can never be given a name.
+  const int fd = ::open("/dev/shm", O_TMPFILE | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+  return fd >= 0 ? fd : ::memfd_create("wasmshim-spans", MFD_CLOEXEC);
+}
+
+// An inotify descriptor readable after each write to `file`; invalid when
+// the file cannot be watched.
+base::UniqueFd watch_writes(int file) {
+  base::UniqueFd watch(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  const std::string path = "/proc/self/fd/" + std::to_string(file);
+  if (watch.valid() && ::inotify_add_watch(watch.get(), path.c_str(), IN_MODIFY) < 0) {
+    watch.reset();
+  }
+  return watch;
+}
+#endif
 
 using ttrpc::StatusCode;
 using ttrpc::StatusError;
@@ -197,22 +222,31 @@ void ContainerInstance::take_container_spans() {
 }
 
 // Blocks until the container process exits. A traced one's spans are taken
-// every kSpanPickup meanwhile, so a long-lived container's spans leave on the
-// exporter's schedule; a span written never wakes this thread by itself.
+// as it writes them (or every kSpanPickup, where writes cannot be watched),
+// so a long-lived container's spans leave on the exporter's schedule.
 void ContainerInstance::wait_for_exit_taking_spans() {
+#if WASMSHIM_OPENTELEMETRY
   if (!span_log_ || child_->pidfd() < 0) {
     return;  // the spans are all taken after the exit instead
   }
-  pollfd exited{child_->pidfd(), POLLIN, 0};
+  const base::UniqueFd written = watch_writes(span_log_->file.get());
+  const int timeout = written.valid() ? -1 : static_cast<int>(kSpanPickup.count());
+  pollfd fds[2] = {{child_->pidfd(), POLLIN, 0}, {written.get(), POLLIN, 0}};
   while (true) {
-    const int ready = ::poll(&exited, 1, static_cast<int>(kSpanPickup.count()));
-    if (ready > 0 || (ready < 0 && errno != EINTR)) {
+    const int ready = ::poll(fds, written.valid() ? 2 : 1, timeout);
+    if ((ready < 0 && errno != EINTR) || (ready > 0 && fds[0].revents != 0)) {
       return;
     }
-    if (ready == 0) {
+    if (ready > 0) {
+      char events[4096];
+      while (::read(written.get(), events, sizeof events) > 0) {
+      }
+    }
+    if (ready >= 0) {
       take_container_spans();
     }
   }
+#endif
 }
 
 std::uint32_t ContainerInstance::start() {
@@ -246,9 +280,9 @@ std::uint32_t ContainerInstance::start() {
   std::vector<std::string> trace_env;
 #if WASMSHIM_OPENTELEMETRY
   // The container's spans come back through a file and leave with the
-  // shim's. A memfd: nothing to clean up, and writes never block.
+  // shim's. In memory: nothing to clean up, and writes never block.
   auto provider = otel::global_tracer_provider();
-  const int span_file = provider ? ::memfd_create("wasmshim-spans", MFD_CLOEXEC) : -1;
+  const int span_file = provider ? open_span_file() : -1;
   if (span_file >= 0) {
     span_log_ = std::make_unique<SpanLog>(span_file);
     request.fds.emplace_back(span_file, kTraceFd);

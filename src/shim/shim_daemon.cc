@@ -2,12 +2,19 @@
 // created until containerd says Shutdown (or SIGTERM), then drains events
 // and exits, removing its socket.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <condition_variable>
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cstdlib>
-#include <mutex>
+#include <functional>
+#include <string>
+#include <vector>
 
 #include "address.h"
 #include "bundle_state.h"
@@ -18,6 +25,7 @@
 #include "shim_tracing.h"
 #include "task_service.h"
 #include "thread_stacks.h"
+#include "wasmshim/base/unique_fd.h"
 #include "wasmshim/container/command_line.h"
 #include "wasmshim/container/zygote.h"
 #include "wasmshim/shim/environment.h"
@@ -39,8 +47,8 @@ std::string env_or_empty(const char* name) {
   return value != nullptr ? value : "";
 }
 
-// Blocks SIGTERM, SIGINT and SIGPIPE in this thread and every thread started
-// after; returns the set sigtimedwait takes.
+// Blocks SIGTERM and SIGINT in this thread and every thread started after
+// (they arrive on a signalfd instead), and ignores SIGPIPE.
 sigset_t block_signals() {
   sigset_t set;
   sigemptyset(&set);
@@ -64,6 +72,57 @@ void start_zygote_of(container::ZygoteEntry entry) {
   shown.back() = "zygote";
   container::start_zygote(entry, shown);
 }
+
+// What ends the daemon's main loop: SIGTERM or SIGINT (on a signalfd),
+// Shutdown (an eventfd it writes), or neither; and, between them, a due
+// export to start. The loop blocks without a timeout: an idle daemon's
+// main thread never runs.
+class StopWaiter {
+ public:
+  explicit StopWaiter(const sigset_t& stop_signals)
+      : signals_(::signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK)),
+        shutdown_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+  // From any thread (the Shutdown handler).
+  void request_stop() {
+    stop_requested_ = true;
+    const std::uint64_t one = 1;
+    (void)!::write(shutdown_.get(), &one, sizeof one);
+  }
+
+  // Blocks until a stop; `on_export_due` runs whenever one of `due_fds` is
+  // readable meanwhile. Returns the name of the signal, or "" for Shutdown.
+  std::string wait(const std::vector<int>& due_fds, const std::function<void()>& on_export_due) {
+    std::vector<pollfd> fds{{signals_.get(), POLLIN, 0}, {shutdown_.get(), POLLIN, 0}};
+    for (int fd : due_fds) {
+      fds.push_back({fd, POLLIN, 0});
+    }
+    while (!stop_requested_) {
+      if (::poll(fds.data(), fds.size(), -1) < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        return "";  // cannot wait: stop rather than spin
+      }
+      signalfd_siginfo info{};
+      if ((fds[0].revents & POLLIN) != 0 &&
+          ::read(signals_.get(), &info, sizeof info) == sizeof info) {
+        const char* name = sigabbrev_np(static_cast<int>(info.ssi_signo));
+        return name != nullptr ? name : std::to_string(info.ssi_signo);
+      }
+      if (std::any_of(fds.begin() + 2, fds.end(),
+                      [](const pollfd& fd) { return (fd.revents & POLLIN) != 0; })) {
+        on_export_due();
+      }
+    }
+    return "";
+  }
+
+ private:
+  base::UniqueFd signals_;
+  base::UniqueFd shutdown_;
+  std::atomic<bool> stop_requested_{false};
+};
 
 }  // namespace
 
@@ -91,9 +150,7 @@ int serve_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts part
                             flags.namespace_name, [&log](const std::string& m) { log.warn(m); }});
   RecordingEventSink events(publisher);
 
-  std::mutex mutex;
-  std::condition_variable stop;
-  bool stop_requested = false;
+  StopWaiter stop(stop_signals);
   TaskServiceOptions options;
   options.create_instance = std::move(parts.factory);
   options.events = &events;
@@ -102,11 +159,7 @@ int serve_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts part
   options.unmount_rootfs = unmount_rootfs;
   options.version = info.version;
   options.parent_traceparent = trace.traceparent();
-  options.on_shutdown = [&] {
-    std::lock_guard lock(mutex);
-    stop_requested = true;
-    stop.notify_all();
-  };
+  options.on_shutdown = [&stop] { stop.request_stop(); };
   auto service = std::make_unique<TaskService>(std::move(options));
 
   ttrpc::ServerOptions server_options;
@@ -120,19 +173,10 @@ int serve_command(const ShimFlags& flags, const ShimInfo& info, DaemonParts part
   trace.take_start_span(std::chrono::seconds(1));
 
   // Wait for Shutdown or a stop signal, whichever comes first.
-  while (true) {
-    {
-      std::unique_lock lock(mutex);
-      if (stop.wait_for(lock, std::chrono::milliseconds(100), [&] { return stop_requested; })) {
-        break;
-      }
-    }
-    trace.start_due_exports();
-    timespec poll{0, 0};
-    if (sigtimedwait(&stop_signals, nullptr, &poll) > 0) {
-      log.info("stop signal received");
-      break;
-    }
+  const std::string signal =
+      stop.wait(trace.export_due_fds(), [&trace] { trace.start_due_exports(); });
+  if (!signal.empty()) {
+    log.info("stop signal received (SIG" + signal + ")");
   }
   log.info("shutting down");
   // Shutdown's own answer must reach containerd before the socket closes.

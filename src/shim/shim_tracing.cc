@@ -283,7 +283,7 @@ DaemonTrace::DaemonTrace(const ShimFlags& flags, const ShimInfo& info,
                          const std::function<void(const std::string&)>& log, StartTrace* start)
     : state_(std::make_unique<State>()) {
   state_->log = log;
-  // The daemon's main loop calls start_due_exports(): a task that ends
+  // The daemon's main loop starts due exports: a task that ends
   // within the schedule delay is exported at shutdown, from the main thread,
   // and no export thread is ever started for it.
   otel::SessionOptions options;
@@ -401,6 +401,10 @@ void DaemonTrace::start_due_exports() {
   state_->session->start_due_exports();
 }
 
+std::vector<int> DaemonTrace::export_due_fds() const {
+  return state_->session->due_fds();
+}
+
 std::string DaemonTrace::traceparent() const {
   return state_->span.context().valid() ? otel::format_traceparent(state_->span.context())
                                         : std::string();
@@ -461,6 +465,9 @@ DaemonTrace::DaemonTrace(const ShimFlags&, const ShimInfo&, const std::optional<
 DaemonTrace::~DaemonTrace() = default;
 void DaemonTrace::take_start_span(std::chrono::milliseconds) {}
 void DaemonTrace::start_due_exports() {}
+std::vector<int> DaemonTrace::export_due_fds() const {
+  return {};
+}
 void DaemonTrace::end_start_span() {}
 
 std::string DaemonTrace::traceparent() const {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cli.h"
 #include "wasmshim/otel/config.h"
@@ -73,10 +74,13 @@ class DaemonTrace {
   // waiting at most `wait` for that; if it has not, the destructor waits
   // again and then ends it anyway.
   void take_start_span(std::chrono::milliseconds wait);
-  // Called from the daemon's main loop, which wakes every so often anyway:
-  // starts the export thread once an export is due (see
+  // Called from the daemon's main loop when one of export_due_fds() is
+  // readable: starts the export thread once an export is due (see
   // otel::BatchOptions::thread_when_due).
   void start_due_exports();
+  // Readable when an export is due, for the main loop's poll; none when
+  // tracing is off.
+  std::vector<int> export_due_fds() const;
 
   struct State;
 

@@ -559,23 +559,30 @@ void TaskService::kill(const task::KillRequest& request) {
   }
 }
 
+void TaskService::wake_waiters() {
+  std::lock_guard lock(mutex_);
+  exited_.notify_all();
+}
+
 task::WaitResponse TaskService::wait(const task::WaitRequest& request,
-                                     const std::function<bool()>& cancelled) {
+                                     const std::function<bool()>& cancelled,
+                                     std::chrono::steady_clock::time_point recheck_at) {
   std::unique_lock lock(mutex_);
   ProcessRecord* record = &find_process_locked(request.id(), request.exec_id());
   auto period_start = std::chrono::steady_clock::now();
   std::int64_t period_start_ns = trace::now_unix_nano();
   while (!record->exit_announced) {
-    exited_.wait_for(lock, std::min(std::chrono::milliseconds(200), options_.wait_span_interval));
+    if (cancelled && cancelled()) {
+      throw StatusError(StatusCode::kCancelled, "wait for " + request.id() + " cancelled");
+    }
+    // Asleep until an exit, wake_waiters(), the next span or `recheck_at`.
+    exited_.wait_until(lock, std::min(period_start + options_.wait_span_interval, recheck_at));
     if (std::chrono::steady_clock::now() - period_start >= options_.wait_span_interval) {
       // A long Wait shows up in its trace while it lasts.
       const std::int64_t now_ns = trace::now_unix_nano();
       trace::record_span("wasmshim.shim", "wait.still_running", period_start_ns, now_ns);
       period_start = std::chrono::steady_clock::now();
       period_start_ns = now_ns;
-    }
-    if (cancelled && cancelled()) {
-      throw StatusError(StatusCode::kCancelled, "wait for " + request.id() + " cancelled");
     }
     record = &find_process_locked(request.id(), request.exec_id());
   }

@@ -63,8 +63,14 @@ class TaskService {
   task::PidsResponse pids(const task::PidsRequest& request);
   void kill(const task::KillRequest& request);
   // Blocks until the task exits or `cancelled` says the caller is gone.
+  // Nothing polls `cancelled`: it is checked when wake_waiters() is called
+  // and at `recheck_at` (e.g. the caller's deadline).
   task::WaitResponse wait(const task::WaitRequest& request,
-                          const std::function<bool()>& cancelled = {});
+                          const std::function<bool()>& cancelled = {},
+                          std::chrono::steady_clock::time_point recheck_at =
+                              std::chrono::steady_clock::time_point::max());
+  // Has every Wait check its `cancelled` again; whoever makes one true calls it.
+  void wake_waiters();
   task::StateResponse state(const task::StateRequest& request);
   task::StatsResponse stats(const task::StatsRequest& request);
   task::ConnectResponse connect(const task::ConnectRequest& request);

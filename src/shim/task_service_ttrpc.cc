@@ -98,11 +98,16 @@ void TaskService::register_with(ttrpc::Server& server) {
     add("Pids", handler<task::PidsRequest, task::PidsResponse>(
                     [this](const auto& r, auto&) { return pids(r); }, parent));
     add("Kill", empty_handler<task::KillRequest>([this](const auto& r) { kill(r); }, parent));
-    add("Wait", handler<task::WaitRequest, task::WaitResponse>(
-                    [this](const auto& r, ttrpc::ServerContext& context) {
-                      return wait(r, [&context] { return context.cancelled(); });
-                    },
-                    parent));
+    add("Wait",
+        handler<task::WaitRequest, task::WaitResponse>(
+            [this](const auto& r, ttrpc::ServerContext& context) {
+              // The caller's going wakes the Wait, and so does its deadline.
+              const ttrpc::CancelWatch watch = context.on_cancel([this] { wake_waiters(); });
+              return wait(
+                  r, [&context] { return context.cancelled(); },
+                  context.deadline().value_or(ttrpc::ServerContext::Clock::time_point::max()));
+            },
+            parent));
     add("State", handler<task::StateRequest, task::StateResponse>(
                      [this](const auto& r, auto&) { return state(r); }, parent));
     add("Stats", handler<task::StatsRequest, task::StatsResponse>(
