@@ -49,6 +49,20 @@ class ContainerdE2E : public ::testing::Test {
     return false;
   }
 
+  // Waits until no shim process is left: each exits a moment after its
+  // last task's Shutdown, which may be after ctr has returned. False if one
+  // is still there after a generous bound.
+  static bool wait_for_no_shims() {
+    const auto give_up = std::chrono::steady_clock::now() + 30s;
+    while (!processes_named("containerd-shim-wasmshim-v1").empty()) {
+      if (std::chrono::steady_clock::now() > give_up) {
+        return false;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    return true;
+  }
+
   // The pid `ctr task ls` shows for task `id`; 0 if it shows none.
   static pid_t task_pid(const std::string& id) {
     std::smatch match;
@@ -231,11 +245,8 @@ TEST_F(ContainerdE2E, ManyContainersLeaveNothingBehind) {
               "parallel " + std::to_string(i) + "\n");
     EXPECT_EQ(parallel[static_cast<std::size_t>(i)]->wait(), 0);
   }
-  // Shims exit after their last task; give the last ones a moment.
-  for (int i = 0; i < 100 && !processes_named("containerd-shim-wasmshim-v1").empty(); ++i) {
-    std::this_thread::sleep_for(50ms);
-  }
-  EXPECT_TRUE(processes_named("containerd-shim-wasmshim-v1").empty());
+  // Shims exit after their last task.
+  EXPECT_TRUE(wait_for_no_shims()) << describe(processes_by_role());
   EXPECT_TRUE(processes_named("--wasmshim-container").empty());
   EXPECT_EQ(mounts_under(containerd().root() + "/state"), 0u);
   EXPECT_EQ(shim_sockets(), sockets_before);
@@ -328,7 +339,7 @@ TEST_F(ContainerdE2E, BadInputGivesAClearError) {
   EXPECT_NE(bad_spec.output.find("process.args is empty"), std::string::npos) << bad_spec.output;
 
   // Nothing was left running, and containers still work.
-  EXPECT_TRUE(processes_named("containerd-shim-wasmshim-v1").empty());
+  EXPECT_TRUE(wait_for_no_shims()) << describe(processes_by_role());
   auto after = containerd().run("--rm", "after-bad", "/demo.wasm echo fine");
   EXPECT_EQ(after.output, "fine\n");
 }
@@ -387,7 +398,7 @@ TEST_F(ContainerdE2E, AMalformedModuleFailsAtCreateByItsContainerPath) {
       << bad_code.output;
   EXPECT_EQ(bad_code.output.find(containerd().root()), std::string::npos) << bad_code.output;
 
-  EXPECT_TRUE(processes_named("containerd-shim-wasmshim-v1").empty());
+  EXPECT_TRUE(wait_for_no_shims()) << describe(processes_by_role());
   auto after = containerd().run("--rm", "after-malformed", "/demo.wasm echo fine");
   EXPECT_EQ(after.output, "fine\n");
 }
@@ -408,10 +419,7 @@ TEST_F(ContainerdE2E, ContainersOfOneGroupShareAShim) {
     EXPECT_EQ(containerd().ctr(std::string("task delete ") + id).status, 0);
     EXPECT_EQ(containerd().ctr(std::string("container delete ") + id).status, 0);
   }
-  for (int i = 0; i < 100 && !processes_named("containerd-shim-wasmshim-v1").empty(); ++i) {
-    std::this_thread::sleep_for(50ms);
-  }
-  EXPECT_TRUE(processes_named("containerd-shim-wasmshim-v1").empty());
+  EXPECT_TRUE(wait_for_no_shims()) << describe(processes_by_role());
 }
 
 // Waits for every aot build the shim left behind in `cache`: each holds
