@@ -195,30 +195,6 @@ TEST(TaskService, StartFailureStopsTheTask) {
   f.service->remove(Fixture::with_id<task::DeleteRequest>("c1"));
 }
 
-TEST(TaskService, WaitGivesUpWhenTheCallerIsGone) {
-  Fixture f;
-  f.service->create(Fixture::create_request("c1"));
-  f.service->start(Fixture::with_id<task::StartRequest>("c1"));
-  std::atomic<bool> gone{false};
-  std::promise<pid_t> waiter;
-  auto waiting = std::async(std::launch::async, [&] {
-    waiter.set_value(wasmshim::testing::current_thread_id());
-    return code_of([&] {
-      f.service->wait(Fixture::with_id<task::WaitRequest>("c1"), [&] { return gone.load(); });
-    });
-  });
-  // The caller goes only once the Wait is asleep: no exit will wake it, so
-  // it gives up only if it wakes by itself to ask after its caller.
-  const bool asleep = wasmshim::testing::wait_until_in_condition_wait(
-      waiter.get_future().get(), [&] { return waiting.wait_for(0s) == std::future_status::ready; });
-  gone = true;
-  const bool gave_up = waiting.wait_for(30s) == std::future_status::ready;
-  f.control->finish(0);  // ends a Wait that did not give up, so a failure ends the test
-  EXPECT_TRUE(asleep) << "the Wait returned before it slept";
-  EXPECT_TRUE(gave_up) << "the Wait did not wake to see its caller gone";
-  EXPECT_EQ(waiting.get(), StatusCode::kCancelled);
-}
-
 TEST(TaskService, ShutdownNowAlwaysEnds) {
   Fixture f;
   f.service->create(Fixture::create_request("c1"));
