@@ -20,6 +20,7 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
+#if WASMSHIM_INSTALL_TRACING
 // The spans the receiver has written so far, one JSON object a line.
 std::vector<json> read_spans(const std::string& jsonl) {
   std::vector<json> spans;
@@ -40,6 +41,7 @@ std::map<std::string, json> by_name(const std::vector<json>& spans) {
   }
   return out;
 }
+#endif
 
 class InstallE2E : public ::testing::Test {
  protected:
