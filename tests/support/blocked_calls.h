@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/thread_waits.h"
+
 namespace wasmshim::testing {
 
 struct BlockedCall {
@@ -88,16 +90,8 @@ inline std::string describe(const std::optional<BlockedCall>& call) {
 
 // The threads of `pid` (of this process by default) but the calling one.
 inline std::vector<pid_t> other_threads(pid_t pid = ::getpid()) {
-  const auto self = static_cast<pid_t>(::syscall(SYS_gettid));
-  std::vector<pid_t> ids;
-  std::error_code error;
-  for (const auto& entry :
-       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", error)) {
-    const auto tid = static_cast<pid_t>(std::stol(entry.path().filename().string()));
-    if (tid != self) {
-      ids.push_back(tid);
-    }
-  }
+  std::vector<pid_t> ids = thread_ids(pid);
+  std::erase(ids, current_thread_id());
   return ids;
 }
 

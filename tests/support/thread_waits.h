@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,11 +24,20 @@ inline pid_t current_thread_id() {
   return static_cast<pid_t>(::syscall(SYS_gettid));
 }
 
-// The threads of this process.
-inline std::vector<pid_t> thread_ids() {
+// The threads of process `pid`, this one by default. A sanitizer's runtime
+// may start a thread of its own at a process's first thread creation
+// (ThreadSanitizer does); one thread has come and gone here before this
+// process's threads are listed, so that one never shows up as started by
+// whatever a test made first.
+inline std::vector<pid_t> thread_ids(pid_t pid = ::getpid()) {
+  if (pid == ::getpid()) {
+    static std::once_flag runtime_threads_started;
+    std::call_once(runtime_threads_started, [] { std::thread([] {}).join(); });
+  }
   std::vector<pid_t> ids;
   std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task", error)) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", error)) {
     ids.push_back(static_cast<pid_t>(std::stol(entry.path().filename().string())));
   }
   return ids;
