@@ -1,6 +1,8 @@
 #include "task_service.h"
 
+#include <fcntl.h>
 #include <google/protobuf/empty.pb.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +15,30 @@
 
 namespace wasmshim::shim {
 namespace {
+
+// containerd's reader of an output fifo opens its end once a writer
+// appears, and if the process's exit reaches it first it stops waiting and
+// copies nothing: a process that wrote and exited within that window lost
+// its output. So the shim opens each output fifo itself at Create (and
+// Exec), as runc's shim does, and lets go once the exit is known and before
+// TaskExit is sent: the reader gets everything, then its end of file.
+// O_RDWR, so the open never waits for a reader; paths that are not fifos
+// are left to the process.
+std::vector<base::UniqueFd> hold_output(const std::string& stdout_path,
+                                        const std::string& stderr_path) {
+  std::vector<base::UniqueFd> held;
+  for (const std::string* path : {&stdout_path, &stderr_path}) {
+    struct stat info {};
+    if (path->empty() || ::stat(path->c_str(), &info) != 0 || !S_ISFIFO(info.st_mode)) {
+      continue;
+    }
+    base::UniqueFd fd(::open(path->c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
+    if (fd.valid()) {
+      held.push_back(std::move(fd));
+    }
+  }
+  return held;
+}
 
 using ttrpc::StatusCode;
 using ttrpc::StatusError;
@@ -132,6 +158,7 @@ task::CreateTaskResponse TaskService::create(const task::CreateTaskRequest& requ
   task->init.stdin_path = request.stdin();
   task->init.stdout_path = request.stdout();
   task->init.stderr_path = request.stderr();
+  task->init.output_held = hold_output(request.stdout(), request.stderr());
   {
     std::lock_guard lock(mutex_);
     if (tasks_.count(request.id()) != 0) {
@@ -207,6 +234,7 @@ void TaskService::exec(const task::ExecProcessRequest& request) {
   record->stdin_path = request.stdin();
   record->stdout_path = request.stdout();
   record->stderr_path = request.stderr();
+  record->output_held = hold_output(request.stdout(), request.stderr());
   try {
     // Under the lock: the task cannot be deleted meanwhile, and making the
     // process only parses its spec and finds its program.
@@ -248,6 +276,7 @@ task::StartResponse TaskService::start(const task::StartRequest& request) {
     task->init.phase = Phase::stopped;
     task->init.exit = ExitStatus{kSignalExitBase - 1, std::chrono::system_clock::now()};
     task->init.exit_announced = true;  // no TaskExit: Start itself failed
+    task->init.output_held.clear();
     exited_.notify_all();
     started_.notify_all();
     rethrow_as_status("starting task " + request.id());
@@ -304,6 +333,7 @@ task::StartResponse TaskService::start_exec(const task::StartRequest& request) {
       record->phase = Phase::stopped;
       record->exit = ExitStatus{kSignalExitBase - 1, std::chrono::system_clock::now()};
       record->exit_announced = true;  // no TaskExit: Start itself failed
+      record->output_held.clear();
       --task->starts_in_flight;
     }
     exited_.notify_all();
@@ -368,6 +398,7 @@ void TaskService::finish(const std::string& id, ProcessRecord& record, ExitStatu
   event.set_pid(record.pid);
   event.set_exit_status(status.code);
   set_time(*event.mutable_exited_at(), status.at);
+  record.output_held.clear();  // the process has gone: its output ends here
   publish("/tasks/exit", event);
   {
     std::lock_guard lock(mutex_);

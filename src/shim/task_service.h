@@ -12,9 +12,11 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "events.h"
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
+#include "wasmshim/base/unique_fd.h"
 #include "wasmshim/otel/instrument.h"
 #include "wasmshim/shim/instance.h"
 #include "wasmshim/ttrpc/server.h"
@@ -93,6 +95,9 @@ class TaskService {
     std::string stdout_path;
     std::string stderr_path;
     bool terminal = false;
+    // The shim's own hold on the output fifos, from Create (or Exec) until
+    // the process's exit is known (see hold_output in task_service.cc).
+    std::vector<base::UniqueFd> output_held;
     Phase phase = Phase::created;
     std::uint32_t pid = 0;
     // Known once the process has gone (State and Delete report it)...
