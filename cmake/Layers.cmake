@@ -39,7 +39,8 @@ function(wasmshim_libraries_under dir out)
 endfunction()
 
 # What `target` links, directly: its own link line and, for an interface
-# library, what it passes on. $<LINK_ONLY:x> is unwrapped; other generator
+# library, what it passes on, as targets (aliases resolved).
+# $<LINK_ONLY:x> and $<BUILD_INTERFACE:x> are unwrapped; other generator
 # expressions are left out (they name build options, not project targets).
 function(wasmshim_direct_links target out)
   set(links "")
@@ -56,7 +57,7 @@ function(wasmshim_direct_links target out)
   endif()
   set(resolved "")
   foreach(link IN LISTS links)
-    string(REGEX REPLACE "^\\$<LINK_ONLY:(.*)>$" "\\1" link "${link}")
+    string(REGEX REPLACE "^\\$<(LINK_ONLY|BUILD_INTERFACE):(.*)>$" "\\2" link "${link}")
     if(link MATCHES "^\\$<" OR NOT TARGET ${link})
       continue()
     endif()

@@ -12,25 +12,13 @@
 
 #include "export_slots.h"
 #include "small_files.h"
+#include "wasmshim/base/sanitizers.h"
 #include "wasmshim/container/command_line.h"
 #include "wasmshim/otel/instrument.h"
 
 #if WASMSHIM_OPENTELEMETRY
 #include "wasmshim/otel/propagation.h"
 #include "wasmshim/otel/session.h"
-
-// LeakSanitizer (with ASan) reports memory never freed; the state `start`
-// leaves to its daemon is kept on purpose and said so.
-#if defined(__SANITIZE_ADDRESS__)
-#define WASMSHIM_LEAK_CHECKED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WASMSHIM_LEAK_CHECKED 1
-#endif
-#endif
-#if WASMSHIM_LEAK_CHECKED
-#include <sanitizer/lsan_interface.h>
-#endif
 #endif
 
 namespace wasmshim::shim {
@@ -221,10 +209,7 @@ StartTrace::~StartTrace() {
   if (state_->spawned) {
     // The daemon records and exports the span. This process is about to
     // exit: destroying the state would only write pages the daemon shares.
-    [[maybe_unused]] State* kept = state_.release();
-#if WASMSHIM_LEAK_CHECKED
-    __lsan_ignore_object(kept);  // kept on purpose, not lost
-#endif
+    base::keep_until_exit(state_.release());
     return;
   }
   if (!state_->enabled) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/child_process.h"
+#include "support/memory_tracing.h"
 #include "support/temp_dir.h"
 #include "task_service.h"
 #include "wasmshim/otel/propagation.h"
@@ -28,12 +29,8 @@ std::string to_hex(const std::string& bytes) {
 }
 
 TEST(ShimTraceInterop, GoClientTraceparentIsContinued) {
-  auto memory = std::make_unique<otel::InMemorySpanExporter>();
-  auto* spans = memory.get();
-  otel::TracerProviderOptions options;
-  options.processors.push_back(std::make_shared<otel::SimpleSpanProcessor>(std::move(memory)));
-  auto provider = std::make_shared<otel::TracerProvider>(std::move(options));
-  otel::set_global_tracer_provider(provider);
+  wasmshim::testing::MemoryTracing tracing;
+  auto* spans = &tracing.spans();
 
   TaskServiceOptions service_options;
   service_options.create_instance = [](const InstanceConfig&) -> std::unique_ptr<Instance> {
@@ -57,7 +54,6 @@ TEST(ShimTraceInterop, GoClientTraceparentIsContinued) {
   auto answer = nlohmann::json::parse(result.out);
   EXPECT_EQ(answer["code"], 0) << result.out;
   server.shutdown(1s);
-  otel::set_global_tracer_provider(nullptr);
 
   const otel::SpanData* rpc = nullptr;
   auto finished = spans->spans();

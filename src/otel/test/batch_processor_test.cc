@@ -10,16 +10,9 @@
 
 #include "support/log_lines.h"
 #include "support/thread_waits.h"
+#include "wasmshim/base/sanitizers.h"
 #include "wasmshim/otel/processor.h"
 #include "wasmshim/otel/tracer.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define WASMSHIM_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WASMSHIM_ASAN 1
-#endif
-#endif
 
 namespace wasmshim::otel {
 namespace {

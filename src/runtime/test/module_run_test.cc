@@ -9,9 +9,7 @@
 #include <string>
 
 #if WASMSHIM_OPENTELEMETRY
-#include "wasmshim/otel/exporter.h"
-#include "wasmshim/otel/processor.h"
-#include "wasmshim/otel/tracer.h"
+#include "support/memory_tracing.h"
 #endif
 
 namespace wasmshim::runtime {
@@ -37,26 +35,14 @@ class RunModule : public ::testing::Test {
   }
 
 #if WASMSHIM_OPENTELEMETRY
-  void SetUp() override {
-    auto memory = std::make_unique<otel::InMemorySpanExporter>();
-    spans_ = memory.get();
-    otel::TracerProviderOptions options;
-    options.processors.push_back(std::make_shared<otel::SimpleSpanProcessor>(std::move(memory)));
-    provider_ = std::make_shared<otel::TracerProvider>(std::move(options));
-    otel::set_global_tracer_provider(provider_);
-  }
-  void TearDown() override {
-    otel::set_global_tracer_provider(nullptr);
-  }
   // The one span the run ended.
   otel::SpanData span() const {
-    const auto ended = spans_->spans();
+    const auto ended = tracing_.spans().spans();
     EXPECT_EQ(ended.size(), 1U);
     return ended.empty() ? otel::SpanData{} : ended.front();
   }
 
-  otel::InMemorySpanExporter* spans_ = nullptr;
-  std::shared_ptr<otel::TracerProvider> provider_;
+  wasmshim::testing::MemoryTracing tracing_;
 #endif
 };
 

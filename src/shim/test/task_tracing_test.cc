@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "shim_tracing.h"
+#include "support/memory_tracing.h"
 #include "support/temp_dir.h"
 #include "task_service.h"
 #include "wasmshim/otel/propagation.h"
@@ -33,8 +34,8 @@ class NoopInstance final : public Instance {
 };
 
 struct TracedService {
-  otel::InMemorySpanExporter* spans = nullptr;
-  std::shared_ptr<otel::TracerProvider> provider;
+  wasmshim::testing::MemoryTracing tracing;
+  otel::InMemorySpanExporter* spans = &tracing.spans();
   otel::SpanContext shim_main;
   std::unique_ptr<TaskService> service;
   wasmshim::testing::TempDir dir;
@@ -42,12 +43,6 @@ struct TracedService {
   std::unique_ptr<ttrpc::Client> client;
 
   TracedService() {
-    auto memory = std::make_unique<otel::InMemorySpanExporter>();
-    spans = memory.get();
-    otel::TracerProviderOptions options;
-    options.processors.push_back(std::make_shared<otel::SimpleSpanProcessor>(std::move(memory)));
-    provider = std::make_shared<otel::TracerProvider>(std::move(options));
-    otel::set_global_tracer_provider(provider);
     shim_main = {otel::random_trace_id(), otel::random_span_id(), otel::kSampledFlag, {}, false};
     TaskServiceOptions service_options;
     service_options.create_instance = [](const InstanceConfig&) {
@@ -59,10 +54,7 @@ struct TracedService {
     server.listen(dir.socket());
     client = ttrpc::Client::connect(dir.socket(), 5s);
   }
-  ~TracedService() {
-    server.shutdown(1s);
-    otel::set_global_tracer_provider(nullptr);
-  }
+  ~TracedService() { server.shutdown(1s); }
   // A copy: the exporter's list may grow while the test looks.
   std::optional<otel::SpanData> find(const std::string& name) const {
     for (auto& span : spans->spans()) {
@@ -138,12 +130,8 @@ std::size_t still_running_spans(otel::InMemorySpanExporter& exported) {
 }
 
 TEST(TaskTracing, LongWaitsShowWhileTheyLast) {
-  auto memory = std::make_unique<otel::InMemorySpanExporter>();
-  auto* spans = memory.get();
-  otel::TracerProviderOptions options;
-  options.processors.push_back(std::make_shared<otel::SimpleSpanProcessor>(std::move(memory)));
-  auto provider = std::make_shared<otel::TracerProvider>(std::move(options));
-  otel::set_global_tracer_provider(provider);
+  wasmshim::testing::MemoryTracing tracing;
+  auto* spans = &tracing.spans();
   // Runs until the Wait has shown it twice (or a generous bound passes):
   // however busy the machine, the task lasts as long as the check needs.
   struct SlowInstance final : public Instance {
@@ -177,7 +165,6 @@ TEST(TaskTracing, LongWaitsShowWhileTheyLast) {
   wait.set_id("slow");
   service.wait(wait);
   EXPECT_GE(still_running_spans(*spans), 2u);
-  otel::set_global_tracer_provider(nullptr);
 }
 
 // `start` with tracing off hands the daemon nothing: no provider, no pipe,
