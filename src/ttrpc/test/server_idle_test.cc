@@ -40,10 +40,18 @@ TEST(ServerIdle, AcceptLoopSleepsWithoutATimeout) {
   EXPECT_TRUE(wasmshim::testing::wait_until_asleep_without_timeout(started[0]))
       << wasmshim::testing::describe(wasmshim::testing::blocked_call(::getpid(), started[0]));
 
-  // A connection that came and went leaves it asleep again, its reader joined.
-  Client::connect("unix://" + dir.socket(), 5s)->close();
+  // A connection that came and went leaves it asleep again, its reader
+  // joined. The server must have taken the connection before it goes:
+  // connect() returns once the kernel has queued it, maybe before accept.
+  auto client = Client::connect("unix://" + dir.socket(), 5s);
   const auto give_up = std::chrono::steady_clock::now() + 30s;
-  while (started_since(before).size() > 1 && std::chrono::steady_clock::now() < give_up) {
+  while (server.connection_count() == 0 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_EQ(server.connection_count(), 1U) << "the server never took the connection";
+  client->close();
+  while ((started_since(before).size() > 1 || server.connection_count() > 0) &&
+         std::chrono::steady_clock::now() < give_up) {
     std::this_thread::sleep_for(1ms);
   }
   EXPECT_EQ(started_since(before).size(), 1U) << "the ended connection's reader was not joined";
