@@ -38,8 +38,11 @@ cmake -S . -B build-ci -G Ninja -DWASMSHIM_WERROR=ON -DWASMSHIM_UNIT_TESTS=OFF \
   -DWASMSHIM_NODE_MODULES="$node_modules" >/dev/null
 cmake --build build-ci -j"$jobs"
 tidy_log="$root/build-ci/tidy.log"
-# In a session of its own, so that a failing stage stops all of it.
-setsid nice -n 19 scripts/check-tidy.sh build-ci >"$tidy_log" 2>&1 &
+# In a session of its own, so that a failing stage stops all of it. The
+# kernel shares CPU fairly between sessions (autogroups) before it looks at
+# nice values, so the session's own share is lowered too.
+setsid -w bash -c 'echo 19 2>/dev/null >/proc/self/autogroup; exec nice -n 19 scripts/check-tidy.sh build-ci' \
+  >"$tidy_log" 2>&1 &
 tidy_pid=$!
 trap 'kill -- "-$tidy_pid" 2>/dev/null || true' EXIT
 
