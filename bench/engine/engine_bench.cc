@@ -4,9 +4,11 @@
 // (Node's WASI) when node is installed. Programs time their own work and
 // print a checksum, so every engine is seen to compute the same result; the
 // time from spawn to the program's first line of main is time to first
-// instruction. Prints a table of ratios to native.
+// instruction. Prints a table of ratios to native (and of the jit to V8), and
+// what the aot compile of each module costs in time and memory.
 //
 //   engine_bench [--runs N] [--only NAME]
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -88,14 +90,30 @@ Sample best_of(const std::vector<std::string>& argv, int runs) {
   return best;
 }
 
-double seconds_of(const std::vector<std::string>& argv) {
+// What a compile into the cache costs: its wall time, the CPU time of the
+// process and the compilers it ran, and the largest one's peak memory.
+struct CompileCost {
+  bool ok = false;
+  double wall_s = 0;
+  double cpu_s = 0;
+  double peak_mib = 0;
+};
+
+double seconds(const timeval& time) {
+  return static_cast<double>(time.tv_sec) + static_cast<double>(time.tv_usec) / 1e6;
+}
+
+CompileCost compile_cost(const std::vector<std::string>& argv) {
+  CompileCost cost;
   auto start = std::chrono::steady_clock::now();
   ChildProcess child(argv);
   child.read_all();
-  if (child.wait() != 0) {
-    return -1;
-  }
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  rusage usage{};
+  cost.ok = child.wait(&usage) == 0;
+  cost.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  cost.cpu_s = seconds(usage.ru_utime) + seconds(usage.ru_stime);
+  cost.peak_mib = static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB
+  return cost;
 }
 
 std::optional<std::string> find_node() {
@@ -111,7 +129,7 @@ std::optional<std::string> find_node() {
 struct Row {
   std::string name;
   Sample native, aot, jit_cold, jit, v8;
-  double aot_compile_s = 0;
+  CompileCost aot_compile;
 };
 
 std::string ratio(const Sample& s, const Sample& native) {
@@ -147,7 +165,7 @@ int run_bench(int argc, char** argv) {
     row.native = best_of({base + ".native"}, runs);
     TempDir aot_cache;
     ::setenv("WASMSHIM_CACHE_DIR", aot_cache.path().c_str(), 1);  // NOLINT(concurrency-mt-unsafe)
-    row.aot_compile_s = seconds_of({WASMSHIM_BIN, "compile", base + ".wasm"});
+    row.aot_compile = compile_cost({WASMSHIM_BIN, "compile", base + ".wasm"});
     row.aot = best_of({WASMSHIM_BIN, "run", "--tier", "aot", base + ".wasm"}, runs);
     TempDir jit_cache;
     ::setenv("WASMSHIM_CACHE_DIR", jit_cache.path().c_str(), 1);  // NOLINT(concurrency-mt-unsafe)
@@ -169,15 +187,21 @@ int run_bench(int argc, char** argv) {
       "Engine speed: work time relative to native gcc -O2 (best of %d runs); lower is better\n\n",
       runs);
   std::printf(
-      "| program | native ms | aot | jit | V8 (node) | aot compile s | first instruction ms: jit "
-      "cold / jit cached / aot cached / native |\n");
-  std::printf("|---|---|---|---|---|---|---|\n");
+      "| program | native ms | aot | jit | V8 (node) | jit / V8 | aot compile: wall s / CPU s / "
+      "peak MiB | first instruction ms: jit cold / jit cached / aot cached / native |\n");
+  std::printf("|---|---|---|---|---|---|---|---|\n");
   for (const Row& r : rows) {
-    std::printf("| %s | %.0f | %s | %s | %s | %.2f | %.0f / %.0f / %.1f / %.1f |\n", r.name.c_str(),
-                r.native.work_ms, ratio(r.aot, r.native).c_str(), ratio(r.jit, r.native).c_str(),
-                ratio(r.v8, r.native).c_str(), r.aot_compile_s, r.jit_cold.first_instruction_ms,
-                r.jit.first_instruction_ms, r.aot.first_instruction_ms,
-                r.native.first_instruction_ms);
+    char compile[64] = "failed";
+    if (r.aot_compile.ok) {
+      std::snprintf(compile, sizeof compile, "%.2f / %.2f / %.0f", r.aot_compile.wall_s,
+                    r.aot_compile.cpu_s, r.aot_compile.peak_mib);
+    }
+    std::printf("| %s | %.0f | %s | %s | %s | %s | %s | %.0f / %.0f / %.1f / %.1f |\n",
+                r.name.c_str(), r.native.work_ms, ratio(r.aot, r.native).c_str(),
+                ratio(r.jit, r.native).c_str(), ratio(r.v8, r.native).c_str(),
+                r.v8.ok ? ratio(r.jit, r.v8).c_str() : "-", compile,
+                r.jit_cold.first_instruction_ms, r.jit.first_instruction_ms,
+                r.aot.first_instruction_ms, r.native.first_instruction_ms);
   }
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -107,13 +108,15 @@ class ChildProcess {
     }
   }
 
-  // Waits for exit; returns the exit status, or 128 + signal.
-  int wait() {
+  // Waits for exit; returns the exit status, or 128 + signal. `usage`, when
+  // given, receives what the child used, the descendants it waited for
+  // included (ru_maxrss: the largest one's peak).
+  int wait(rusage* usage = nullptr) {
     if (pid_ <= 0) {
       return exit_status_;
     }
     int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    while (::wait4(pid_, &status, 0, usage) < 0 && errno == EINTR) {
     }
     pid_ = -1;
     exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
