@@ -8,8 +8,13 @@
 # for clang-tidy, and `--target unit_tests` still builds them.
 option(WASMSHIM_UNIT_TESTS "Build the unit tests by default and register them with ctest" ON)
 
+# Every unit test binary, whether or not the default build has it: the
+# target the sanitizer stages build.
+add_custom_target(unit_tests)
+
 function(wasmshim_unit_test target)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "DISCOVERY_TIMEOUT;TIMEOUT" "")
+  add_dependencies(unit_tests ${target})
   if(WASMSHIM_UNIT_TESTS)
     gtest_discover_tests(${target} DISCOVERY_TIMEOUT ${arg_DISCOVERY_TIMEOUT}
       PROPERTIES TIMEOUT ${arg_TIMEOUT} LABELS unit)
