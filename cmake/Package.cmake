@@ -30,9 +30,9 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # runtime: the shim (io.containerd.wasmshim.v1) and the wasmshim CLI.
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME wasmshim)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SHLIBDEPS ON)
-# containerd runs the shim; the aot tier runs a C compiler (cc, or
-# WASMSHIM_CC); OTLP over HTTPS opens libcurl at run time.
-set(CPACK_DEBIAN_RUNTIME_PACKAGE_RECOMMENDS "containerd, gcc, libcurl4")
+# containerd runs the shim; the aot tier runs a C compiler (WASMSHIM_CC, else
+# clang-22, else cc); OTLP over HTTPS opens libcurl at run time.
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_RECOMMENDS "containerd, clang-22 | gcc, libcurl4")
 set(CPACK_COMPONENT_RUNTIME_DESCRIPTION
   "containerd shim running WebAssembly (WASI preview 1) workloads, traced with OpenTelemetry
 containerd-shim-wasmshim-v1 is the containerd runtime io.containerd.wasmshim.v1: it runs

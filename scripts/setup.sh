@@ -12,9 +12,9 @@ build_packages=(
   nlohmann-json3-dev
 )
 # The engine: libwabt (wasm2c's reader, validator and C writer), libtcc (the
-# in-memory compiler tier), OpenSSL (module digests), xxHash (the checksum
-# every cache entry carries).
-engine_packages=(wabt libtcc-dev libssl-dev libxxhash-dev)
+# in-memory compiler tier), clang 22 (the aot tier's C compiler), OpenSSL
+# (module digests), xxHash (the checksum every cache entry carries).
+engine_packages=(wabt libtcc-dev clang-22 libssl-dev libxxhash-dev)
 # Wasm programs (the demo and the engine's test programs): clang for
 # wasm32-wasi with wasi-libc, lld and the wasm32 compiler runtime.
 wasm_packages=(clang lld wasi-libc libclang-rt-14-dev-wasm32)

@@ -165,9 +165,11 @@ class FixedText {
 
 // Everything the build process needs, made before it is forked.
 struct BuildPlan {
-  // Per attempt (aot_compile_attempts): the compiler's command line.
-  std::vector<std::vector<std::string>> arguments;
-  std::vector<std::vector<char*>> argv;
+  // Per attempt (aot_compile_attempts): the commands of the build, in
+  // order (aot_build_commands).
+  std::vector<std::vector<std::vector<std::string>>> arguments;
+  std::vector<std::vector<std::vector<char*>>> argv;
+  std::vector<std::string> part_objects;
   std::string dir;
   std::string temporary;
   std::string object;
@@ -225,9 +227,8 @@ bool log_says_no_space(int log_fd, bool& empty) {
   return false;
 }
 
-// Runs the compiler for `attempt` and waits for it; its wait status, or -1.
-int run_compiler(const BuildPlan& plan, std::size_t attempt, int log_fd) {
-  char* const* argv = plan.argv[attempt].data();
+// Runs one command of the build and waits for it; its wait status, or -1.
+int run_command(char* const* argv, int log_fd) {
   const pid_t pid = ::fork();
   if (pid == 0) {
     const int null_fd = ::open("/dev/null", O_RDWR);
@@ -246,6 +247,19 @@ int run_compiler(const BuildPlan& plan, std::size_t attempt, int log_fd) {
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) {
       return -1;
+    }
+  }
+  return status;
+}
+
+// Runs the commands of `attempt` in turn; the wait status of the first that
+// fails, or of the last.
+int run_compiler(const BuildPlan& plan, std::size_t attempt, int log_fd) {
+  int status = -1;
+  for (const std::vector<char*>& argv : plan.argv[attempt]) {
+    status = run_command(argv.data(), log_fd);
+    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      break;
     }
   }
   return status;
@@ -330,6 +344,9 @@ int run_compilers(const BuildPlan& plan, int log_fd) {
     log_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   }
   const int status = run_compilers(plan, log_fd);
+  for (const std::string& object : plan.part_objects) {
+    ::unlink(object.c_str());
+  }
   FixedText why;
   BuildOutcome outcome = BuildOutcome::none;
   if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
@@ -395,15 +412,21 @@ BuildPlan make_plan(const ModuleCache& cache, const std::string& c_name, const s
   plan.state_temporary = cache.temporary_path(so_name + ".state");
   plan.attempts = state.attempts;
   plan.started = state.last_attempt;
+  const std::size_t parts = translation_parts(cache.path(c_name));
   for (std::size_t attempt = 0; attempt < aot_compile_attempts(); ++attempt) {
-    plan.arguments.push_back(aot_compile_argv(cache.path(c_name), plan.temporary, key, attempt));
+    plan.arguments.push_back(
+        aot_build_commands(cache.path(c_name), parts, plan.temporary, key, attempt));
   }
-  for (std::vector<std::string>& arguments : plan.arguments) {
-    std::vector<char*>& argv = plan.argv.emplace_back();
-    for (std::string& argument : arguments) {
-      argv.push_back(argument.data());
+  plan.part_objects = aot_part_objects(plan.temporary, parts);
+  for (std::vector<std::vector<std::string>>& commands : plan.arguments) {
+    std::vector<std::vector<char*>>& attempt_argv = plan.argv.emplace_back();
+    for (std::vector<std::string>& arguments : commands) {
+      std::vector<char*>& argv = attempt_argv.emplace_back();
+      for (std::string& argument : arguments) {
+        argv.push_back(argument.data());
+      }
+      argv.push_back(nullptr);
     }
-    argv.push_back(nullptr);
   }
   return plan;
 }

@@ -21,10 +21,21 @@ std::string aot_compiler_id();
 // what has made compilers crash on ordinary code (at some cost in speed).
 std::size_t aot_compile_attempts();
 
-// The compiler's command line for c_path -> output on the given attempt,
-// the object carrying `key`.
-std::vector<std::string> aot_compile_argv(const std::string& c_path, const std::string& output,
-                                          const std::string& key, std::size_t attempt = 0);
+// The commands that build the translation at c_path, of `parts` parts
+// (translation_parts), into the shared object `output` on the given attempt,
+// the object carrying `key`: one compile per part into the objects
+// aot_part_objects names, then the link; a translation of one part is
+// compiled and linked by one command.
+std::vector<std::vector<std::string>> aot_build_commands(const std::string& c_path,
+                                                         std::size_t parts,
+                                                         const std::string& output,
+                                                         const std::string& key,
+                                                         std::size_t attempt = 0);
+std::vector<std::string> aot_part_objects(const std::string& output, std::size_t parts);
+
+// The part count the translation at c_path names in its first line; 1 when
+// it names none or cannot be read.
+std::size_t translation_parts(const std::string& c_path);
 
 // Whether a compiler's wait status is a failure another attempt may avoid:
 // a non-zero exit, or a crash (a signal other than SIGKILL).

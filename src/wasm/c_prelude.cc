@@ -217,8 +217,25 @@ struct wasmshim_runtime {
   void (*free_externref_table)(wasm_rt_externref_table_t*);
   uint32_t (*grow_externref_table)(wasm_rt_externref_table_t*, uint32_t delta, wasm_rt_externref_t init);
 };
-static const struct wasmshim_runtime* wasmshim_rt;
-static uint32_t wasm_rt_call_stack_depth;
+/* Compiled in parts (c_partition.h), the translation's functions and
+   file-scope variables are hidden symbols of one object, variables defined
+   in part 0; compiled whole, they are static. */
+#ifdef WASMSHIM_PART
+#define WASMSHIM_IN_PART(k) (WASMSHIM_PART == (k))
+#define WASMSHIM_FN __attribute__((visibility("hidden")))
+#define WASMSHIM_VAR __attribute__((visibility("hidden")))
+#else
+#define WASMSHIM_IN_PART(k) 1
+#define WASMSHIM_FN static
+#define WASMSHIM_VAR static
+#endif
+#if WASMSHIM_IN_PART(0)
+WASMSHIM_VAR const struct wasmshim_runtime* wasmshim_rt;
+WASMSHIM_VAR uint32_t wasm_rt_call_stack_depth;
+#else
+extern WASMSHIM_VAR const struct wasmshim_runtime* wasmshim_rt;
+extern WASMSHIM_VAR uint32_t wasm_rt_call_stack_depth;
+#endif
 #define WASM_RT_MAX_CALL_STACK_DEPTH 500
 #define wasm_rt_is_initialized() 1
 #define wasm_rt_trap(t) (wasmshim_rt->trap(t))

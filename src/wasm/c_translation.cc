@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "c_folding.h"
+#include "c_partition.h"
 #include "module_parsed.h"
 #include "runtime_abi.h"
 #include "simd_lowering.h"
@@ -314,7 +315,7 @@ std::string glue(const Module& module, const HeaderFacts& facts) {
 
 }  // namespace
 
-std::string translate_to_c(const Module& module) {
+std::string translate_to_c(const Module& module, std::size_t bytes_per_part) {
   wabt::MemoryStream c_stream;
   wabt::MemoryStream h_stream;
   wabt::WriteCOptions options;
@@ -323,13 +324,16 @@ std::string translate_to_c(const Module& module) {
     throw ModuleError(module.name(), 0, "translation to C failed");
   }
   HeaderFacts facts = read_header(module, stream_text(h_stream));
-  std::string out = kCPrelude;
+  const PartitionedSource functions = partition_functions(
+      fold_stack_temporaries(source_body(stream_text(c_stream))), bytes_per_part);
+  std::string out = parts_line(functions.parts);
+  out += kCPrelude;
   out += facts.body;
   if (module.uses_simd()) {
     out += kCSimdLibrary;
   }
-  out += fold_stack_temporaries(source_body(stream_text(c_stream)));
-  out += glue(module, facts);
+  out += functions.text;
+  out += "#if WASMSHIM_IN_PART(0)\n" + glue(module, facts) + "#endif\n";
   return out;
 }
 

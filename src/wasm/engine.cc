@@ -146,19 +146,23 @@ struct CacheNames {
   std::string aot_key;
   std::string so_name;
   std::string jit_key;
-  std::string jit_name;  // not .so: what tcc made is no aot entry
+  std::string jit_name;        // not .so: what tcc made is no aot entry
+  std::size_t part_bytes = 0;  // the translation's (c_partition.h)
 };
 
 // Names tcc and its options, for the jit object's key.
 constexpr const char* kJitCompilerId = "libtcc 0.9.27 -nostdinc -nostdlib shared";
 
-CacheNames cache_names(const std::string& digest) {
+CacheNames cache_names(const std::string& digest, const EngineOptions& options) {
   CacheNames names;
-  names.c_key = ModuleCache::key({digest, kTranslationVersion});
+  names.part_bytes = options.aot_part_bytes;
+  const std::string translation =
+      kTranslationVersion + std::string(" parts of ") + std::to_string(names.part_bytes) + " bytes";
+  names.c_key = ModuleCache::key({digest, translation});
   names.c_name = names.c_key + ".c";
-  names.aot_key = ModuleCache::key({digest, kTranslationVersion, aot_compiler_id()});
+  names.aot_key = ModuleCache::key({digest, translation, aot_compiler_id()});
   names.so_name = names.aot_key + ".so";
-  names.jit_key = ModuleCache::key({digest, kTranslationVersion, kJitCompilerId});
+  names.jit_key = ModuleCache::key({digest, translation, kJitCompilerId});
   names.jit_name = names.jit_key + ".jit";
   return names;
 }
@@ -292,7 +296,7 @@ Translation translation(const Module& module, const ModuleCache& cache, const Ca
     cache.log("cache entry " + cache.path(names.c_name) +
               " is damaged, cut short, changed or another's: removed, to be rebuilt");
   }
-  std::string source = marker + translate_to_c(module);
+  std::string source = marker + translate_to_c(module, names.part_bytes);
   const bool stored =
       cache.enabled() && cache.write(names.c_name, source + translation_end(source));
   return Translation{std::move(source), false, stored};
@@ -361,7 +365,7 @@ std::unique_ptr<CompiledModule> build_aot(const Module& module, const ModuleCach
   }
   ScratchDir scratch;
   ModuleCache scratch_cache(scratch.path(), cache.log_sink());
-  std::string source = translate_to_c(module);
+  std::string source = translate_to_c(module, names.part_bytes);
   if (!scratch_cache.write("m.c", source)) {
     throw std::runtime_error("cannot write " + scratch.path() + "/m.c");
   }
@@ -383,7 +387,7 @@ PreparedModule prepare(const Module& module, const EngineOptions& options) {
   auto state = std::make_unique<PreparedModule::State>();
   state->imports = bind_imports(module);
   ModuleCache cache(options.cache_dir, options.log);
-  CacheNames names = cache_names(module.digest());
+  CacheNames names = cache_names(module.digest(), options);
   PrepareReport& report = state->report;
 
   // Code from the aot tier addresses memory through GS; where a seccomp
@@ -425,7 +429,7 @@ PreparedModule prepare(const Module& module, const EngineOptions& options) {
 
 bool start_background_build(const std::string& module_digest, const EngineOptions& options) {
   return start_aot_in_background(ModuleCache(options.cache_dir, options.log),
-                                 cache_names(module_digest), options,
+                                 cache_names(module_digest, options), options,
                                  "module " + module_digest.substr(0, 12));
 }
 
@@ -451,7 +455,7 @@ std::unique_ptr<PreparedModule::State> from_cached_object(const std::string& pat
                                                           const std::string& digest,
                                                           const ModuleCache& cache,
                                                           const EngineOptions& options) {
-  const CacheNames names = cache_names(digest);
+  const CacheNames names = cache_names(digest, options);
   auto compiled = cached_object(cache, names, options);
   if (!compiled) {
     return nullptr;
@@ -519,7 +523,7 @@ std::string precompile(const Module& module, const EngineOptions& options) {
                              ") to compile into");
   }
   bind_imports(module);  // refuse what could never run before spending a compile on it
-  CacheNames names = cache_names(module.digest());
+  CacheNames names = cache_names(module.digest(), options);
   if (!load_aot(cache, names.so_name, names.aot_key)) {
     PrepareReport report;
     build_aot(module, cache, names, report);

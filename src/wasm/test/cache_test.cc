@@ -89,6 +89,30 @@ TEST_F(CacheTest, AutoRunsJitThenAotOnceTheBackgroundBuildLands) {
   EXPECT_TRUE(entries(".lock").empty());
 }
 
+// A background build of a module in parts (one compiler per part, then the
+// link) lands like a whole one and leaves none of the parts' objects.
+TEST_F(CacheTest, BackgroundBuildInPartsLandsWithoutItsPartObjects) {
+  Module module = Module::from_bytes("parts.wasm", wat_to_wasm(R"((module
+    (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+    (memory (export "memory") 1)
+    (func $triple (param i32) (result i32) local.get 0 i32.const 3 i32.mul)
+    (func (export "_start") i32.const 4 call $triple call $exit)))"));
+  EngineOptions in_parts = options(Tier::kAuto, true);
+  in_parts.aot_part_bytes = 1;
+  PreparedModule first = prepare(module, in_parts);
+  EXPECT_EQ(first.tier(), "jit");
+  EXPECT_TRUE(first.report().background_build_started);
+  EXPECT_EQ(run_module(first), 12);
+  ASSERT_TRUE(wait_for_object());
+  in_parts.background_aot = false;
+  PreparedModule later = prepare(module, in_parts);
+  EXPECT_EQ(later.tier(), "aot");
+  EXPECT_EQ(run_module(later), 12);
+  for (const auto& entry : fs::directory_iterator(cache_.path())) {
+    EXPECT_NE(entry.path().extension(), ".o") << entry.path();
+  }
+}
+
 TEST_F(CacheTest, AFailedBackgroundBuildIsNotRetriedByEveryStart) {
   ::setenv("WASMSHIM_CC", "false", 1);  // NOLINT(concurrency-mt-unsafe): tests run one at a time
   Module module = exit_module(18);

@@ -25,18 +25,24 @@ std::string program(const std::string& body, const std::string& extra = "") {
 
 // jit runs tcc's code from memory without a cache and from the object it
 // writes into one; aot always goes through an object.
+// aot in parts: every function nearly in a part of its own (c_partition.h).
 struct TierCase {
   Tier tier;
   bool cached;
+  bool in_parts = false;
 };
 void PrintTo(const TierCase& c, std::ostream* out) {
-  *out << to_string(c.tier) << (c.cached ? " from a cached object" : "");
+  *out << to_string(c.tier) << (c.cached ? " from a cached object" : "")
+       << (c.in_parts ? " compiled in parts" : "");
 }
 
 class EngineTest : public ::testing::TestWithParam<TierCase> {
  protected:
   EngineOptions tier_options(EngineOptions options = {}) {
     options.tier = GetParam().tier;
+    if (GetParam().in_parts) {
+      options.aot_part_bytes = 1;
+    }
     if (GetParam().cached) {
       options.cache_dir = cache_.path().string();
     }
@@ -214,6 +220,29 @@ TEST_P(EngineTest, BulkMemory) {
             "out of bounds memory or table access");
 }
 
+// Segments live in one part of a translation compiled in parts; the
+// functions that read them may be in any.
+TEST_P(EngineTest, PassiveSegmentsFromAnotherFunction) {
+  const std::string segments = R"(
+  (data $bytes "\05\06\07")
+  (table $t 2 funcref)
+  (elem $fns func $nine)
+  (global $calls (mut i32) (i32.const 0))
+  (type $to_i32 (func (result i32)))
+  (func $nine (result i32) global.get $calls i32.const 1 i32.add global.set $calls i32.const 9)
+  (func $fill
+    i32.const 300 i32.const 1 i32.const 2 memory.init $bytes
+    i32.const 1 i32.const 0 i32.const 1 table.init $t $fns
+    data.drop $bytes))";
+  EXPECT_EQ(
+      exit_code("call $fill i32.const 301 i32.load8_u "
+                "i32.const 1 call_indirect $t (type $to_i32) i32.add global.get $calls i32.add",
+                segments),
+      7 + 9 + 1);
+  EXPECT_EQ(trap("call $fill call $fill i32.const 0", segments),
+            "out of bounds memory or table access");
+}
+
 TEST_P(EngineTest, ReferenceTypes) {
   std::string table = "(table $t 1 funcref) (func $f)";
   EXPECT_EQ(exit_code("i32.const 0 table.get $t ref.is_null", table), 1);
@@ -279,10 +308,12 @@ TEST_P(EngineTest, WasiImportOfTheWrongTypeIsRefused) {
 
 INSTANTIATE_TEST_SUITE_P(Tiers, EngineTest,
                          ::testing::Values(TierCase{Tier::kJit, false}, TierCase{Tier::kJit, true},
-                                           TierCase{Tier::kAot, false}),
+                                           TierCase{Tier::kAot, false},
+                                           TierCase{Tier::kAot, false, true}),
                          [](const ::testing::TestParamInfo<TierCase>& param_info) {
                            return to_string(param_info.param.tier) +
-                                  (param_info.param.cached ? "_cached_object" : "");
+                                  (param_info.param.cached ? "_cached_object" : "") +
+                                  (param_info.param.in_parts ? "_in_parts" : "");
                          });
 
 }  // namespace

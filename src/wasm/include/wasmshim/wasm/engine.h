@@ -43,6 +43,10 @@ struct EngineOptions {
   // in a row; one the compiler refused is tried once more after this, then
   // the module stays on jit.
   std::chrono::seconds aot_retry_delay{60};
+  // The aot tier compiles a module's functions in parts of about this much
+  // translated C, one compiler process after another, and links them: the
+  // compiler's memory follows the part, not the module.
+  std::size_t aot_part_bytes = std::size_t{1} << 20;
   // Where the engine says what a user should know and no error carries: a
   // cache that cannot be written, a damaged entry removed, a module that
   // stays on jit and why. One line per call, without a newline; each such
