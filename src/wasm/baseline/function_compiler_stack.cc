@@ -21,10 +21,6 @@ std::uint32_t bit(Reg reg) {
   return std::uint32_t{1} << static_cast<unsigned>(reg);
 }
 
-bool fits_int32(std::int64_t value) {
-  return value >= INT32_MIN && value <= INT32_MAX;
-}
-
 }  // namespace
 
 ValueKind value_kind(wabt::Type type) {
@@ -197,7 +193,7 @@ Operand FunctionCompiler::pop_operand(bool allow_imm, bool allow_mem) {
         value.kind == ValueKind::kI64
             ? static_cast<std::int64_t>(value.bits)
             : static_cast<std::int64_t>(static_cast<std::int32_t>(value.bits));
-    if (fits_int32(signed_value)) {
+    if (x64::fits_int32(signed_value)) {
       operand.form = Operand::Form::kImm;
       operand.imm = static_cast<std::int32_t>(signed_value);
       return operand;
@@ -238,7 +234,7 @@ void FunctionCompiler::spill_value(std::size_t depth) {
       const auto as_signed = static_cast<std::int64_t>(value.bits);
       if (!wide) {
         as_.mov_imm(x64::Size::k32, slot, static_cast<std::int32_t>(value.bits));
-      } else if (fits_int32(as_signed)) {
+      } else if (x64::fits_int32(as_signed)) {
         as_.mov_imm(x64::Size::k64, slot, static_cast<std::int32_t>(as_signed));
       } else {
         as_.mov_imm(x64::Size::k64, kScratch, value.bits);

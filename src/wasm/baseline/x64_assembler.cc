@@ -38,14 +38,6 @@ bool extended(std::uint8_t reg) {
 std::uint8_t modrm(std::uint8_t mod, std::uint8_t reg, std::uint8_t rm) {
   return static_cast<std::uint8_t>((mod << 6U) | (low3(reg) << 3U) | low3(rm));
 }
-bool fits_int8(std::int64_t value) {
-  return value >= std::numeric_limits<std::int8_t>::min() &&
-         value <= std::numeric_limits<std::int8_t>::max();
-}
-bool fits_int32(std::int64_t value) {
-  return value >= std::numeric_limits<std::int32_t>::min() &&
-         value <= std::numeric_limits<std::int32_t>::max();
-}
 std::uint8_t scale_bits(std::uint8_t scale) {
   switch (scale) {
     case 1:

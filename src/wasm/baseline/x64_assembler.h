@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace wasmshim::wasm::x64 {
@@ -46,6 +47,17 @@ enum class Xmm : std::uint8_t {
   kXmm14,
   kXmm15
 };
+// Whether a value fits a sign-extended 8- or 32-bit immediate or
+// displacement.
+inline bool fits_int8(std::int64_t value) {
+  return value >= std::numeric_limits<std::int8_t>::min() &&
+         value <= std::numeric_limits<std::int8_t>::max();
+}
+inline bool fits_int32(std::int64_t value) {
+  return value >= std::numeric_limits<std::int32_t>::min() &&
+         value <= std::numeric_limits<std::int32_t>::max();
+}
+
 // General-purpose operand size.
 enum class Size : std::uint8_t { k32, k64 };
 // Scalar SSE type.

@@ -37,14 +37,6 @@ std::uint8_t alu_opcode(Alu op, unsigned form) {
 bool is64(Size size) {
   return size == Size::k64;
 }
-bool fits_int8(std::int64_t value) {
-  return value >= std::numeric_limits<std::int8_t>::min() &&
-         value <= std::numeric_limits<std::int8_t>::max();
-}
-bool fits_int32(std::int64_t value) {
-  return value >= std::numeric_limits<std::int32_t>::min() &&
-         value <= std::numeric_limits<std::int32_t>::max();
-}
 std::uint8_t scalar_prefix(Fp type) {
   return type == Fp::kF32 ? kRepPrefix : kRepnePrefix;
 }

@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../baseline/entry_thunk.h"
@@ -171,92 +172,59 @@ std::string binary_functions(const std::string& type, const std::vector<std::str
   return wat + ")";
 }
 
-TEST(BaselineCompiler, Int32ArithmeticMatchesCxx) {
-  using u32 = std::uint32_t;
+// What the wasm instruction `op` gives on unsigned integers of its width.
+template <class U>
+U reference(const std::string& op, U a, U b) {
+  using S = std::make_signed_t<U>;
+  constexpr unsigned kBits = 8 * sizeof(U);
+  const unsigned s = static_cast<unsigned>(b) & (kBits - 1);
+  if (op == "add")
+    return static_cast<U>(a + b);
+  if (op == "sub")
+    return static_cast<U>(a - b);
+  if (op == "mul")
+    return static_cast<U>(a * b);
+  if (op == "and")
+    return a & b;
+  if (op == "or")
+    return a | b;
+  if (op == "xor")
+    return a ^ b;
+  if (op == "shl")
+    return static_cast<U>(a << s);
+  if (op == "shr_s")
+    return static_cast<U>(static_cast<S>(a) >> s);
+  if (op == "shr_u")
+    return static_cast<U>(a >> s);
+  if (op == "rotl")
+    return s == 0 ? a : static_cast<U>((a << s) | (a >> (kBits - s)));
+  return s == 0 ? a : static_cast<U>((a >> s) | (a << (kBits - s)));  // rotr
+}
+
+template <class U>
+void expect_arithmetic_matches(const std::string& type, const std::vector<U>& values) {
   const std::vector<std::string> ops = {"add", "sub",   "mul",   "and",  "or",  "xor",
                                         "shl", "shr_s", "shr_u", "rotl", "rotr"};
-  Compiled compiled(binary_functions("i32", ops));
-  const auto reference = [](const std::string& op, u32 a, u32 b) -> u32 {
-    const u32 s = b & 31;
-    if (op == "add")
-      return a + b;
-    if (op == "sub")
-      return a - b;
-    if (op == "mul")
-      return a * b;
-    if (op == "and")
-      return a & b;
-    if (op == "or")
-      return a | b;
-    if (op == "xor")
-      return a ^ b;
-    if (op == "shl")
-      return a << s;
-    if (op == "shr_s")
-      return static_cast<u32>(static_cast<std::int32_t>(a) >> s);
-    if (op == "shr_u")
-      return a >> s;
-    if (op == "rotl")
-      return s == 0 ? a : (a << s) | (a >> (32 - s));
-    return s == 0 ? a : (a >> s) | (a << (32 - s));  // rotr
-  };
-  const u32 values[] = {0, 1, 7, 31, 33, 0x7fffffffU, 0x80000000U, 0xffffffffU, 0x12345678U};
+  Compiled compiled(binary_functions(type, ops));
   for (const std::string& op : ops) {
-    for (u32 a : values) {
-      for (u32 b : values) {
-        EXPECT_EQ(compiled.value(op, {a, b}), reference(op, a, b)) << op << " " << a << " " << b;
+    for (U a : values) {
+      for (U b : values) {
+        EXPECT_EQ(compiled.value(op, {a, b}), reference<U>(op, a, b)) << op << " " << a << " " << b;
       }
-      EXPECT_EQ(compiled.value(op + "_const", {a}), reference(op, a, 12345)) << op << " " << a;
+      EXPECT_EQ(compiled.value(op + "_const", {a}), reference<U>(op, a, 12345)) << op << " " << a;
     }
   }
 }
 
+TEST(BaselineCompiler, Int32ArithmeticMatchesCxx) {
+  expect_arithmetic_matches<std::uint32_t>(
+      "i32", {0, 1, 7, 31, 33, 0x7fffffffU, 0x80000000U, 0xffffffffU, 0x12345678U});
+}
+
 TEST(BaselineCompiler, Int64ArithmeticMatchesCxx) {
-  using u64 = std::uint64_t;
-  const std::vector<std::string> ops = {"add", "sub",   "mul",   "and",  "or",  "xor",
-                                        "shl", "shr_s", "shr_u", "rotl", "rotr"};
-  Compiled compiled(binary_functions("i64", ops));
-  const auto reference = [](const std::string& op, u64 a, u64 b) -> u64 {
-    const u64 s = b & 63;
-    if (op == "add")
-      return a + b;
-    if (op == "sub")
-      return a - b;
-    if (op == "mul")
-      return a * b;
-    if (op == "and")
-      return a & b;
-    if (op == "or")
-      return a | b;
-    if (op == "xor")
-      return a ^ b;
-    if (op == "shl")
-      return a << s;
-    if (op == "shr_s")
-      return static_cast<u64>(static_cast<std::int64_t>(a) >> s);
-    if (op == "shr_u")
-      return a >> s;
-    if (op == "rotl")
-      return s == 0 ? a : (a << s) | (a >> (64 - s));
-    return s == 0 ? a : (a >> s) | (a << (64 - s));  // rotr
-  };
-  const u64 values[] = {0,
-                        1,
-                        63,
-                        65,
-                        0x7fffffffffffffffULL,
-                        0x8000000000000000ULL,
-                        ~0ULL,
-                        0x123456789abcdef0ULL,
-                        0xffffffffULL};
-  for (const std::string& op : ops) {
-    for (u64 a : values) {
-      for (u64 b : values) {
-        EXPECT_EQ(compiled.value(op, {a, b}), reference(op, a, b)) << op << " " << a << " " << b;
-      }
-      EXPECT_EQ(compiled.value(op + "_const", {a}), reference(op, a, 12345)) << op << " " << a;
-    }
-  }
+  expect_arithmetic_matches<std::uint64_t>(
+      "i64", {0, 1, 63, 65, 0x7fffffffffffffffULL, 0x8000000000000000ULL, ~0ULL,
+              0x123456789abcdef0ULL, 0xffffffffULL});
 }
 
 TEST(BaselineCompiler, DivisionAndItsTraps) {
