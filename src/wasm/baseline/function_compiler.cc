@@ -35,6 +35,7 @@ FunctionCompiler::FunctionCompiler(x64::Assembler& as, const wabt::Module& modul
                                    const ModuleLabels& labels)
     : as_(as), module_(module), func_(func), layout_(layout), labels_(labels) {
   gpr_owner_.fill(-1);
+  xmm_owner_.fill(-1);
   params_ = func.GetNumParams();
   argument_area_ = argument_slots(func.decl.sig);
   extra_locals_ = func.GetNumLocals();
@@ -165,6 +166,7 @@ bool FunctionCompiler::compile_block(const wabt::Block& block, Control::Kind kin
   controls_.pop_back();
   // Values below the block were in their slots before it and stay there.
   gpr_owner_.fill(-1);
+  xmm_owner_.fill(-1);
   if (kind == Control::Kind::kLoop) {
     if (!falls_through) {
       return false;
@@ -206,6 +208,7 @@ bool FunctionCompiler::compile_if(const wabt::IfExpr& expr) {
   // The false arm starts from the params, in their slots.
   stack_.resize(control.height);
   gpr_owner_.fill(-1);
+  xmm_owner_.fill(-1);
   for (ValueKind param : control.params) {
     push_slot(param);
   }
@@ -218,6 +221,7 @@ bool FunctionCompiler::compile_if(const wabt::IfExpr& expr) {
   as_.bind(control.target);
   stack_.resize(control.height);
   gpr_owner_.fill(-1);
+  xmm_owner_.fill(-1);
   for (ValueKind result : control.results) {
     push_slot(result);
   }
@@ -434,6 +438,7 @@ void emit_trap_stubs(x64::Assembler& assembler, const InstanceLayout& layout,
       {labels.trap_unreachable, abi::kTrapUnreachable},
       {labels.trap_divide_by_zero, abi::kTrapDivideByZero},
       {labels.trap_integer_overflow, abi::kTrapIntegerOverflow},
+      {labels.trap_invalid_conversion, abi::kTrapInvalidConversion},
   };
   for (const auto& [label, trap] : stubs) {
     assembler.bind(label);

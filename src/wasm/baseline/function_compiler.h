@@ -52,6 +52,7 @@ struct ModuleLabels {
   x64::Label trap_unreachable;
   x64::Label trap_divide_by_zero;
   x64::Label trap_integer_overflow;
+  x64::Label trap_invalid_conversion;
 };
 
 // Compiles `func` (a defined function of `module`) at `entry`. Throws

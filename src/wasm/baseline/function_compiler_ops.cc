@@ -78,7 +78,11 @@ bool FunctionCompiler::compile_operation(const wabt::Expr& expr) {
       pop();
       return true;
     case wabt::ExprType::Select:
-      select();
+      if (is_float(stack_.at(stack_.size() - 2).kind)) {
+        float_select();
+      } else {
+        select();
+      }
       return true;
     case wabt::ExprType::Const: {
       const wabt::Const& value = wabt::cast<wabt::ConstExpr>(&expr)->const_;
@@ -89,8 +93,14 @@ bool FunctionCompiler::compile_operation(const wabt::Expr& expr) {
         case wabt::Type::I64:
           push_const(ValueKind::kI64, value.u64());
           return true;
+        case wabt::Type::F32:
+          push_const(ValueKind::kF32, value.f32_bits());
+          return true;
+        case wabt::Type::F64:
+          push_const(ValueKind::kF64, value.f64_bits());
+          return true;
         default:
-          unsupported("floating-point constants");
+          unsupported(std::string("constants of type ") + value.type().GetName());
       }
     }
     case wabt::ExprType::LocalGet:
@@ -105,7 +115,12 @@ bool FunctionCompiler::compile_operation(const wabt::Expr& expr) {
       settle_local(index);
       const ValueKind kind = local_kind(index);
       if (is_float(kind)) {
-        unsupported("floating-point locals");
+        const x64::Xmm reg = pop_xmm();
+        as_.movf(fp_type(kind), local_mem(index), reg);
+        if (tee) {
+          push_xmm(kind, reg);
+        }
+        return true;
       }
       const StackValue value = pop();
       const Reg reg = into_gpr(value);
@@ -118,8 +133,12 @@ bool FunctionCompiler::compile_operation(const wabt::Expr& expr) {
     case wabt::ExprType::GlobalGet: {
       const wabt::Index index = module_.GetGlobalIndex(wabt::cast<wabt::GlobalGetExpr>(&expr)->var);
       const ValueKind kind = value_kind(module_.globals.at(index)->type);
+      const x64::Mem global = x64::mem(Reg::kR14, layout_.globals.at(index));
       if (is_float(kind)) {
-        unsupported("floating-point globals");
+        const x64::Xmm reg = alloc_xmm();
+        as_.movf(fp_type(kind), reg, global);
+        push_xmm(kind, reg);
+        return true;
       }
       const Reg reg = alloc_gpr();
       as_.mov(int_size(kind), reg, x64::mem(Reg::kR14, layout_.globals.at(index)));
@@ -130,7 +149,8 @@ bool FunctionCompiler::compile_operation(const wabt::Expr& expr) {
       const wabt::Index index = module_.GetGlobalIndex(wabt::cast<wabt::GlobalSetExpr>(&expr)->var);
       const ValueKind kind = value_kind(module_.globals.at(index)->type);
       if (is_float(kind)) {
-        unsupported("floating-point globals");
+        as_.movf(fp_type(kind), x64::mem(Reg::kR14, layout_.globals.at(index)), pop_xmm());
+        return true;
       }
       const Reg reg = pop_gpr();
       as_.mov(int_size(kind), x64::mem(Reg::kR14, layout_.globals.at(index)), reg);
@@ -148,6 +168,18 @@ bool FunctionCompiler::compile_operation(const wabt::Expr& expr) {
     case wabt::ExprType::Store:
       store(*wabt::cast<wabt::StoreExpr>(&expr));
       return true;
+    case wabt::ExprType::Binary:
+    case wabt::ExprType::Compare:
+    case wabt::ExprType::Unary:
+    case wabt::ExprType::Convert:
+      if (compile_float(expr)) {
+        return true;
+      }
+      break;
+    default:
+      break;
+  }
+  switch (expr.type()) {
     case wabt::ExprType::Binary:
       binary(wabt::cast<wabt::BinaryExpr>(&expr)->opcode);
       return true;
@@ -444,6 +476,13 @@ x64::Mem FunctionCompiler::linear_memory(Reg address, std::uint64_t offset) {
 void FunctionCompiler::load(const wabt::LoadExpr& expr) {
   const Reg address = pop_gpr();
   const x64::Mem at = linear_memory(address, expr.offset);
+  if (expr.opcode == Opcode::F32Load || expr.opcode == Opcode::F64Load) {
+    const ValueKind kind = expr.opcode == Opcode::F64Load ? ValueKind::kF64 : ValueKind::kF32;
+    const x64::Xmm value = alloc_xmm();
+    as_.movf(fp_type(kind), value, at);
+    push_xmm(kind, value);
+    return;
+  }
   ValueKind kind = ValueKind::kI32;
   switch (expr.opcode) {
     case Opcode::I32Load:
@@ -489,6 +528,13 @@ void FunctionCompiler::load(const wabt::LoadExpr& expr) {
 }
 
 void FunctionCompiler::store(const wabt::StoreExpr& expr) {
+  if (expr.opcode == Opcode::F32Store || expr.opcode == Opcode::F64Store) {
+    const x64::Xmm value = pop_xmm();
+    const Reg address = pop_gpr();
+    as_.movf(expr.opcode == Opcode::F64Store ? x64::Fp::kF64 : x64::Fp::kF32,
+             linear_memory(address, expr.offset), value);
+    return;
+  }
   const Reg value = pop_gpr();
   const Reg address = pop_gpr();
   const x64::Mem at = linear_memory(address, expr.offset);

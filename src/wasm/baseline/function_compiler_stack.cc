@@ -16,8 +16,13 @@ constexpr std::array<Reg, 12> kAllocatable = {Reg::kRax, Reg::kRcx, Reg::kRdx, R
                                               Reg::kRsi, Reg::kRdi, Reg::kR8,  Reg::kR9,
                                               Reg::kR10, Reg::kR12, Reg::kR13, Reg::kR15};
 constexpr Reg kScratch = Reg::kR11;
+// xmm15 is the floating-point scratch register.
+constexpr unsigned kAllocatableXmm = 15;
 
 std::uint32_t bit(Reg reg) {
+  return std::uint32_t{1} << static_cast<unsigned>(reg);
+}
+std::uint32_t bit(x64::Xmm reg) {
   return std::uint32_t{1} << static_cast<unsigned>(reg);
 }
 
@@ -77,6 +82,17 @@ void FunctionCompiler::push_gpr(ValueKind kind, Reg reg) {
   note_depth(stack_.size());
 }
 
+void FunctionCompiler::push_xmm(ValueKind kind, x64::Xmm reg) {
+  StackValue value;
+  value.kind = kind;
+  value.where = Where::kXmm;
+  value.xmm = reg;
+  xmm_owner_.at(static_cast<std::size_t>(reg)) = static_cast<int>(stack_.size());
+  held_xmm_ &= ~bit(reg);
+  stack_.push_back(value);
+  note_depth(stack_.size());
+}
+
 void FunctionCompiler::push_slot(ValueKind kind) {
   StackValue value;
   value.kind = kind;
@@ -100,6 +116,9 @@ StackValue FunctionCompiler::pop() {
   if (value.where == Where::kGpr) {
     gpr_owner_.at(static_cast<std::size_t>(value.gpr)) = -1;
     held_ |= bit(value.gpr);
+  } else if (value.where == Where::kXmm) {
+    xmm_owner_.at(static_cast<std::size_t>(value.xmm)) = -1;
+    held_xmm_ |= bit(value.xmm);
   }
   return value;
 }
@@ -153,6 +172,73 @@ void FunctionCompiler::load_value(const StackValue& value, std::size_t depth, Re
       break;
   }
   unsupported("floating-point values");
+}
+
+x64::Xmm FunctionCompiler::alloc_xmm() {
+  for (unsigned i = 0; i < kAllocatableXmm; ++i) {
+    const auto reg = static_cast<x64::Xmm>(i);
+    if (xmm_owner_.at(i) < 0 && (held_xmm_ & bit(reg)) == 0) {
+      held_xmm_ |= bit(reg);
+      return reg;
+    }
+  }
+  for (std::size_t depth = 0; depth < stack_.size(); ++depth) {
+    if (stack_[depth].where == Where::kXmm) {
+      const x64::Xmm reg = stack_[depth].xmm;
+      spill_value(depth);
+      held_xmm_ |= bit(reg);
+      return reg;
+    }
+  }
+  unsupported("an instruction needing more registers than there are");
+}
+
+// `value` was just popped: a kSlot value is in the slot at the new height.
+x64::Xmm FunctionCompiler::into_xmm(const StackValue& value) {
+  const x64::Fp type = fp_type(value.kind);
+  switch (value.where) {
+    case Where::kXmm:
+      return value.xmm;
+    case Where::kConst: {
+      const x64::Xmm reg = alloc_xmm();
+      as_.mov_imm(int_size(value.kind == ValueKind::kF64 ? ValueKind::kI64 : ValueKind::kI32),
+                  kScratch, value.bits);
+      as_.movd(type == x64::Fp::kF64 ? x64::Size::k64 : x64::Size::k32, reg, kScratch);
+      return reg;
+    }
+    case Where::kSlot: {
+      const x64::Xmm reg = alloc_xmm();
+      as_.movf(type, reg, slot_mem(stack_.size()));
+      return reg;
+    }
+    case Where::kLocal: {
+      const x64::Xmm reg = alloc_xmm();
+      as_.movf(type, reg, local_mem(value.local));
+      return reg;
+    }
+    case Where::kGpr:
+      break;
+  }
+  unsupported("a floating-point value held as an integer");
+}
+
+x64::Xmm FunctionCompiler::pop_xmm() {
+  return into_xmm(pop());
+}
+
+FunctionCompiler::FloatOperand FunctionCompiler::pop_float_operand() {
+  const StackValue value = pop();
+  FloatOperand operand;
+  if (value.where == Where::kSlot) {
+    operand.in_memory = true;
+    operand.mem = slot_mem(stack_.size());
+  } else if (value.where == Where::kLocal) {
+    operand.in_memory = true;
+    operand.mem = local_mem(value.local);
+  } else {
+    operand.reg = into_xmm(value);
+  }
+  return operand;
 }
 
 // `value` was just popped: a kSlot value is in the slot at the new height.
@@ -246,7 +332,9 @@ void FunctionCompiler::spill_value(std::size_t depth) {
       copy_qword(local_mem(value.local), slot);
       break;
     case Where::kXmm:
-      unsupported("floating-point values");
+      as_.movf(fp_type(value.kind), slot, value.xmm);
+      xmm_owner_.at(static_cast<std::size_t>(value.xmm)) = -1;
+      break;
   }
   value.where = Where::kSlot;
 }

@@ -23,6 +23,9 @@ inline x64::Size int_size(ValueKind kind) {
 inline bool is_float(ValueKind kind) {
   return kind == ValueKind::kF32 || kind == ValueKind::kF64;
 }
+inline x64::Fp fp_type(ValueKind kind) {
+  return kind == ValueKind::kF64 ? x64::Fp::kF64 : x64::Fp::kF32;
+}
 
 // Where a value on the operand stack is now. kSlot is always the slot of
 // the value's own depth; kLocal is a local's value not read yet (read
@@ -94,6 +97,20 @@ class FunctionCompiler {
   void restore_stack_pointer();
   [[noreturn]] void unsupported(const std::string& what) const;
 
+  // Floating-point instructions (function_compiler_float.cc).
+  bool compile_float(const wabt::Expr& expr);
+  void float_binary(wabt::Opcode opcode);
+  void float_min_max(x64::Fp type, bool is_min);
+  void float_unary(wabt::Opcode opcode);
+  void float_sign(wabt::Opcode opcode);
+  void float_compare(wabt::Opcode opcode);
+  void float_convert(wabt::Opcode opcode);
+  void convert_from_unsigned64(x64::Fp to);
+  void truncate(wabt::Opcode opcode);
+  void float_select();
+  // An f64 constant in `reg` (through the scratch register).
+  void load_f64(x64::Xmm reg, double value);
+
   // Integer and memory instructions (function_compiler_ops.cc).
   bool compile_operation(const wabt::Expr& expr);
   void binary(wabt::Opcode opcode);
@@ -117,6 +134,7 @@ class FunctionCompiler {
   ValueKind local_kind(std::uint32_t index) const;
   void push_const(ValueKind kind, std::uint64_t bits);
   void push_gpr(ValueKind kind, x64::Reg reg);
+  void push_xmm(ValueKind kind, x64::Xmm reg);
   void push_slot(ValueKind kind);
   void push_local(std::uint32_t index);
   StackValue pop();
@@ -125,6 +143,17 @@ class FunctionCompiler {
   x64::Reg into_gpr(const StackValue& value);
   Operand pop_operand(bool allow_imm, bool allow_mem);
   x64::Reg alloc_gpr();
+  x64::Xmm alloc_xmm();
+  // The popped value in an XMM register this instruction may change.
+  x64::Xmm pop_xmm();
+  x64::Xmm into_xmm(const StackValue& value);
+  // A popped float operand: a register, or the memory it is in.
+  struct FloatOperand {
+    bool in_memory = false;
+    x64::Xmm reg = x64::Xmm::kXmm0;
+    x64::Mem mem;
+  };
+  FloatOperand pop_float_operand();
   // `wanted` for this instruction; a stack value in it goes to its slot.
   // The caller has moved any popped operand it still needs out of it.
   x64::Reg claim_gpr(x64::Reg wanted);
@@ -136,7 +165,10 @@ class FunctionCompiler {
   // Values still reading local `index` take its current value first.
   void settle_local(std::uint32_t index);
   void copy_qword(const x64::Mem& from, const x64::Mem& to);
-  void end_instruction() { held_ = 0; }
+  void end_instruction() {
+    held_ = 0;
+    held_xmm_ = 0;
+  }
   void note_depth(std::size_t depth);
 
   x64::Assembler& as_;
@@ -149,6 +181,8 @@ class FunctionCompiler {
   std::vector<Control> controls_;
   std::array<int, 16> gpr_owner_{};  // depth of the value in it, or -1
   std::uint32_t held_ = 0;           // registers popped by this instruction
+  std::array<int, 16> xmm_owner_{};
+  std::uint32_t held_xmm_ = 0;
   std::vector<ValueKind> local_kinds_;
   std::size_t params_ = 0;
   std::size_t argument_area_ = 0;

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <wabt/cast.h>
 
+#include <bit>
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 #include <limits>
@@ -49,6 +51,7 @@ class Compiled {
     labels.trap_unreachable = as.new_label();
     labels.trap_divide_by_zero = as.new_label();
     labels.trap_integer_overflow = as.new_label();
+    labels.trap_invalid_conversion = as.new_label();
     for (std::size_t i = ir.num_func_imports; i < ir.funcs.size(); ++i) {
       labels.functions.push_back(as.new_label());
     }
@@ -99,8 +102,9 @@ class Compiled {
       return result;
     }
     for (wabt::Index j = 0; j < call.target.func->GetNumResults(); ++j) {
-      // An i32 is the low half of its slot; the upper half is undefined.
-      const bool narrow = call.target.func->GetResultType(j) == wabt::Type::I32;
+      // An i32 or f32 is the low half of its slot; the upper half is undefined.
+      const wabt::Type type = call.target.func->GetResultType(j);
+      const bool narrow = type == wabt::Type::I32 || type == wabt::Type::F32;
       result.results.push_back(call.area[slots - 1 - j] & (narrow ? 0xffffffffULL : ~0ULL));
     }
     return result;
@@ -422,13 +426,196 @@ TEST(BaselineCompiler, ImportsGetTheContextAndEveryArgument) {
   EXPECT_EQ(compiled.value("call", {10}), 1000U + 10U + 2 + 3 + 4 + 5 + 6 + 7 + 16);
 }
 
+template <class F>
+std::uint64_t bits_of(F value) {
+  if constexpr (sizeof(F) == 4) {
+    return std::bit_cast<std::uint32_t>(value);
+  } else {
+    return std::bit_cast<std::uint64_t>(value);
+  }
+}
+
+template <class F>
+F from_bits(std::uint64_t bits) {
+  if constexpr (sizeof(F) == 4) {
+    return std::bit_cast<F>(static_cast<std::uint32_t>(bits));
+  } else {
+    return std::bit_cast<F>(bits);
+  }
+}
+
+// wasm's min and max: NaN if either is, and -0 below +0.
+template <class F>
+F wasm_min_max(F a, F b, bool is_min) {
+  if (std::isnan(a) || std::isnan(b)) {
+    return std::numeric_limits<F>::quiet_NaN();
+  }
+  if (a == b) {
+    return is_min == std::signbit(a) ? a : b;
+  }
+  return is_min ? std::min(a, b) : std::max(a, b);
+}
+
+template <class F>
+F reference_float(const std::string& op, F a, F b) {
+  if (op == "add")
+    return a + b;
+  if (op == "sub")
+    return a - b;
+  if (op == "mul")
+    return a * b;
+  if (op == "div")
+    return a / b;
+  if (op == "min")
+    return wasm_min_max(a, b, true);
+  if (op == "max")
+    return wasm_min_max(a, b, false);
+  if (op == "copysign")
+    return std::copysign(a, b);
+  if (op == "abs")
+    return std::fabs(a);
+  if (op == "neg")
+    return -a;
+  if (op == "sqrt")
+    return std::sqrt(a);
+  if (op == "ceil")
+    return std::ceil(a);
+  if (op == "floor")
+    return std::floor(a);
+  if (op == "trunc")
+    return std::trunc(a);
+  return std::nearbyint(a);  // nearest: ties to even, the default rounding
+}
+
+template <class F>
+void expect_floats_match(const std::string& type) {
+  const std::vector<std::string> binary = {"add", "sub", "mul", "div", "min", "max", "copysign"};
+  const std::vector<std::string> unary = {"abs",   "neg",   "sqrt",   "ceil",
+                                          "floor", "trunc", "nearest"};
+  const std::vector<std::string> compares = {"eq", "ne", "lt", "gt", "le", "ge"};
+  std::string wat = binary_functions(type, binary);
+  wat.pop_back();  // the module's closing parenthesis
+  for (const std::string& op : unary) {
+    wat += "(func (export \"" + op + "\") (param " + type + ") (result " + type + ") local.get 0 " +
+           type + "." + op + ")\n";
+  }
+  for (const std::string& op : compares) {
+    wat += "(func (export \"" + op + "\") (param " + type + " " + type +
+           ") (result i32) local.get 0 local.get 1 " + type + "." + op + ")\n";
+  }
+  Compiled compiled(wat + ")");
+  constexpr F kInf = std::numeric_limits<F>::infinity();
+  const F values[] = {F(0),
+                      -F(0),
+                      F(1),
+                      F(-1.5),
+                      F(2.5),
+                      F(3.5),
+                      F(-2.5),
+                      F(1e30),
+                      kInf,
+                      -kInf,
+                      std::numeric_limits<F>::quiet_NaN(),
+                      std::numeric_limits<F>::denorm_min()};
+  const auto expect_same = [](std::uint64_t got, F want, const std::string& what) {
+    const F result = from_bits<F>(got);
+    if (std::isnan(want)) {
+      EXPECT_TRUE(std::isnan(result)) << what;
+    } else {
+      EXPECT_EQ(got, bits_of(want)) << what << ": " << result << " for " << want;
+    }
+  };
+  for (F a : values) {
+    for (const std::string& op : unary) {
+      expect_same(compiled.value(op, {bits_of(a)}), reference_float<F>(op, a, a),
+                  op + " " + std::to_string(a));
+    }
+    for (F b : values) {
+      const std::string what = std::to_string(a) + " " + std::to_string(b);
+      for (const std::string& op : binary) {
+        expect_same(compiled.value(op, {bits_of(a), bits_of(b)}), reference_float<F>(op, a, b),
+                    op + " " + what);
+      }
+      EXPECT_EQ(compiled.value("eq", {bits_of(a), bits_of(b)}), a == b ? 1U : 0U) << what;
+      EXPECT_EQ(compiled.value("ne", {bits_of(a), bits_of(b)}), a != b ? 1U : 0U) << what;
+      EXPECT_EQ(compiled.value("lt", {bits_of(a), bits_of(b)}), a < b ? 1U : 0U) << what;
+      EXPECT_EQ(compiled.value("gt", {bits_of(a), bits_of(b)}), a > b ? 1U : 0U) << what;
+      EXPECT_EQ(compiled.value("le", {bits_of(a), bits_of(b)}), a <= b ? 1U : 0U) << what;
+      EXPECT_EQ(compiled.value("ge", {bits_of(a), bits_of(b)}), a >= b ? 1U : 0U) << what;
+    }
+  }
+}
+
+TEST(BaselineCompiler, Float64MatchesCxx) {
+  expect_floats_match<double>("f64");
+}
+
+TEST(BaselineCompiler, Float32MatchesCxx) {
+  expect_floats_match<float>("f32");
+}
+
+TEST(BaselineCompiler, FloatConversions) {
+  Compiled compiled(R"((module
+    (func (export "i32_s") (param f64) (result i32) local.get 0 i32.trunc_f64_s)
+    (func (export "i32_u") (param f32) (result i32) local.get 0 i32.trunc_f32_u)
+    (func (export "i64_s") (param f64) (result i64) local.get 0 i64.trunc_f64_s)
+    (func (export "i64_u") (param f64) (result i64) local.get 0 i64.trunc_f64_u)
+    (func (export "sat_i32_s") (param f64) (result i32) local.get 0 i32.trunc_sat_f64_s)
+    (func (export "sat_i64_u") (param f32) (result i64) local.get 0 i64.trunc_sat_f32_u)
+    (func (export "from_i32_s") (param i32) (result f64) local.get 0 f64.convert_i32_s)
+    (func (export "from_i32_u") (param i32) (result f32) local.get 0 f32.convert_i32_u)
+    (func (export "from_i64_u") (param i64) (result f64) local.get 0 f64.convert_i64_u)
+    (func (export "from_i64_u32") (param i64) (result f32) local.get 0 f32.convert_i64_u)
+    (func (export "demote") (param f64) (result f32) local.get 0 f32.demote_f64)
+    (func (export "promote") (param f32) (result f64) local.get 0 f64.promote_f32)
+    (func (export "bits") (param f64) (result i64) local.get 0 i64.reinterpret_f64)
+    (func (export "pick") (param f64 f64 i32) (result f64)
+      local.get 0 local.get 1 local.get 2 select))
+  )");
+  const auto d = [](double v) { return bits_of(v); };
+  const auto f = [](float v) { return bits_of(v); };
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_EQ(compiled.value("i32_s", {d(-2147483648.9)}), 0x80000000U);
+  EXPECT_EQ(compiled.value("i32_s", {d(2147483647.9)}), 0x7fffffffU);
+  EXPECT_EQ(compiled.call("i32_s", {d(2147483648.0)}).trap, abi::kTrapIntegerOverflow);
+  EXPECT_EQ(compiled.call("i32_s", {d(-2147483649.0)}).trap, abi::kTrapIntegerOverflow);
+  EXPECT_EQ(compiled.call("i32_s", {d(nan)}).trap, abi::kTrapInvalidConversion);
+  EXPECT_EQ(compiled.value("i32_u", {f(4294967040.0F)}), 4294967040U);
+  EXPECT_EQ(compiled.value("i32_u", {f(-0.9F)}), 0U);
+  EXPECT_EQ(compiled.call("i32_u", {f(-1.0F)}).trap, abi::kTrapIntegerOverflow);
+  EXPECT_EQ(compiled.value("i64_s", {d(-9223372036854775808.0)}), 1ULL << 63);
+  EXPECT_EQ(compiled.call("i64_s", {d(9223372036854775808.0)}).trap, abi::kTrapIntegerOverflow);
+  EXPECT_EQ(compiled.value("i64_u", {d(18446744073709549568.0)}), 18446744073709549568ULL);
+  EXPECT_EQ(compiled.value("i64_u", {d(9223372036854775808.0)}), 1ULL << 63);
+  EXPECT_EQ(compiled.value("i64_u", {d(12345.7)}), 12345U);
+  EXPECT_EQ(compiled.call("i64_u", {d(18446744073709551616.0)}).trap, abi::kTrapIntegerOverflow);
+  EXPECT_EQ(compiled.value("sat_i32_s", {d(1e20)}), 0x7fffffffU);
+  EXPECT_EQ(compiled.value("sat_i32_s", {d(-1e20)}), 0x80000000U);
+  EXPECT_EQ(compiled.value("sat_i32_s", {d(nan)}), 0U);
+  EXPECT_EQ(compiled.value("sat_i64_u", {f(-5.0F)}), 0U);
+  EXPECT_EQ(compiled.value("sat_i64_u", {f(1e30F)}), ~0ULL);
+  EXPECT_EQ(compiled.value("sat_i64_u", {f(1e10F)}), 10000000000ULL);
+  EXPECT_EQ(compiled.value("from_i32_s", {0xffffffffU}), d(-1.0));
+  EXPECT_EQ(compiled.value("from_i32_u", {0xffffffffU}), f(4294967295.0F));
+  EXPECT_EQ(compiled.value("from_i64_u", {~0ULL}), d(18446744073709551615.0));
+  EXPECT_EQ(compiled.value("from_i64_u", {1ULL << 63 | 1}), d(9223372036854775808.0));
+  // Rounds once, to nearest even, from above 2^63 as below it.
+  EXPECT_EQ(compiled.value("from_i64_u32", {0x8000008000000001ULL}), f(9223373136366403584.0F));
+  EXPECT_EQ(compiled.value("from_i64_u32", {12345}), f(12345.0F));
+  EXPECT_EQ(compiled.value("demote", {d(1.5)}), f(1.5F));
+  EXPECT_EQ(compiled.value("promote", {f(-0.25F)}), d(-0.25));
+  EXPECT_EQ(compiled.value("bits", {d(2.0)}), 0x4000000000000000ULL);
+  EXPECT_EQ(compiled.value("pick", {d(1.0), d(2.0), 0}), d(2.0));
+  EXPECT_EQ(compiled.value("pick", {d(1.0), d(2.0), 7}), d(1.0));
+}
+
 TEST(BaselineCompiler, WhatItDoesNotCompileIsNamed) {
   try {
-    Compiled compiled(
-        "(module (func (export \"f\") (param f32) (result f32) local.get 0 local.get 0 f32.add))");
-    FAIL() << "floating-point code compiled";
+    Compiled compiled(R"((module (table 1 funcref) (type $t (func))
+      (func (export "f") i32.const 0 call_indirect (type $t))))");
+    FAIL() << "call_indirect compiled";
   } catch (const UnsupportedByBaseline& e) {
-    EXPECT_NE(std::string(e.what()).find("f32.add"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("CallIndirect"), std::string::npos) << e.what();
   }
 }
 
