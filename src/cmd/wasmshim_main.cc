@@ -1,7 +1,7 @@
 // wasmshim: the command line for the engine.
 //
-//   wasmshim run [--tier jit|aot|auto] [--dir HOST[::GUEST]]... [--env KEY=VALUE]... app.wasm
-//   [args...]
+//   wasmshim run [--tier jit|aot|auto|baseline] [--dir HOST[::GUEST]]... [--env KEY=VALUE]...
+//   app.wasm [args...]
 //
 // Exit status: the guest's own; 134 when it traps; 125 when the module cannot
 // be run at all (refused, not compiled, bad options); 2 for usage errors.
@@ -34,7 +34,8 @@ int usage(const char* message) {
   }
   std::fprintf(
       stderr,
-      "usage: wasmshim run [--tier jit|aot|auto] [--dir HOST[::GUEST]]... [--env KEY=VALUE]...\n"
+      "usage: wasmshim run [--tier jit|aot|auto|baseline] [--dir HOST[::GUEST]]... [--env "
+      "KEY=VALUE]...\n"
       "                    app.wasm [args...]\n"
       "       wasmshim compile app.wasm\n"
       "       wasmshim image -o OUT.tar --name REF [--path /IN/IMAGE.wasm] app.wasm\n"

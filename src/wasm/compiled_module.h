@@ -2,6 +2,7 @@
 // with its glue functions resolved.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -19,13 +20,27 @@ struct GlueFunctions {
   const char* import_list = nullptr;
 };
 
-// Owns the code (a tcc state or a dlopen handle); the glue stays valid while
-// it lives.
+// Owns the code (a tcc state, a dlopen handle, the baseline compiler's
+// mapping) and runs it: by default through the glue functions a translated
+// module exports, which stay valid while it lives.
 class CompiledModule {
  public:
   virtual ~CompiledModule() = default;
   const GlueFunctions& glue() const { return glue_; }
   virtual std::string tier() const = 0;
+
+  // Once, before any instance: the host's runtime and import functions.
+  virtual void bind(const abi::Runtime* runtime, void* const* imports) {
+    glue_.bind(runtime, imports);
+  }
+  virtual std::size_t instance_size() const { return glue_.instance_size(); }
+  // On the guest thread (memory and the GS base belong to it); may trap.
+  virtual void instantiate(void* instance, void* wasi) const { glue_.instantiate(instance, wasi); }
+  // What instantiate allocated (memory, tables); the instance block stays.
+  virtual void release(void* instance) const { glue_.free(instance); }
+  virtual abi::Memory* memory(void* instance) const { return glue_.memory(instance); }
+  virtual bool has_start() const { return glue_.start != nullptr; }
+  virtual void start(void* instance) const { glue_.start(instance); }
 
  protected:
   GlueFunctions glue_;

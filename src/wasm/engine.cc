@@ -13,6 +13,8 @@
 
 #include "aot_background.h"
 #include "aot_tier.h"
+#include "baseline/baseline_module.h"
+#include "baseline/x64_assembler.h"
 #include "c_translation.h"
 #include "cache.h"
 #include "compiled_module.h"
@@ -79,7 +81,7 @@ std::vector<void*> bind_import_list(const std::string& name, const char* list) {
 }
 
 struct GuestRun {
-  const GlueFunctions* glue;
+  const CompiledModule* compiled;
   wasi::Context* context;
   void* instance;
   // When instantiation ended; a plain number, as nothing with a destructor
@@ -91,11 +93,11 @@ struct GuestRun {
 // here across the calls into guest code, which may jump out.
 void guest_body(void* raw) {
   auto* run = static_cast<GuestRun*>(raw);
-  run->glue->instantiate(run->instance, run->context);
-  run->context->set_memory(run->glue->memory(run->instance));
+  run->compiled->instantiate(run->instance, run->context);
+  run->context->set_memory(run->compiled->memory(run->instance));
   run->instantiated_at = trace::now_unix_nano();
-  if (run->glue->start != nullptr) {
-    run->glue->start(run->instance);
+  if (run->compiled->has_start()) {
+    run->compiled->start(run->instance);
   }
 }
 
@@ -109,6 +111,8 @@ std::string to_string(Tier tier) {
       return "aot";
     case Tier::kAuto:
       return "auto";
+    case Tier::kBaseline:
+      return "baseline";
   }
   return "auto";
 }
@@ -123,7 +127,11 @@ Tier parse_tier(const std::string& text) {
   if (text == "auto") {
     return Tier::kAuto;
   }
-  throw std::invalid_argument("unknown tier \"" + text + "\" (expected jit, aot or auto)");
+  if (text == "baseline") {
+    return Tier::kBaseline;
+  }
+  throw std::invalid_argument("unknown tier \"" + text +
+                              "\" (expected jit, aot, auto or baseline)");
 }
 
 PreparedModule::PreparedModule(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -380,6 +388,50 @@ std::unique_ptr<CompiledModule> build_aot(const Module& module, const ModuleCach
   return compiled;
 }
 
+// The module through the baseline compiler, where this process and CPU
+// allow its code.
+std::unique_ptr<CompiledModule> compile_baseline(const Module& module) {
+  if (!segment_base_available() || !x64::cpu_has_baseline_features()) {
+    throw std::runtime_error(
+        "the baseline tier needs arch_prctl(ARCH_SET_GS) and a CPU with SSE4.1, POPCNT, LZCNT "
+        "and BMI1");
+  }
+  return baseline::compile_module(module);
+}
+
+// The module through its C translation: the cached aot object, a new one
+// (aot), tcc's cached object, or tcc now.
+std::unique_ptr<CompiledModule> compile_translated(const Module& module,
+                                                   const EngineOptions& options,
+                                                   const ModuleCache& cache,
+                                                   const CacheNames& names, PrepareReport& report) {
+  std::unique_ptr<CompiledModule> compiled;
+  // Code from the aot tier addresses memory through GS; where a seccomp
+  // profile forbids setting it, only jit can run.
+  const bool aot_possible = segment_base_available();
+  if (options.tier == Tier::kAot && !aot_possible) {
+    throw std::runtime_error(
+        "the aot tier needs arch_prctl(ARCH_SET_GS), which this process may not call");
+  }
+  if (options.tier != Tier::kJit && aot_possible) {
+    compiled = load_aot(cache, names.so_name, names.aot_key);
+    report.object_from_cache = compiled != nullptr;
+  }
+  if (!compiled && options.tier == Tier::kAot) {
+    compiled = build_aot(module, cache, names, report);
+  }
+  if (!compiled) {
+    compiled = load_jit_object(cache, names);
+    report.object_from_cache = compiled != nullptr;
+  }
+  if (!compiled) {
+    Translation c = translation(module, cache, names);
+    report.c_from_cache = c.from_cache;
+    compiled = compile_jit(c.source, module.name(), cache, names);
+  }
+  return compiled;
+}
+
 }  // namespace
 
 PreparedModule prepare(const Module& module, const EngineOptions& options) {
@@ -390,28 +442,10 @@ PreparedModule prepare(const Module& module, const EngineOptions& options) {
   CacheNames names = cache_names(module.digest(), options);
   PrepareReport& report = state->report;
 
-  // Code from the aot tier addresses memory through GS; where a seccomp
-  // profile forbids setting it, only jit can run.
-  const bool aot_possible = segment_base_available();
-  if (options.tier == Tier::kAot && !aot_possible) {
-    throw std::runtime_error(
-        "the aot tier needs arch_prctl(ARCH_SET_GS), which this process may not call");
-  }
-  if (options.tier != Tier::kJit && aot_possible) {
-    state->compiled = load_aot(cache, names.so_name, names.aot_key);
-    report.object_from_cache = state->compiled != nullptr;
-  }
-  if (!state->compiled && options.tier == Tier::kAot) {
-    state->compiled = build_aot(module, cache, names, report);
-  }
-  if (!state->compiled) {
-    state->compiled = load_jit_object(cache, names);
-    report.object_from_cache = state->compiled != nullptr;
-  }
-  if (!state->compiled) {
-    Translation c = translation(module, cache, names);
-    report.c_from_cache = c.from_cache;
-    state->compiled = compile_jit(c.source, module.name(), cache, names);
+  if (options.tier == Tier::kBaseline) {
+    state->compiled = compile_baseline(module);
+  } else {
+    state->compiled = compile_translated(module, options, cache, names, report);
   }
   if (state->compiled->tier() == "jit") {
     report.background_build_started = after_jit_start(cache, names, options, module.name());
@@ -422,8 +456,8 @@ PreparedModule prepare(const Module& module, const EngineOptions& options) {
   span.set("wasm.tier", state->tier)
       .set("wasm.cache_hit", report.object_from_cache || report.c_from_cache)
       .set("wasm.aot_in_background", report.background_build_started);
-  state->has_start = state->compiled->glue().start != nullptr;
-  state->compiled->glue().bind(&host_runtime(), state->imports.data());
+  state->has_start = state->compiled->has_start();
+  state->compiled->bind(&host_runtime(), state->imports.data());
   return PreparedModule(std::move(state));
 }
 
@@ -440,6 +474,9 @@ namespace {
 std::unique_ptr<CompiledModule> cached_object(const ModuleCache& cache, const CacheNames& names,
                                               const EngineOptions& options) {
   std::unique_ptr<CompiledModule> compiled;
+  if (options.tier == Tier::kBaseline) {
+    return compiled;  // compiled at every start, never cached
+  }
   if (options.tier != Tier::kJit && segment_base_available()) {
     compiled = load_aot(cache, names.so_name, names.aot_key);
   }
@@ -470,8 +507,8 @@ std::unique_ptr<PreparedModule::State> from_cached_object(const std::string& pat
   if (state->tier == "jit") {
     state->report.background_build_started = after_jit_start(cache, names, options, path);
   }
-  state->has_start = state->compiled->glue().start != nullptr;
-  state->compiled->glue().bind(&host_runtime(), state->imports.data());
+  state->has_start = state->compiled->has_start();
+  state->compiled->bind(&host_runtime(), state->imports.data());
   return state;
 }
 
@@ -542,18 +579,18 @@ RunResult run(const PreparedModule& prepared, const WasiConfig& wasi_config,
   set_memory_page_limit(options.max_memory_bytes > 0 ? options.max_memory_bytes / 65536
                                                      : UINT64_MAX);
   wasi::Context context(wasi_config);
-  const GlueFunctions& glue = state.compiled->glue();
-  void* instance = std::calloc(1, glue.instance_size());
+  const CompiledModule& compiled = *state.compiled;
+  void* instance = std::calloc(1, compiled.instance_size());
   if (instance == nullptr) {
     throw std::bad_alloc();
   }
-  GuestRun guest{&glue, &context, instance};
+  GuestRun guest{&compiled, &context, instance};
   const std::int64_t started = trace::now_unix_nano();
   GuestOutcome outcome = run_guarded(guest_body, &guest, options.stack_bytes);
   if (guest.instantiated_at != 0) {
     trace::record_span("wasmshim.wasm", "wasm.instantiate", started, guest.instantiated_at);
   }
-  glue.free(instance);
+  compiled.release(instance);
   std::free(instance);
   RunResult result;
   result.tier = state.tier;

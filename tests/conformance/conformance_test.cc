@@ -197,6 +197,7 @@ std::vector<ConformanceCase> all_cases() {
   for (const Program& program : all_programs()) {
     cases.emplace_back(program, Tier::kJit);
     cases.emplace_back(program, Tier::kAot);
+    cases.emplace_back(program, Tier::kBaseline);
   }
   return cases;
 }

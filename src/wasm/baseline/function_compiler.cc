@@ -26,6 +26,27 @@ constexpr std::array<Reg, 5> kHostIntArguments = {Reg::kRsi, Reg::kRdx, Reg::kRc
 
 }  // namespace
 
+std::vector<std::uint32_t> signature_ids(const wabt::Module& module) {
+  std::vector<std::uint32_t> ids;
+  std::vector<const wabt::FuncSignature*> distinct;
+  for (const wabt::TypeEntry* entry : module.types) {
+    const auto* type = wabt::dyn_cast<wabt::FuncType>(entry);
+    std::uint32_t id = 0;
+    for (std::size_t i = 0; type != nullptr && i < distinct.size() && id == 0; ++i) {
+      if (distinct[i]->param_types == type->sig.param_types &&
+          distinct[i]->result_types == type->sig.result_types) {
+        id = static_cast<std::uint32_t>(i + 1);
+      }
+    }
+    if (type != nullptr && id == 0) {
+      distinct.push_back(&type->sig);
+      id = static_cast<std::uint32_t>(distinct.size());
+    }
+    ids.push_back(id);
+  }
+  return ids;
+}
+
 std::size_t argument_slots(const wabt::FuncSignature& signature) {
   return std::max(signature.param_types.size(), signature.result_types.size());
 }
@@ -311,20 +332,63 @@ void FunctionCompiler::call(wabt::Index function) {
     call_import(function);
     return;
   }
-  const wabt::Func& callee = *module_.funcs.at(function);
-  const std::size_t params = callee.GetNumParams();
-  const std::size_t area = argument_slots(callee.decl.sig);
   spill_all();
-  const std::size_t first = stack_.size() - params;
+  const x64::Label label = labels_.functions.at(function - module_.num_func_imports);
+  call_with_arguments(module_.funcs.at(function)->decl.sig, &label, nullptr);
+}
+
+void FunctionCompiler::call_with_arguments(const wabt::FuncSignature& sig, const x64::Label* label,
+                                           const x64::Mem* target) {
+  const std::size_t first = stack_.size() - sig.param_types.size();
+  const std::size_t area = argument_slots(sig);
   note_depth(first + area);
   // rsp at the last argument slot: the callee finds its arguments there.
-  as_.lea(Size::k64, Reg::kRsp, slot_mem(first + area - 1));
-  as_.call(labels_.functions.at(function - module_.num_func_imports));
+  if (area > 0) {
+    as_.lea(Size::k64, Reg::kRsp, slot_mem(first + area - 1));
+  } else {
+    as_.lea(Size::k64, Reg::kRsp, slot_mem(first > 0 ? first - 1 : 0));
+  }
+  if (label != nullptr) {
+    as_.call(*label);
+  } else {
+    as_.call(*target);
+  }
   restore_stack_pointer();
   stack_.resize(first);
-  for (wabt::Type type : callee.decl.sig.result_types) {
+  for (wabt::Type type : sig.result_types) {
     push_slot(value_kind(type));
   }
+}
+
+// The table entry's signature must be the one the instruction names; a
+// null entry's is 0, which no signature has.
+void FunctionCompiler::call_indirect(const wabt::CallIndirectExpr& expr) {
+  const wabt::Index table = module_.GetTableIndex(expr.table);
+  const wabt::Index type = module_.GetFuncTypeIndex(expr.decl);
+  const wabt::FuncType* func_type = module_.GetFuncType(wabt::Var(type, wabt::Location()));
+  if (func_type == nullptr || table >= layout_.tables.size()) {
+    unsupported("an indirect call through an unknown table or type");
+  }
+  const Reg index = pop_gpr();
+  spill_all();
+  const Reg entry = alloc_gpr();
+  const std::int32_t table_at = layout_.tables[table];
+  as_.alu(
+      x64::Alu::kCmp, Size::k32, index,
+      x64::mem(Reg::kR14, table_at + static_cast<std::int32_t>(offsetof(abi::FuncRefTable, size))));
+  as_.jcc(x64::Cond::kAe, labels_.trap_indirect_call);
+  as_.mov(
+      Size::k64, entry,
+      x64::mem(Reg::kR14, table_at + static_cast<std::int32_t>(offsetof(abi::FuncRefTable, data))));
+  static_assert(sizeof(abi::FuncRef) == 24);
+  as_.lea(Size::k64, index, x64::mem(index, index, 2));  // index * 3
+  as_.lea(Size::k64, entry, x64::mem(entry, index, 8));  // + index * 24
+  as_.mov_imm(Size::k32, kScratch, layout_.signature_ids.at(type));
+  as_.alu(x64::Alu::kCmp, Size::k32, kScratch,
+          x64::mem(entry, static_cast<std::int32_t>(offsetof(abi::FuncRef, func_type))));
+  as_.jcc(x64::Cond::kNe, labels_.trap_indirect_call);
+  const x64::Mem target = x64::mem(entry, static_cast<std::int32_t>(offsetof(abi::FuncRef, func)));
+  call_with_arguments(func_type->sig, nullptr, &target);
 }
 
 void FunctionCompiler::call_import(wabt::Index function) {
@@ -419,11 +483,14 @@ bool FunctionCompiler::compile_expr(const wabt::Expr& expr) {
     case wabt::ExprType::Call:
       call(module_.GetFuncIndex(wabt::cast<wabt::CallExpr>(&expr)->var));
       return true;
+    case wabt::ExprType::CallIndirect:
+      call_indirect(*wabt::cast<wabt::CallIndirectExpr>(&expr));
+      return true;
     case wabt::ExprType::MemoryGrow:
       memory_grow();
       return true;
     default:
-      return compile_operation(expr);
+      return compile_reference_or_bulk(expr) || compile_operation(expr);
   }
 }
 
@@ -439,6 +506,8 @@ void emit_trap_stubs(x64::Assembler& assembler, const InstanceLayout& layout,
       {labels.trap_divide_by_zero, abi::kTrapDivideByZero},
       {labels.trap_integer_overflow, abi::kTrapIntegerOverflow},
       {labels.trap_invalid_conversion, abi::kTrapInvalidConversion},
+      {labels.trap_indirect_call, abi::kTrapIndirectCall},
+      {labels.trap_out_of_bounds, abi::kTrapOutOfBounds},
   };
   for (const auto& [label, trap] : stubs) {
     assembler.bind(label);

@@ -43,6 +43,29 @@ struct InstanceLayout {
   std::int32_t wasi = 0;              // the context every WASI import takes first
   std::int32_t imports = 0;           // void* const*: host functions by import slot
   std::vector<std::int32_t> globals;  // each global's 8 bytes
+  std::vector<std::int32_t> tables;   // abi::FuncRefTable
+  // By type index: what a function of that type carries in its table
+  // entries' func_type. Equal signatures share one.
+  std::vector<std::uint32_t> signature_ids;
+  // Each defined function's reference object (abi::FuncRef, 24 bytes): a
+  // funcref value is its address, null is 0.
+  std::int32_t function_refs = 0;
+  // Host functions for instructions compiled as calls (SysV; the instance
+  // first, then the instruction's immediates, then its operands).
+  struct Helpers {
+    const void* memory_fill = nullptr;  // (instance, dest, value, count)
+    const void* memory_copy = nullptr;  // (instance, dest, source, count)
+    const void* memory_init = nullptr;  // (instance, segment, dest, source, count)
+    const void* data_drop = nullptr;    // (instance, segment)
+    const void* table_get = nullptr;    // (instance, table, index) -> ref
+    const void* table_set = nullptr;    // (instance, table, index, ref)
+    const void* table_size = nullptr;   // (instance, table) -> i32
+    const void* table_grow = nullptr;   // (instance, table, ref, delta) -> i32
+    const void* table_fill = nullptr;   // (instance, table, index, ref, count)
+    const void* table_copy = nullptr;   // (instance, dest table, source table, d, s, n)
+    const void* table_init = nullptr;   // (instance, table, segment, d, s, n)
+    const void* elem_drop = nullptr;    // (instance, segment)
+  } helpers;
 };
 
 // Labels of the module's defined functions (by function index minus the
@@ -53,6 +76,8 @@ struct ModuleLabels {
   x64::Label trap_divide_by_zero;
   x64::Label trap_integer_overflow;
   x64::Label trap_invalid_conversion;
+  x64::Label trap_indirect_call;
+  x64::Label trap_out_of_bounds;
 };
 
 // Compiles `func` (a defined function of `module`) at `entry`. Throws
@@ -64,6 +89,10 @@ void compile_function(x64::Assembler& assembler, const wabt::Module& module, con
 // (which does not return) with its trap code.
 void emit_trap_stubs(x64::Assembler& assembler, const InstanceLayout& layout,
                      const ModuleLabels& labels);
+
+// InstanceLayout::signature_ids for the module's types: equal signatures
+// get one id, from 1 up (0 is a null table entry's).
+std::vector<std::uint32_t> signature_ids(const wabt::Module& module);
 
 // The argument area a function of this signature uses, in 8-byte slots.
 std::size_t argument_slots(const wabt::FuncSignature& signature);

@@ -38,6 +38,9 @@ ValueKind value_kind(wabt::Type type) {
       return ValueKind::kF32;
     case wabt::Type::F64:
       return ValueKind::kF64;
+    case wabt::Type::FuncRef:
+    case wabt::Type::ExternRef:
+      return ValueKind::kRef;
     default:
       throw UnsupportedByBaseline(std::string("values of type ") + type.GetName());
   }
@@ -316,7 +319,8 @@ void FunctionCompiler::spill_value(std::size_t depth) {
       gpr_owner_.at(static_cast<std::size_t>(value.gpr)) = -1;
       break;
     case Where::kConst: {
-      const bool wide = value.kind == ValueKind::kI64 || value.kind == ValueKind::kF64;
+      const bool wide = value.kind == ValueKind::kI64 || value.kind == ValueKind::kF64 ||
+                        value.kind == ValueKind::kRef;
       const auto as_signed = static_cast<std::int64_t>(value.bits);
       if (!wide) {
         as_.mov_imm(x64::Size::k32, slot, static_cast<std::int32_t>(value.bits));

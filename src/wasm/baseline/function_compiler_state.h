@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -13,12 +14,13 @@
 
 namespace wasmshim::wasm::baseline {
 
-enum class ValueKind : std::uint8_t { kI32, kI64, kF32, kF64 };
+// kRef: a funcref or externref, a pointer (null is 0).
+enum class ValueKind : std::uint8_t { kI32, kI64, kF32, kF64, kRef };
 
 // Throws UnsupportedByBaseline for types the tier does not handle yet.
 ValueKind value_kind(wabt::Type type);
 inline x64::Size int_size(ValueKind kind) {
-  return kind == ValueKind::kI64 ? x64::Size::k64 : x64::Size::k32;
+  return kind == ValueKind::kI64 || kind == ValueKind::kRef ? x64::Size::k64 : x64::Size::k32;
 }
 inline bool is_float(ValueKind kind) {
   return kind == ValueKind::kF32 || kind == ValueKind::kF64;
@@ -85,8 +87,18 @@ class FunctionCompiler {
   void branch_table(const wabt::BrTableExpr& expr);
   void store_results_and_return();
   void call(wabt::Index function);
+  void call_indirect(const wabt::CallIndirectExpr& expr);
+  // After the arguments are in their slots: the call through `target`
+  // (a label or a memory operand), then the results in their slots.
+  void call_with_arguments(const wabt::FuncSignature& sig, const x64::Label* label,
+                           const x64::Mem* target);
   void call_import(wabt::Index function);
   void memory_grow();
+  // A helper (InstanceLayout::Helpers) on the top `operands` values, with
+  // `immediates` before them; its result (i32 or ref) pushed when it has one.
+  void call_helper(const void* helper, std::initializer_list<std::uint32_t> immediates,
+                   std::size_t operands, bool has_result, ValueKind result);
+  bool compile_reference_or_bulk(const wabt::Expr& expr);
   void signature_of(const wabt::BlockDeclaration& decl, std::vector<ValueKind>& params,
                     std::vector<ValueKind>& results) const;
   // Moves the top `count` values into the slots from `height` up; all

@@ -309,7 +309,8 @@ TEST_P(EngineTest, WasiImportOfTheWrongTypeIsRefused) {
 INSTANTIATE_TEST_SUITE_P(Tiers, EngineTest,
                          ::testing::Values(TierCase{Tier::kJit, false}, TierCase{Tier::kJit, true},
                                            TierCase{Tier::kAot, false},
-                                           TierCase{Tier::kAot, false, true}),
+                                           TierCase{Tier::kAot, false, true},
+                                           TierCase{Tier::kBaseline, false}),
                          [](const ::testing::TestParamInfo<TierCase>& param_info) {
                            return to_string(param_info.param.tier) +
                                   (param_info.param.cached ? "_cached_object" : "") +

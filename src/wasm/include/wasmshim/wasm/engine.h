@@ -20,9 +20,14 @@ enum class Tier {
   kJit,   // libtcc in memory: starts fast, runs several times slower than native
   kAot,   // system C compiler into a cached shared object: native speed
   kAuto,  // the best tier available now
+  // Wasm straight to machine code in one pass, in memory; refuses (naming
+  // it) what it does not compile yet: tables beyond call_indirect, bulk
+  // memory, SIMD.
+  kBaseline,
 };
 
-// "jit", "aot", "auto"; parse_tier throws std::invalid_argument on anything else.
+// "jit", "aot", "auto", "baseline"; parse_tier throws std::invalid_argument
+// on anything else.
 std::string to_string(Tier tier);
 Tier parse_tier(const std::string& text);
 
