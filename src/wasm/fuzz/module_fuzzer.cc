@@ -1,6 +1,7 @@
-// libFuzzer target: arbitrary bytes as a module. Reading, validating and
-// translating to C must never crash or hang the host; a bad module is a
-// ModuleError and nothing else. The outline a container's Create reads must
+// libFuzzer target: arbitrary bytes as a module. Reading, validating,
+// translating to C and compiling with the baseline tier must never crash or
+// hang the host; a bad module is a ModuleError, one the baseline tier does
+// not compile an UnsupportedByBaseline, and nothing else. The outline a container's Create reads must
 // never refuse what the full read accepts, nor disagree with it on imports.
 #include <sys/mman.h>
 #include <unistd.h>
@@ -11,6 +12,8 @@
 #include <optional>
 #include <vector>
 
+#include "../baseline/baseline_module.h"
+#include "../baseline/function_compiler.h"
 #include "../c_translation.h"
 #include "wasmshim/wasm/module.h"
 
@@ -49,6 +52,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string c = translate_to_c(module, kFuzzPartBytes);
     if (c.find("WASMSHIM_IN_PART(") == std::string::npos) {
       std::abort();  // no part of the translation holds the glue
+    }
+    try {
+      (void)baseline::compile_module(module);
+    } catch (const baseline::UnsupportedByBaseline&) {
+      // a module shape or instruction the tier refuses by name
     }
   } catch (const ModuleError&) {
     // refused with a message: the expected outcome for most inputs
