@@ -1,8 +1,8 @@
 // libFuzzer target: arbitrary bytes as a module. Reading, validating,
 // translating to C and compiling with the baseline tier must never crash or
 // hang the host; a bad module is a ModuleError, one the baseline tier does
-// not compile an UnsupportedByBaseline, and nothing else. The outline a container's Create reads must
-// never refuse what the full read accepts, nor disagree with it on imports.
+// not compile an UnsupportedByBaseline, and nothing else. The outline a container's Create reads
+// must never refuse what the full read accepts, nor disagree with it on imports.
 #include <sys/mman.h>
 #include <unistd.h>
 
