@@ -480,9 +480,11 @@ struct Outcome {
   std::optional<std::string> trap;
   std::string out;
 };
-Outcome run_module(const Module& module, Tier tier) {
+Outcome run_module(const Module& module, Tier tier,
+                   std::size_t aot_part_bytes = EngineOptions{}.aot_part_bytes) {
   EngineOptions options;
   options.tier = tier;
+  options.aot_part_bytes = aot_part_bytes;
   PreparedModule prepared = prepare(module, options);
   wasmshim::testing::TempDir dir;
   const std::string out_path = (dir.path() / "out").string();
@@ -530,19 +532,22 @@ TEST_P(SimdTest, OutOfBoundsVectorAccessTraps) {
 }
 
 // clang's own SIMD output (auto-vectorised loops and intrinsics) checks
-// itself against scalar code, and both tiers print the same.
+// itself against scalar code, and both tiers print the same, aot also when
+// compiled in parts (the SIMD library in each of them).
 TEST(SimdProgram, ClangSimdKernelsAgreeWithScalarCodeInBothTiers) {
   Module module = Module::from_file(std::string(WASM_TEST_PROGRAMS) + "/simd_kernels.wasm");
   ASSERT_TRUE(module.uses_simd()) << "clang emitted no SIMD";
   Outcome jit = run_module(module, Tier::kJit);
   Outcome aot = run_module(module, Tier::kAot);
-  for (const Outcome* outcome : {&jit, &aot}) {
+  Outcome aot_in_parts = run_module(module, Tier::kAot, 1);
+  for (const Outcome* outcome : {&jit, &aot, &aot_in_parts}) {
     EXPECT_FALSE(outcome->trap) << *outcome->trap;
     EXPECT_EQ(outcome->exit_code, 0) << outcome->out;
     EXPECT_EQ(outcome->out.find("MISMATCH"), std::string::npos) << outcome->out;
     EXPECT_NE(outcome->out.find("dot-product ok\nchecksum "), std::string::npos) << outcome->out;
   }
   EXPECT_EQ(jit.out, aot.out);
+  EXPECT_EQ(jit.out, aot_in_parts.out);
 }
 
 INSTANTIATE_TEST_SUITE_P(Tiers, SimdTest, ::testing::Values(Tier::kJit, Tier::kAot),
