@@ -186,24 +186,13 @@ bool FunctionCompiler::compile_block(const wabt::Block& block, Control::Kind kin
   }
   controls_.pop_back();
   // Values below the block were in their slots before it and stay there.
-  gpr_owner_.fill(-1);
-  xmm_owner_.fill(-1);
   if (kind == Control::Kind::kLoop) {
-    if (!falls_through) {
-      return false;
-    }
     // Only the fall-through reaches a loop's end: its results are in place.
-    stack_.resize(control.height);
-    for (ValueKind result : control.results) {
-      push_slot(result);
-    }
-    return true;
+    reset_to_slots(control.height, control.results);
+    return falls_through;
   }
   as_.bind(control.target);
-  stack_.resize(control.height);
-  for (ValueKind result : control.results) {
-    push_slot(result);
-  }
+  reset_to_slots(control.height, control.results);
   return true;  // a branch may reach the end even when the body does not
 }
 
@@ -227,12 +216,7 @@ bool FunctionCompiler::compile_if(const wabt::IfExpr& expr) {
     as_.jmp(control.target);
   }
   // The false arm starts from the params, in their slots.
-  stack_.resize(control.height);
-  gpr_owner_.fill(-1);
-  xmm_owner_.fill(-1);
-  for (ValueKind param : control.params) {
-    push_slot(param);
-  }
+  reset_to_slots(control.height, control.params);
   as_.bind(control.else_label);
   if (compile_list(expr.false_)) {
     spill_all();
@@ -240,12 +224,7 @@ bool FunctionCompiler::compile_if(const wabt::IfExpr& expr) {
   }
   controls_.pop_back();
   as_.bind(control.target);
-  stack_.resize(control.height);
-  gpr_owner_.fill(-1);
-  xmm_owner_.fill(-1);
-  for (ValueKind result : control.results) {
-    push_slot(result);
-  }
+  reset_to_slots(control.height, control.results);
   return true;
 }
 

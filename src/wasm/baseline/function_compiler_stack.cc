@@ -246,28 +246,15 @@ FunctionCompiler::FloatOperand FunctionCompiler::pop_float_operand() {
 
 // `value` was just popped: a kSlot value is in the slot at the new height.
 Reg FunctionCompiler::into_gpr(const StackValue& value) {
-  switch (value.where) {
-    case Where::kGpr:
-      return value.gpr;
-    case Where::kConst: {
-      const Reg reg = alloc_gpr();
-      as_.mov_imm(int_size(value.kind), reg, value.bits);
-      return reg;
-    }
-    case Where::kSlot: {
-      const Reg reg = alloc_gpr();
-      as_.mov(int_size(value.kind), reg, slot_mem(stack_.size()));
-      return reg;
-    }
-    case Where::kLocal: {
-      const Reg reg = alloc_gpr();
-      as_.mov(int_size(value.kind), reg, local_mem(value.local));
-      return reg;
-    }
-    case Where::kXmm:
-      break;
+  if (value.where == Where::kGpr) {
+    return value.gpr;
   }
-  unsupported("floating-point values");
+  if (value.where == Where::kXmm) {
+    unsupported("floating-point values");
+  }
+  const Reg reg = alloc_gpr();
+  load_value(value, stack_.size(), reg, int_size(value.kind));
+  return reg;
 }
 
 Reg FunctionCompiler::pop_gpr() {
@@ -346,6 +333,15 @@ void FunctionCompiler::spill_value(std::size_t depth) {
 void FunctionCompiler::spill_all() {
   for (std::size_t depth = 0; depth < stack_.size(); ++depth) {
     spill_value(depth);
+  }
+}
+
+void FunctionCompiler::reset_to_slots(std::size_t height, const std::vector<ValueKind>& kinds) {
+  stack_.resize(height);
+  gpr_owner_.fill(-1);
+  xmm_owner_.fill(-1);
+  for (ValueKind kind : kinds) {
+    push_slot(kind);
   }
 }
 

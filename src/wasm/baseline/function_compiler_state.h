@@ -174,6 +174,10 @@ class FunctionCompiler {
   void load_value(const StackValue& value, std::size_t depth, x64::Reg reg, x64::Size size);
   void spill_value(std::size_t depth);
   void spill_all();
+  // At a label every path reaches with the values in their slots: the
+  // stack is `height` values, then `kinds`, all in slots; no register
+  // holds any.
+  void reset_to_slots(std::size_t height, const std::vector<ValueKind>& kinds);
   // Values still reading local `index` take its current value first.
   void settle_local(std::uint32_t index);
   void copy_qword(const x64::Mem& from, const x64::Mem& to);
